@@ -1,0 +1,39 @@
+"""nerve: a deep-learning framework on NumPy.
+
+>>> import nerve
+>>> w = nerve.randn(3, 2, requires_grad=True)
+>>> loss = (nerve.ones(4, 3) @ w).relu().sum()
+>>> loss.backward()
+>>> w.grad.shape
+(3, 2)
+"""
+
+import numpy as _np
+
+from nerve.autograd import (
+    Function,
+    Tensor,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from nerve.backend import manual_seed, set_num_threads
+from nerve.ops.creation import *  # noqa: F403
+from nerve.ops.elementwise import *  # noqa: F403
+from nerve.ops.indexing import *  # noqa: F403
+from nerve.ops.linalg import *  # noqa: F403
+from nerve.ops.reduction import *  # noqa: F403
+from nerve.ops.shape import *  # noqa: F403
+
+float32 = _np.dtype("float32")
+float64 = _np.dtype("float64")
+float16 = _np.dtype("float16")
+int64 = _np.dtype("int64")
+int32 = _np.dtype("int32")
+uint8 = _np.dtype("uint8")
+bool = _np.dtype("bool")  # noqa: A001 - torch's name
+long = int64
+float = float32  # noqa: A001 - torch's name
+
+__version__ = "0.1.0"

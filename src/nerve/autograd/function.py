@@ -1,0 +1,83 @@
+"""Function: one differentiable op, its forward and its backward, on raw arrays.
+
+A subclass writes ``forward(self, *arrays, **params)`` returning an array (or a tuple of arrays)
+and ``backward(self, *grad_outputs)`` returning one gradient per input (``None`` where there is
+none). The instance itself is the graph node and the context: forward stores on ``self`` exactly
+what backward reads, and ``self.needs_input_grad`` says which inputs want a gradient, so forward
+can skip saving for the others. Broadcasting is undone once, in the engine, not in every op.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nerve.autograd import grad_mode
+
+_grad_state = grad_mode._state
+
+
+class Function:
+    """Base class of every differentiable op (see the module docstring)."""
+
+    __slots__ = ("inputs", "needs_input_grad", "n_outputs", "freed", "__dict__")
+
+    op_name = "function"
+    #: Indices of the inputs that can carry a gradient; None means every Tensor input.
+    differentiable: tuple[int, ...] | None = None
+
+    def forward(self, *arrays, **params):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} has no forward")
+
+    def backward(self, *grad_outputs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} has no backward")
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run forward on the inputs' arrays and, when a gradient is wanted, record the node."""
+        self = cls.__new__(cls)
+        arrays = []
+        needs = []
+        any_grad = False
+        record = _grad_state["enabled"]
+        allowed = cls.differentiable
+        for i, x in enumerate(inputs):
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                need = record and x.requires_grad and (allowed is None or i in allowed)
+            else:
+                arrays.append(x)
+                need = False
+            needs.append(need)
+            any_grad |= need
+        self.needs_input_grad = needs
+        out = self.forward(*arrays, **params)
+        if type(out) is tuple:
+            self.n_outputs = len(out)
+            if not any_grad:
+                return tuple(Tensor._wrap(_as_array(o)) for o in out)
+            self.inputs = inputs
+            self.freed = False
+            return tuple(Tensor._wrap(_as_array(o), self, k) for k, o in enumerate(out))
+        self.n_outputs = 1
+        if not any_grad:
+            return Tensor._wrap(_as_array(out))
+        self.inputs = inputs
+        self.freed = False
+        return Tensor._wrap(_as_array(out), self, 0)
+
+    def release(self) -> None:
+        """Drop what forward saved and the links to the inputs (the graph is freed)."""
+        self.__dict__.clear()
+        self.inputs = ()
+        self.freed = True
+
+    def __repr__(self):
+        return f"<{type(self).__name__}Backward>"
+
+
+def _as_array(x):
+    # NumPy reductions return 0-d results as scalars (np.float32); keep everything an ndarray.
+    return x if type(x) is np.ndarray else np.asarray(x)
+
+
+from nerve.autograd.tensor import Tensor  # noqa: E402  (tensor.py imports Function)

@@ -1,0 +1,5 @@
+"""PyTorch-style neural-network API (modules arrive with the layers issue)."""
+
+from nerve.nn import functional
+
+__all__ = ["functional"]

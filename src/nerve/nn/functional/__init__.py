@@ -1,0 +1,11 @@
+"""Fused neural-network ops with PyTorch's names, arguments, defaults and layouts (NCHW)."""
+
+from nerve.nn.functional.activation import *  # noqa: F403
+from nerve.nn.functional.attention import *  # noqa: F403
+from nerve.nn.functional.conv import *  # noqa: F403
+from nerve.nn.functional.dropout import *  # noqa: F403
+from nerve.nn.functional.embedding import *  # noqa: F403
+from nerve.nn.functional.linear import *  # noqa: F403
+from nerve.nn.functional.loss import *  # noqa: F403
+from nerve.nn.functional.normalization import *  # noqa: F403
+from nerve.nn.functional.pooling import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""attention ops (fused forward and backward)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""conv ops (fused forward and backward)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""dropout ops (fused forward and backward)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""embedding ops (fused forward and backward)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""linear ops (fused forward and backward)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""loss ops (fused forward and backward)."""
+
+__all__: list[str] = []

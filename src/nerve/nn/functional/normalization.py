@@ -1,0 +1,3 @@
+"""normalization ops (fused forward and backward)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""pooling ops (fused forward and backward)."""
+
+__all__: list[str] = []

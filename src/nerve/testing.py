@@ -1,0 +1,126 @@
+"""Gradient checking and closeness assertions, for nerve's tests and for users' own ops.
+
+>>> import nerve
+>>> from nerve.testing import gradcheck
+>>> gradcheck(lambda x: (x * x).sum(), nerve.randn(3, 4))
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nerve.autograd.grad_mode import no_grad
+from nerve.autograd.tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """Backward disagrees with central differences."""
+
+
+def _outputs(out) -> list[Tensor]:
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    return [o for o in outs if isinstance(o, Tensor) and o.data.dtype.kind == "f"]
+
+
+def gradcheck(
+    fn,
+    *inputs,
+    wrt=None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    max_full: int = 256,
+    n_directions: int = 3,
+    seed: int = 0,
+) -> bool:
+    """Check ``fn``'s backward against float64 central differences at ``inputs``.
+
+    Args:
+        fn: takes Tensors, returns a Tensor or a tuple of Tensors.
+        inputs: Tensors or arrays; float ones are copied to float64 leaves.
+        wrt: indices of the inputs to check (default: every float input).
+        max_full: up to this many checked elements, the whole Jacobian-vector product is
+            compared element by element; above it, ``n_directions`` random directions are.
+
+    Returns True, or raises GradcheckError naming the input and the worst element.
+    """
+    rng = np.random.default_rng(seed)
+    arrays = [np.asarray(x.data if isinstance(x, Tensor) else x) for x in inputs]
+    if wrt is None:
+        wrt = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
+    arrays = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in arrays]
+
+    def run(arrs, grad: bool):
+        ts = [Tensor._wrap(a.copy()) for a in arrs]
+        for i in wrt:
+            ts[i].requires_grad = grad
+        return ts, _outputs(fn(*ts))
+
+    leaves, outs = run(arrays, True)
+    if not outs:
+        raise GradcheckError("gradcheck: fn returned no floating-point tensor")
+    cotangents = [rng.standard_normal(o.shape) for o in outs]
+    for o, v in zip(outs, cotangents):
+        if o.requires_grad:
+            o.backward(Tensor._wrap(v), retain_graph=True)
+    analytic = [
+        np.zeros_like(arrays[i]) if leaves[i].grad is None else leaves[i].grad.data for i in wrt
+    ]
+    for i, g in zip(wrt, analytic):
+        if g.dtype != np.float64:
+            raise GradcheckError(f"gradcheck: gradient of input {i} has dtype {g.dtype}, not float64")
+
+    def objective(arrs) -> float:
+        with no_grad():
+            _, os = run(arrs, False)
+        return float(sum(np.sum(o.data * v) for o, v in zip(os, cotangents)))
+
+    total = sum(arrays[i].size for i in wrt)
+    if total <= max_full:
+        for i, g in zip(wrt, analytic):
+            numeric = np.zeros_like(arrays[i])
+            flat = numeric.reshape(-1)
+            for k in range(arrays[i].size):
+                shifted = [a.copy() for a in arrays]
+                shifted[i].reshape(-1)[k] += eps
+                plus = objective(shifted)
+                shifted[i].reshape(-1)[k] -= 2 * eps
+                minus = objective(shifted)
+                flat[k] = (plus - minus) / (2 * eps)
+            _compare(f"input {i}", g, numeric, atol, rtol)
+    else:
+        for d in range(n_directions):
+            directions = {i: rng.standard_normal(arrays[i].shape) for i in wrt}
+            plus = [a + eps * directions[i] if i in directions else a for i, a in enumerate(arrays)]
+            minus = [a - eps * directions[i] if i in directions else a for i, a in enumerate(arrays)]
+            numeric = (objective(plus) - objective(minus)) / (2 * eps)
+            exact = sum(float(np.sum(g * directions[i])) for i, g in zip(wrt, analytic))
+            _compare(f"random direction {d}", np.array(exact), np.array(numeric), atol, rtol)
+    return True
+
+
+def _compare(what: str, analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float):
+    err = np.abs(analytic - numeric)
+    bad = err > atol + rtol * np.abs(numeric)
+    if np.any(bad):
+        k = np.unravel_index(np.argmax(err), err.shape) if err.ndim else ()
+        raise GradcheckError(
+            f"gradcheck failed for {what}: backward gave {analytic[k]!r}, central differences "
+            f"{numeric[k]!r} at index {k} ({int(bad.sum())} of {bad.size} elements off)"
+        )
+
+
+def assert_close(actual, expected, rtol: float = 1e-5, atol: float = 1e-6, msg: str = "") -> None:
+    """Assert two arrays or Tensors are equal in shape and close in value."""
+    a = np.asarray(actual.data if isinstance(actual, Tensor) else actual)
+    e = np.asarray(expected.data if isinstance(expected, Tensor) else expected)
+    if a.shape != e.shape:
+        raise AssertionError(f"{msg}shape {a.shape} != expected {e.shape}")
+    if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
+        err = np.abs(a.astype(np.float64) - e.astype(np.float64))
+        k = np.unravel_index(np.nanargmax(err), err.shape) if err.ndim else ()
+        raise AssertionError(
+            f"{msg}values differ: max abs error {np.nanmax(err):.3g} at {k} "
+            f"(got {a[k]!r}, expected {e[k]!r}; rtol={rtol}, atol={atol})"
+        )
