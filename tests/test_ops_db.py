@@ -40,7 +40,9 @@ def _nerve_inputs(sample, dtype):
         a = np.asarray(x)
         if a.dtype.kind == "f":
             a = a.astype(dtype)
-        out.append(nerve.Tensor(a, requires_grad=a.dtype.kind == "f" and i in sample.grad_indices()))
+        out.append(
+            nerve.Tensor(a, requires_grad=a.dtype.kind == "f" and i in sample.grad_indices())
+        )
     return out
 
 
@@ -100,7 +102,9 @@ def test_matches_torch(name, sample, torch):
     rng = np.random.default_rng(0)
     cot = [rng.standard_normal(o.shape).astype(np.float32) for o in n_out]
     for k, (n, t) in enumerate(zip(n_out, t_out)):
-        assert_close(n.data, t.detach().numpy(), sample.rtol, sample.atol, msg=f"{name} output {k}: ")
+        assert_close(
+            n.data, t.detach().numpy(), sample.rtol, sample.atol, msg=f"{name} output {k}: "
+        )
     if not grads:
         return
     for n, v in zip(n_out, cot):
@@ -116,7 +120,9 @@ def test_matches_torch(name, sample, torch):
             assert ng is None or not np.any(ng.data), f"{name}: torch gives no grad for input {i}"
             continue
         assert ng is not None, f"{name}: nerve gave no gradient for input {i}"
-        assert_close(ng.data, tg.numpy(), sample.rtol * 10, sample.atol * 10, msg=f"{name} grad {i}: ")
+        assert_close(
+            ng.data, tg.numpy(), sample.rtol * 10, sample.atol * 10, msg=f"{name} grad {i}: "
+        )
 
 
 ERRORS = [pytest.param(e, id=e.desc or e.match[:30]) for e in DB.errors]

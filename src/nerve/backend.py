@@ -37,7 +37,9 @@ def set_num_threads(n: int) -> None:
     try:
         from threadpoolctl import threadpool_limits
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("nerve.set_num_threads needs threadpoolctl: pip install threadpoolctl") from exc
+        raise ImportError(
+            "nerve.set_num_threads needs threadpoolctl: pip install threadpoolctl"
+        ) from exc
     if int(n) < 1:
         raise ValueError(f"set_num_threads expects n >= 1, got {n}")
     global _thread_limit

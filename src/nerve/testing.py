@@ -69,7 +69,9 @@ def gradcheck(
     ]
     for i, g in zip(wrt, analytic):
         if g.dtype != np.float64:
-            raise GradcheckError(f"gradcheck: gradient of input {i} has dtype {g.dtype}, not float64")
+            raise GradcheckError(
+                f"gradcheck: gradient of input {i} has dtype {g.dtype}, not float64"
+            )
 
     def objective(arrs) -> float:
         with no_grad():
@@ -93,7 +95,9 @@ def gradcheck(
         for d in range(n_directions):
             directions = {i: rng.standard_normal(arrays[i].shape) for i in wrt}
             plus = [a + eps * directions[i] if i in directions else a for i, a in enumerate(arrays)]
-            minus = [a - eps * directions[i] if i in directions else a for i, a in enumerate(arrays)]
+            minus = [
+                a - eps * directions[i] if i in directions else a for i, a in enumerate(arrays)
+            ]
             numeric = (objective(plus) - objective(minus)) / (2 * eps)
             exact = sum(float(np.sum(g * directions[i])) for i, g in zip(wrt, analytic))
             _compare(f"random direction {d}", np.array(exact), np.array(numeric), atol, rtol)

@@ -95,4 +95,3 @@ def _accumulate_leaf(t, g: np.ndarray) -> None:
         t.grad = t._wrap(np.array(g, dtype=t.data.dtype, copy=True))  # always a plain Tensor
     else:
         t.grad.data += g
-

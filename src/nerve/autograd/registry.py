@@ -14,7 +14,9 @@ def register(name: str):
 
     def decorate(cls):
         if name in OPS and OPS[name] is not cls:
-            raise ValueError(f"op {name!r} is registered twice ({OPS[name].__qualname__}, {cls.__qualname__})")
+            raise ValueError(
+                f"op {name!r} is registered twice ({OPS[name].__qualname__}, {cls.__qualname__})"
+            )
         cls.op_name = name
         OPS[name] = cls
         return cls

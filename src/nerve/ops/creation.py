@@ -137,7 +137,9 @@ def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
 def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from nerve's generator (see manual_seed)."""
     dt = _float(dtype)
-    arr = backend.rng().standard_normal(_shape(size), dtype=dt if dt in (np.float32, np.float64) else np.float64)
+    arr = backend.rng().standard_normal(
+        _shape(size), dtype=dt if dt in (np.float32, np.float64) else np.float64
+    )
     return _made(arr.astype(dt, copy=False), requires_grad)
 
 

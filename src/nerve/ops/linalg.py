@@ -44,7 +44,9 @@ def matmul(a, b) -> Tensor:
     """Matrix product with NumPy/torch semantics (batch dims broadcast; 1-d operands allowed)."""
     a, b = binary_operands(a, b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+        raise ValueError(
+            f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}"
+        )
     if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
         raise ValueError(
             f"matmul: shapes {a.shape} and {b.shape} do not match "

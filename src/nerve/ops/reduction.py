@@ -37,7 +37,11 @@ class Mean(Function):
         return x.mean(axis=axes, keepdims=keepdims)
 
     def backward(self, g):
-        n = np.prod([self.shape[a] for a in self.axes]) if self.axes is not None else np.prod(self.shape)
+        n = (
+            np.prod([self.shape[a] for a in self.axes])
+            if self.axes is not None
+            else np.prod(self.shape)
+        )
         g = _expand_back(g, self.axes, self.keepdims, self.shape) / g.dtype.type(max(n, 1))
         return np.broadcast_to(g, self.shape)
 
@@ -49,15 +53,21 @@ def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> 
         x = x.astype(dtype)
     elif x.data.dtype.kind == "b":
         x = x.long()
-    return Sum.apply(x, axes=reduction_axes("sum", x.ndim, dim, axis), keepdims=keep(keepdim, keepdims))
+    return Sum.apply(
+        x, axes=reduction_axes("sum", x.ndim, dim, axis), keepdims=keep(keepdim, keepdims)
+    )
 
 
 def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """Mean over ``dim`` (all dims when None)."""
     x = as_tensor(x, "mean")
     if x.data.dtype.kind != "f":
-        raise TypeError(f"mean needs a floating-point tensor, got dtype {x.dtype}; call .float() first")
-    return Mean.apply(x, axes=reduction_axes("mean", x.ndim, dim, axis), keepdims=keep(keepdim, keepdims))
+        raise TypeError(
+            f"mean needs a floating-point tensor, got dtype {x.dtype}; call .float() first"
+        )
+    return Mean.apply(
+        x, axes=reduction_axes("mean", x.ndim, dim, axis), keepdims=keep(keepdim, keepdims)
+    )
 
 
 @register("softmax")
