@@ -18,10 +18,13 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data=None, requires_grad: bool = True):
-        arr = np.empty(0, dtype=np.float32) if data is None else _to_array(data)
-        if isinstance(data, Tensor):
-            arr = arr.copy() if arr is data.data and data._node is not None else arr
-        super().__init__(arr, requires_grad=requires_grad)
+        if data is None:
+            data = np.empty(0, dtype=np.float32)
+        elif isinstance(data, Tensor):
+            data = data.data  # shares memory, as torch's Parameter(tensor) does
+        else:
+            data = _to_array(data)
+        super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

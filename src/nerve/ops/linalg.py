@@ -1,15 +1,20 @@
-"""Linear algebra: matmul (batch broadcasting), dot, outer, einsum."""
+"""Linear algebra: matmul (batch broadcasting), mm, bmm, dot, outer, einsum."""
 
 from __future__ import annotations
+
+import string
 
 import numpy as np
 
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.ops.common import binary_operands
+from nerve.ops.common import as_tensor, binary_operands
+
+__all__ = ["bmm", "dot", "einsum", "matmul", "mm", "outer"]
 
 
+# ----------------------------------------------------------------------------- matmul
 @register("matmul")
 class MatMul(Function):
     def forward(self, a, b):
@@ -21,16 +26,17 @@ class MatMul(Function):
 
     def backward(self, g):
         # Promote 1-d operands as matmul does (a to a row, b to a column), then squeeze back.
+        # b first: when both are 1-d, g is 0-d and becomes (1,) then (1, 1).
         a, b = self.a, self.b
-        if self.a_vec:
-            g = g[..., None, :]
-            a = None if a is None else a[None, :]
         if self.b_vec:
             g = g[..., None]
             b = None if b is None else b[:, None]
+        if self.a_vec:
+            g = g[..., None, :]
+            a = None if a is None else a[None, :]
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = np.matmul(g, np.swapaxes(b, -1, -2))
+            ga = np.matmul(g, np.swapaxes(b, -1, -2))  # batch dims: the engine sums them back
             if self.a_vec:
                 ga = ga[..., 0, :]
         if self.needs_input_grad[1]:
@@ -40,16 +46,243 @@ class MatMul(Function):
         return ga, gb
 
 
-def matmul(a, b) -> Tensor:
-    """Matrix product with NumPy/torch semantics (batch dims broadcast; 1-d operands allowed)."""
-    a, b = binary_operands(a, b, "matmul")
+def _check_matmul(op: str, a: Tensor, b: Tensor) -> None:
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(
-            f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}"
+            f"{op}: both operands need at least one dimension, got shapes {a.shape} and {b.shape}"
         )
-    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+    rows = b.shape[-2 if b.ndim > 1 else 0]
+    if a.shape[-1] != rows:
         raise ValueError(
-            f"matmul: shapes {a.shape} and {b.shape} do not match "
-            f"({a.shape[-1]} columns vs {b.shape[-2 if b.ndim > 1 else 0]} rows)"
+            f"{op}: shapes {a.shape} and {b.shape} do not match "
+            f"({a.shape[-1]} columns vs {rows} rows)"
+        )
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(
+            f"{op}: batch dimensions of shapes {a.shape} and {b.shape} cannot be broadcast "
+            f"({a.shape[:-2]} vs {b.shape[:-2]})"
+        ) from None
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with NumPy/torch semantics (batch dims broadcast; 1-d operands allowed).
+
+    >>> import nerve
+    >>> (nerve.ones(2, 1, 3, 4) @ nerve.ones(5, 4, 2)).shape
+    (2, 5, 3, 2)
+    """
+    a, b = binary_operands(a, b, "matmul")
+    _check_matmul("matmul", a, b)
+    return MatMul.apply(a, b)
+
+
+def mm(a, b) -> Tensor:
+    """Product of two matrices, (n, k) @ (k, m) -> (n, m); no broadcasting."""
+    a, b = binary_operands(a, b, "mm")
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: needs two 2-d tensors, got shapes {a.shape} and {b.shape}")
+    _check_matmul("mm", a, b)
+    return MatMul.apply(a, b)
+
+
+def bmm(a, b) -> Tensor:
+    """Batched product, (B, n, k) @ (B, k, m) -> (B, n, m); no broadcasting."""
+    a, b = binary_operands(a, b, "bmm")
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ValueError(
+            f"bmm: needs two 3-d tensors with the same batch size, got shapes {a.shape} and "
+            f"{b.shape}"
+        )
+    _check_matmul("bmm", a, b)
+    return MatMul.apply(a, b)
+
+
+def dot(a, b) -> Tensor:
+    """Inner product of two 1-d tensors of the same length (a 0-d tensor).
+
+    >>> import nerve
+    >>> nerve.dot(nerve.tensor([1.0, 2.0]), nerve.tensor([3.0, 4.0]))
+    tensor(11., dtype=float32)
+    """
+    a, b = binary_operands(a, b, "dot")
+    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
+        raise ValueError(
+            f"dot: needs two 1-d tensors of the same length, got shapes {a.shape} and {b.shape}"
         )
     return MatMul.apply(a, b)
+
+
+# ----------------------------------------------------------------------------- outer
+@register("outer")
+class Outer(Function):
+    def forward(self, a, b):
+        need_a, need_b = self.needs_input_grad
+        self.a = a if need_b else None
+        self.b = b if need_a else None
+        return np.multiply.outer(a, b)
+
+    def backward(self, g):
+        ga = g @ self.b if self.needs_input_grad[0] else None
+        gb = self.a @ g if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+def outer(a, b) -> Tensor:
+    """Outer product of two 1-d tensors: out[i, j] = a[i] * b[j]."""
+    a, b = binary_operands(a, b, "outer")
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"outer: needs two 1-d tensors, got shapes {a.shape} and {b.shape}")
+    return Outer.apply(a, b)
+
+
+# ----------------------------------------------------------------------------- einsum
+# Uppercase first: NumPy and torch order implicit outputs this way.
+_LETTERS = string.ascii_uppercase + string.ascii_lowercase
+
+
+@register("einsum")
+class Einsum(Function):
+    """einsum on an explicit equation (no ellipsis: the caller spelled it out with letters)."""
+
+    def forward(self, *arrays, inputs, output, sizes):
+        self.inputs_subs, self.output, self.sizes = inputs, output, sizes
+        need = self.needs_input_grad
+        # Operand j is read by the gradient of every other operand.
+        self.arrays = [
+            a if any(n for i, n in enumerate(need) if i != j) else None
+            for j, a in enumerate(arrays)
+        ]
+        return np.einsum(f"{','.join(inputs)}->{output}", *arrays, optimize=True)
+
+    def backward(self, g):
+        return tuple(
+            self._grad(i, g) if need else None for i, need in enumerate(self.needs_input_grad)
+        )
+
+    def _grad(self, i: int, g: np.ndarray) -> np.ndarray:
+        # d out / d operand i: contract the gradient with every other operand, keeping i's letters.
+        subs, sizes = self.inputs_subs[i], self.sizes
+        unique = "".join(dict.fromkeys(subs))
+        terms, operands = [self.output], [g]
+        for j, (s, a) in enumerate(zip(self.inputs_subs, self.arrays)):
+            if j != i:
+                terms.append(s)
+                operands.append(a)
+        seen = set("".join(terms))
+        for letter in unique:
+            if letter not in seen:  # summed in operand i alone: its gradient is broadcast
+                terms.append(letter)
+                operands.append(np.ones(sizes[letter], dtype=g.dtype))
+        grad = np.einsum(f"{','.join(terms)}->{unique}", *operands, optimize=True)
+        grad = np.broadcast_to(grad, tuple(sizes[c] for c in unique))
+        if len(unique) == len(subs):
+            return grad
+        # A repeated letter ('ii->i'): the gradient lives on the diagonal.
+        full = np.zeros(tuple(sizes[c] for c in subs), dtype=g.dtype)
+        np.einsum(f"{subs}->{unique}", full)[...] = grad  # einsum's diagonal is a writable view
+        return full
+
+
+def _split_term(equation: str, term: str, where: str) -> tuple[str, bool]:
+    """A subscript term as its letters (ellipsis removed) and whether it had '...'."""
+    has_ellipsis = "..." in term
+    letters = term.replace("...", "", 1)
+    bad = [c for c in letters if c not in _LETTERS]
+    if bad:
+        raise ValueError(
+            f"einsum: equation {equation!r}: {where} {term!r} has invalid subscript {bad[0]!r} "
+            "(use letters a-z, A-Z and at most one '...')"
+        )
+    return letters, has_ellipsis
+
+
+def _parse_einsum(equation: str, shapes: list) -> tuple[list, str, dict]:
+    """Rewrite ``equation`` with letters for the ellipsis dims; return terms, output, sizes."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    if "->" in rhs:
+        raise ValueError(f"einsum: equation {equation!r} has more than one '->'")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(
+            f"einsum: equation {equation!r} names {len(terms)} operand(s) but "
+            f"{len(shapes)} were given"
+        )
+    parsed = []
+    for k, (term, shape) in enumerate(zip(terms, shapes)):
+        letters, has_ellipsis = _split_term(equation, term, f"operand {k}")
+        extra = len(shape) - len(letters)
+        if extra < 0 or (extra and not has_ellipsis):
+            raise ValueError(
+                f"einsum: equation {equation!r}: operand {k} has shape {shape} "
+                f"({len(shape)} dims) but subscripts {term!r} name {len(letters)}"
+            )
+        parsed.append((term, extra))
+    n_ell = max((extra for _, extra in parsed), default=0)
+    fresh = [c for c in _LETTERS if c not in eq][:n_ell]
+    if len(fresh) < n_ell:
+        raise ValueError(f"einsum: equation {equation!r} uses too many letters for its '...'")
+    ell = "".join(fresh)
+    inputs = [term.replace("...", ell[n_ell - extra :]) for term, extra in parsed]
+
+    sizes: dict = {}
+    for k, (subs, shape) in enumerate(zip(inputs, shapes)):
+        own: dict = {}
+        for c, n in zip(subs, shape):
+            if own.setdefault(c, n) != n:
+                raise ValueError(
+                    f"einsum: equation {equation!r}: subscript {c!r} repeats in operand {k} "
+                    f"with sizes {own[c]} and {n} (shape {shape})"
+                )
+            m = sizes.setdefault(c, n)
+            if m != n and 1 not in (m, n):
+                name = "'...'" if c in ell else repr(c)
+                raise ValueError(
+                    f"einsum: equation {equation!r}: subscript {name} has size {m} in an earlier "
+                    f"operand but {n} in operand {k} (shape {shape})"
+                )
+            sizes[c] = m if n == 1 else n
+
+    if arrow:
+        letters, _ = _split_term(equation, rhs, "output")
+        missing = [c for c in letters if c not in sizes]
+        if missing:
+            raise ValueError(
+                f"einsum: equation {equation!r}: output subscript {missing[0]!r} appears in no "
+                "operand"
+            )
+        if len(set(letters)) != len(letters):
+            raise ValueError(f"einsum: equation {equation!r}: output {rhs!r} repeats a subscript")
+        # Without '...' in the output, the ellipsis dims are summed (as torch does).
+        output = rhs.replace("...", ell)
+    else:
+        counts: dict = {}
+        for subs in inputs:
+            for c in subs:
+                counts[c] = counts.get(c, 0) + 1
+        output = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return inputs, output, sizes
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation, as ``torch.einsum``/``np.einsum`` (with '...' and implicit output).
+
+    The gradient of each operand is the einsum of the output gradient with the other operands.
+
+    >>> import nerve
+    >>> a, b = nerve.ones(2, 3), nerve.ones(3, 4)
+    >>> nerve.einsum("ij,jk->ik", a, b).shape
+    (2, 4)
+    """
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the first argument is the equation (a str), got {equation!r}")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])  # torch.einsum(eq, [a, b])
+    ts = [as_tensor(x, f"einsum operand {k}") for k, x in enumerate(operands)]
+    inputs, output, sizes = _parse_einsum(equation, [t.shape for t in ts])
+    if ts:
+        common = np.result_type(*[t.data.dtype for t in ts])
+        ts = [t if t.data.dtype == common else t.astype(common) for t in ts]
+    return Einsum.apply(*ts, inputs=inputs, output=output, sizes=sizes)

@@ -1,25 +1,108 @@
 """Reductions: sum, mean, var/std, max/min, prod, logsumexp, softmax, cumsum, norm, arg*.
 
-Each takes torch's ``dim=``/``keepdim=`` or NumPy's ``axis=``/``keepdims=``.
+Each takes torch's ``dim=``/``keepdim=`` or NumPy's ``axis=``/``keepdims=``. Results that carry no
+gradient (indices from argmax, booleans from all/any) are plain tensors outside the graph.
 """
 
 from __future__ import annotations
+
+import math
+from collections import namedtuple
 
 import numpy as np
 
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.ops.common import as_tensor, keep, reduction_axes
+from nerve.ops.common import as_tensor, keep, normalize_dim, reduction_axes
+
+__all__ = [
+    "all",
+    "amax",
+    "amin",
+    "any",
+    "argmax",
+    "argmin",
+    "cumsum",
+    "log_softmax",
+    "logsumexp",
+    "max",
+    "mean",
+    "min",
+    "norm",
+    "prod",
+    "softmax",
+    "std",
+    "sum",
+    "var",
+]
+
+# The (values, indices) pair that max/min return along a dim, like torch.return_types.max.
+_MaxResult = namedtuple("max", ("values", "indices"))
+_MinResult = namedtuple("min", ("values", "indices"))
 
 
-def _expand_back(g: np.ndarray, axes, keepdims: bool, shape: tuple) -> np.ndarray:
-    """Reinsert reduced axes into ``g`` so it broadcasts against the input of ``shape``."""
+# ----------------------------------------------------------------------------- helpers
+def _axes(op: str, x: Tensor, dim, axis):
+    """Reduced axes as None (all) or a tuple; a 0-d tensor accepts dim 0/-1 as torch does."""
+    axes = reduction_axes(op, x.ndim, dim, axis)
+    return None if x.ndim == 0 else axes
+
+
+def _count(shape: tuple, axes) -> int:
+    """How many elements each output element reduces over."""
+    return math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
+
+
+def _expand_back(g: np.ndarray, axes, keepdims: bool) -> np.ndarray:
+    """Reinsert reduced axes into ``g`` so it broadcasts against the input."""
     if axes is not None and not keepdims:
         g = np.expand_dims(g, axes)
     return g
 
 
+def _squeeze(out: np.ndarray, axes, keepdims: bool) -> np.ndarray:
+    """Drop the reduced axes of a keepdims result unless keepdims was asked for."""
+    if keepdims:
+        return out
+    return out.reshape(()) if axes is None else np.squeeze(out, axis=axes)
+
+
+def _require_nonempty(op: str, shape: tuple, axes) -> None:
+    """max-like reductions have no identity: say which dim is empty, as torch does."""
+    if axes is None:
+        if math.prod(shape) == 0:
+            raise RuntimeError(
+                f"{op}(): cannot reduce a tensor of shape {shape} with no elements; "
+                "pass dim= to reduce over a non-empty dimension"
+            )
+        return
+    for a in axes:
+        if shape[a] == 0:
+            raise IndexError(
+                f"{op}(): dim {a} of a tensor of shape {shape} has size 0, and the reduction "
+                "has no identity"
+            )
+
+
+def _require_float(op: str, x: Tensor) -> None:
+    if x.data.dtype.kind != "f":
+        raise TypeError(
+            f"{op} needs a floating-point tensor, got dtype {x.dtype}; call .float() first"
+        )
+
+
+def _single_dim(op: str, x: Tensor, dim, axis) -> int:
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: pass dim= or axis=, not both")
+        dim = axis
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{op}: dim must be one int, got {tuple(dim)}")
+    return normalize_dim(int(dim), x.ndim, op)
+
+
+# ----------------------------------------------------------------------------- sum, mean
 @register("sum")
 class Sum(Function):
     def forward(self, x, axes, keepdims):
@@ -27,49 +110,341 @@ class Sum(Function):
         return x.sum(axis=axes, keepdims=keepdims)
 
     def backward(self, g):
-        return np.broadcast_to(_expand_back(g, self.axes, self.keepdims, self.shape), self.shape)
+        return np.broadcast_to(_expand_back(g, self.axes, self.keepdims), self.shape)
 
 
 @register("mean")
 class Mean(Function):
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
-        return x.mean(axis=axes, keepdims=keepdims)
+        n = _count(x.shape, axes)
+        with np.errstate(invalid="ignore", divide="ignore"):  # mean of nothing is nan
+            return x.sum(axis=axes, keepdims=keepdims) / x.dtype.type(n)
 
     def backward(self, g):
-        n = (
-            np.prod([self.shape[a] for a in self.axes])
-            if self.axes is not None
-            else np.prod(self.shape)
-        )
-        g = _expand_back(g, self.axes, self.keepdims, self.shape) / g.dtype.type(max(n, 1))
+        n = _count(self.shape, self.axes) or 1  # no elements: the gradient is empty anyway
+        g = _expand_back(g, self.axes, self.keepdims) / g.dtype.type(n)
         return np.broadcast_to(g, self.shape)
 
 
-def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:  # noqa: A001
-    """Sum over ``dim`` (all dims when None)."""
+def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:
+    """Sum over ``dim`` (an int, a tuple, or None for all); bools and ints sum as int64.
+
+    >>> import nerve
+    >>> nerve.sum(nerve.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=0)
+    tensor([4., 6.], dtype=float32)
+    """
     x = as_tensor(x, "sum")
     if dtype is not None:
         x = x.astype(dtype)
-    elif x.data.dtype.kind == "b":
+    elif x.data.dtype.kind in "bi" and x.data.dtype != np.int64:
         x = x.long()
-    return Sum.apply(
-        x, axes=reduction_axes("sum", x.ndim, dim, axis), keepdims=keep(keepdim, keepdims)
-    )
+    return Sum.apply(x, axes=_axes("sum", x, dim, axis), keepdims=keep(keepdim, keepdims))
 
 
 def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
-    """Mean over ``dim`` (all dims when None)."""
+    """Mean over ``dim`` (all dims when None); the mean of no elements is nan."""
     x = as_tensor(x, "mean")
-    if x.data.dtype.kind != "f":
-        raise TypeError(
-            f"mean needs a floating-point tensor, got dtype {x.dtype}; call .float() first"
+    _require_float("mean", x)
+    return Mean.apply(x, axes=_axes("mean", x, dim, axis), keepdims=keep(keepdim, keepdims))
+
+
+# ----------------------------------------------------------------------------- var, std
+def _centered(x: np.ndarray, axes):
+    n = _count(x.shape, axes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return x - x.sum(axis=axes, keepdims=True) / x.dtype.type(n), n
+
+
+@register("var")
+class Var(Function):
+    def forward(self, x, axes, keepdims, correction):
+        d, n = _centered(x, axes)
+        dof = x.dtype.type(n - correction if n > correction else 0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # dof 0: nan or inf, as torch
+            out = (d * d).sum(axis=axes, keepdims=keepdims) / dof
+        self.d, self.dof, self.axes, self.keepdims = d, dof, axes, keepdims
+        return out
+
+    def backward(self, g):
+        g = _expand_back(g, self.axes, self.keepdims)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (g * (2 / self.dof)) * self.d
+
+
+@register("std")
+class Std(Function):
+    def forward(self, x, axes, keepdims, correction):
+        d, n = _centered(x, axes)
+        dof = x.dtype.type(n - correction if n > correction else 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.sqrt((d * d).sum(axis=axes, keepdims=True) / dof)
+        self.d, self.dof, self.out = d, dof, out
+        self.axes, self.keepdims = axes, keepdims
+        return _squeeze(out, axes, keepdims)
+
+    def backward(self, g):
+        g = _expand_back(g, self.axes, self.keepdims)
+        with np.errstate(invalid="ignore", divide="ignore"):  # std 0: nan, as torch
+            return g / (self.out * self.dof) * self.d
+
+
+def _correction(op: str, dim, unbiased, correction, ddof):
+    if isinstance(dim, bool):  # torch's var(x, unbiased) overload
+        dim, unbiased = None, dim
+    given = [c for c in (unbiased, correction, ddof) if c is not None]
+    if len(given) > 1:
+        raise TypeError(f"{op}: pass only one of unbiased=, correction= and ddof=")
+    if unbiased is not None:
+        return dim, int(bool(unbiased))
+    value = correction if correction is not None else ddof
+    return dim, 1 if value is None else value
+
+
+def var(
+    x,
+    dim=None,
+    unbiased=None,
+    keepdim=False,
+    *,
+    correction=None,
+    axis=None,
+    keepdims=None,
+    ddof=None,
+) -> Tensor:
+    """Variance over ``dim``: sum((x - mean)^2) / (N - correction), correction 1 by default.
+
+    ``unbiased=False`` means correction 0; NumPy's ``ddof=`` is the same as ``correction=``.
+
+    >>> import nerve
+    >>> nerve.var(nerve.tensor([1.0, 2.0, 3.0, 4.0]))
+    tensor(1.6667, dtype=float32)
+    """
+    x = as_tensor(x, "var")
+    _require_float("var", x)
+    dim, c = _correction("var", dim, unbiased, correction, ddof)
+    axes = _axes("var", x, dim, axis)
+    return Var.apply(x, axes=axes, keepdims=keep(keepdim, keepdims), correction=c)
+
+
+def std(
+    x,
+    dim=None,
+    unbiased=None,
+    keepdim=False,
+    *,
+    correction=None,
+    axis=None,
+    keepdims=None,
+    ddof=None,
+) -> Tensor:
+    """Standard deviation over ``dim``: the square root of :func:`var` (same arguments)."""
+    x = as_tensor(x, "std")
+    _require_float("std", x)
+    dim, c = _correction("std", dim, unbiased, correction, ddof)
+    axes = _axes("std", x, dim, axis)
+    return Std.apply(x, axes=axes, keepdims=keep(keepdim, keepdims), correction=c)
+
+
+# ----------------------------------------------------------------------------- max, min
+class _AtIndex(Function):
+    """The element at ``indices`` (found by the caller) along ``axis``; the gradient goes there."""
+
+    def forward(self, x, indices, axis, keepdims):
+        self.shape, self.indices, self.axis = x.shape, indices, axis
+        out = np.take_along_axis(x, indices, axis=axis)
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    def backward(self, g):
+        grad = np.zeros(self.shape, dtype=g.dtype)
+        if g.ndim < len(self.shape):
+            g = np.expand_dims(g, self.axis)
+        np.put_along_axis(grad, self.indices, g, axis=self.axis)
+        return grad
+
+
+@register("max")
+class MaxDim(_AtIndex):
+    """max(x, dim): the values at argmax."""
+
+
+@register("min")
+class MinDim(_AtIndex):
+    """min(x, dim): the values at argmin."""
+
+
+class _Extreme(Function):
+    """amax/amin: the gradient is split evenly among the elements equal to the result."""
+
+    reduce = staticmethod(np.max)
+
+    def forward(self, x, axes, keepdims):
+        out = self.reduce(x, axis=axes, keepdims=True)
+        self.mask, self.axes, self.keepdims = x == out, axes, keepdims
+        return _squeeze(out, axes, keepdims)
+
+    def backward(self, g):
+        g = _expand_back(g, self.axes, self.keepdims)
+        mask = self.mask
+        ties = mask.sum(axis=self.axes, keepdims=True, dtype=g.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):  # nan in the input: no match
+            return np.where(mask, g / ties, g.dtype.type(0))
+
+
+@register("amax")
+class Amax(_Extreme):
+    reduce = staticmethod(np.max)
+
+
+@register("amin")
+class Amin(_Extreme):
+    reduce = staticmethod(np.min)
+
+
+def _extreme(op, x, dim, keepdim, axis, keepdims, along_cls, all_cls, arg, result):
+    x = as_tensor(x, op)
+    keepdims = keep(keepdim, keepdims)
+    if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
+        from nerve.ops import elementwise
+
+        return (elementwise.maximum if op == "max" else elementwise.minimum)(x, dim)
+    if dim is None and axis is None:
+        _require_nonempty(op, x.shape, None)
+        return all_cls.apply(x, axes=None, keepdims=False)
+    ax = _single_dim(op, x, dim, axis)
+    if x.ndim == 0:
+        return result(x, Tensor._wrap(np.zeros((), dtype=np.int64)))
+    _require_nonempty(op, x.shape, (ax,))
+    idx = np.expand_dims(arg(x.data, axis=ax), ax)
+    values = along_cls.apply(x, indices=idx, axis=ax, keepdims=keepdims)
+    return result(values, Tensor._wrap(idx if keepdims else np.squeeze(idx, axis=ax)))
+
+
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The largest element, or ``(values, indices)`` along ``dim`` as torch.max returns.
+
+    Without ``dim`` the gradient is shared evenly among tied maxima; along ``dim`` it goes to the
+    element at ``indices`` (int64, not differentiable). ``max(a, b)`` is the elementwise maximum.
+
+    >>> import nerve
+    >>> nerve.max(nerve.tensor([[1.0, 5.0], [7.0, 2.0]]), dim=1).indices
+    tensor([1, 0], dtype=int64)
+    """
+    return _extreme("max", x, dim, keepdim, axis, keepdims, MaxDim, Amax, np.argmax, _MaxResult)
+
+
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    """The smallest element, or ``(values, indices)`` along ``dim`` (see :func:`max`)."""
+    return _extreme("min", x, dim, keepdim, axis, keepdims, MinDim, Amin, np.argmin, _MinResult)
+
+
+def _amaxmin(op, cls, x, dim, keepdim, axis, keepdims) -> Tensor:
+    x = as_tensor(x, op)
+    axes = _axes(op, x, dim, axis)
+    _require_nonempty(op, x.shape, axes)
+    return cls.apply(x, axes=axes, keepdims=keep(keepdim, keepdims))
+
+
+def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """Maximum over ``dim`` (int, tuple or None); ties share the gradient evenly."""
+    return _amaxmin("amax", Amax, x, dim, keepdim, axis, keepdims)
+
+
+def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """Minimum over ``dim`` (int, tuple or None); ties share the gradient evenly."""
+    return _amaxmin("amin", Amin, x, dim, keepdim, axis, keepdims)
+
+
+def _arg(op, fn, x, dim, keepdim, axis, keepdims) -> Tensor:
+    x = as_tensor(x, op)
+    keepdims = keep(keepdim, keepdims)
+    if dim is None and axis is None:
+        _require_nonempty(op, x.shape, None)
+        out = fn(x.data.reshape(-1))
+        return Tensor._wrap(np.full((1,) * x.ndim if keepdims else (), out, dtype=np.int64))
+    ax = _single_dim(op, x, dim, axis)
+    if x.ndim == 0:
+        return Tensor._wrap(np.zeros((), dtype=np.int64))
+    _require_nonempty(op, x.shape, (ax,))
+    return Tensor._wrap(fn(x.data, axis=ax, keepdims=keepdims).astype(np.int64, copy=False))
+
+
+def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """Index (int64) of the largest element along ``dim``, or into the flattened tensor."""
+    return _arg("argmax", np.argmax, x, dim, keepdim, axis, keepdims)
+
+
+def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """Index (int64) of the smallest element along ``dim``, or into the flattened tensor."""
+    return _arg("argmin", np.argmin, x, dim, keepdim, axis, keepdims)
+
+
+# ----------------------------------------------------------------------------- prod, logsumexp
+@register("prod")
+class Prod(Function):
+    def forward(self, x, axes, keepdims):
+        self.x, self.axes, self.keepdims = x, axes, keepdims
+        return x.prod(axis=axes, keepdims=keepdims)
+
+    def backward(self, g):
+        # d prod / d x_i is the product of the others: out / x_i when the slice has no zero,
+        # the product of the non-zeros at the one zero, and 0 everywhere with two zeros or more.
+        x, axes = self.x, self.axes
+        g = _expand_back(g, axes, self.keepdims)
+        zero = x == 0
+        safe = np.where(zero, x.dtype.type(1), x)
+        others = safe.prod(axis=axes, keepdims=True)
+        n_zeros = zero.sum(axis=axes, keepdims=True)
+        grad = np.where(
+            n_zeros == 0, others / safe, np.where(zero & (n_zeros == 1), others, x.dtype.type(0))
         )
-    return Mean.apply(
-        x, axes=reduction_axes("mean", x.ndim, dim, axis), keepdims=keep(keepdim, keepdims)
-    )
+        return g * grad
 
 
+def prod(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> Tensor:
+    """Product over ``dim`` (all dims when None); bools and ints multiply as int64.
+
+    The gradient is exact when the input holds zeros.
+    """
+    x = as_tensor(x, "prod")
+    if dtype is not None:
+        x = x.astype(dtype)
+    elif x.data.dtype.kind in "bi" and x.data.dtype != np.int64:
+        x = x.long()
+    return Prod.apply(x, axes=_axes("prod", x, dim, axis), keepdims=keep(keepdim, keepdims))
+
+
+@register("logsumexp")
+class LogSumExp(Function):
+    def forward(self, x, axes, keepdims):
+        shift = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
+        shift = np.where(np.isfinite(shift), shift, x.dtype.type(0))  # all -inf, inf or empty
+        with np.errstate(divide="ignore"):  # log(0) = -inf for an empty or all -inf slice
+            out = np.log(np.exp(x - shift).sum(axis=axes, keepdims=True)) + shift
+        self.x, self.out, self.axes, self.keepdims = x, out, axes, keepdims
+        return _squeeze(out, axes, keepdims)
+
+    def backward(self, g):
+        g = _expand_back(g, self.axes, self.keepdims)
+        with np.errstate(invalid="ignore"):
+            return g * np.exp(self.x - self.out)
+
+
+def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """log(sum(exp(x))) over ``dim`` (all dims when None), computed without overflow.
+
+    >>> import nerve
+    >>> nerve.logsumexp(nerve.tensor([[0.0, 0.0], [-500.0, -500.0]]), dim=1)
+    tensor([   0.6931, -499.3069], dtype=float32)
+    """
+    x = as_tensor(x, "logsumexp")
+    if x.data.dtype.kind != "f":
+        x = x.float()  # as torch: integers reduce to the default float type
+    axes = _axes("logsumexp", x, dim, axis)
+    return LogSumExp.apply(x, axes=axes, keepdims=keep(keepdim, keepdims))
+
+
+# ----------------------------------------------------------------------------- softmax
 @register("softmax")
 class Softmax(Function):
     def forward(self, x, axis):
@@ -120,3 +495,122 @@ def log_softmax(x, dim: int | None = -1, dtype=None) -> Tensor:
     if x.data.dtype.kind != "f":
         raise TypeError(f"log_softmax needs a floating-point tensor, got dtype {x.dtype}")
     return LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, dim))
+
+
+# ----------------------------------------------------------------------------- cumsum
+@register("cumsum")
+class CumSum(Function):
+    def forward(self, x, axis):
+        self.axis = axis
+        return np.cumsum(x, axis=axis)
+
+    def backward(self, g):
+        # Each input feeds every later output: a reversed cumulative sum of the gradient.
+        a = self.axis
+        return np.flip(np.cumsum(np.flip(g, a), axis=a), a)
+
+
+def cumsum(x, dim=None, *, axis=None, dtype=None) -> Tensor:
+    """Cumulative sum along ``dim`` (required, as in torch); bools and ints sum as int64.
+
+    >>> import nerve
+    >>> nerve.cumsum(nerve.tensor([1.0, 2.0, 3.0]), dim=0)
+    tensor([1., 3., 6.], dtype=float32)
+    """
+    x = as_tensor(x, "cumsum")
+    if dim is None and axis is None:
+        raise TypeError("cumsum: pass dim= (the axis to accumulate along)")
+    ax = _single_dim("cumsum", x, dim, axis)
+    if dtype is not None:
+        x = x.astype(dtype)
+    elif x.data.dtype.kind in "bi" and x.data.dtype != np.int64:
+        x = x.long()
+    if x.ndim == 0:
+        x = x.reshape(1)
+        return CumSum.apply(x, axis=0).reshape(())
+    return CumSum.apply(x, axis=ax)
+
+
+# ----------------------------------------------------------------------------- norm
+@register("norm")
+class Norm(Function):
+    def forward(self, x, p, axes, keepdims):
+        a = np.abs(x)
+        if p == np.inf:
+            out = a.max(axis=axes, keepdims=True)
+        elif p == -np.inf:
+            out = a.min(axis=axes, keepdims=True)
+        elif p == 0:
+            out = (x != 0).sum(axis=axes, keepdims=True, dtype=x.dtype)
+        elif p == 1:
+            out = a.sum(axis=axes, keepdims=True)
+        elif p == 2:
+            out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
+        else:
+            out = (a**p).sum(axis=axes, keepdims=True) ** (1 / p)
+        self.x, self.out, self.p, self.axes, self.keepdims = x, out, p, axes, keepdims
+        return _squeeze(out, axes, keepdims)
+
+    def backward(self, g):
+        x, out, p, axes = self.x, self.out, self.p, self.axes
+        g = np.reshape(g, out.shape)  # the keepdims shape
+        zero = x.dtype.type(0)
+        if p == 0:  # a count: flat almost everywhere
+            return np.zeros(x.shape, dtype=g.dtype)
+        if p == 1:
+            return np.sign(x) * g
+        if np.isinf(p):  # ties share the gradient, as in amax
+            mask = np.abs(x) == out
+            ties = mask.sum(axis=axes, keepdims=True, dtype=g.dtype)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(mask, np.sign(x) * (g / ties), zero)
+        # d||x||_p / dx = sign(x) |x|^(p-1) / ||x||^(p-1); 0 at the zero vector, as torch.
+        denom = out if p == 2 else out ** (p - 1)
+        scale = np.divide(g, denom, out=np.zeros_like(g), where=out != 0)
+        if p == 2:
+            return x * scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = np.where(x == 0, zero, np.sign(x) * np.abs(x) ** (p - 1))
+        return scaled * scale
+
+
+def norm(x, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """The p-norm over ``dim`` (all elements when None): (sum |x|^p)^(1/p).
+
+    ``p`` is any number > 0, ``inf``/``-inf`` (largest/smallest magnitude), 0 (count of non-zeros)
+    or ``'fro'`` (the 2-norm of the elements). The gradient at the zero vector is 0, as in torch.
+
+    >>> import nerve
+    >>> nerve.norm(nerve.tensor([3.0, 4.0]))
+    tensor(5., dtype=float32)
+    """
+    x = as_tensor(x, "norm")
+    _require_float("norm", x)
+    if p == "fro" or p is None:
+        p = 2.0
+    elif isinstance(p, str):
+        raise NotImplementedError(f"norm: p={p!r} is not supported; use 'fro' or a number")
+    p = float(p)
+    if p < 0 and p != -np.inf:
+        raise ValueError(f"norm: p must be >= 0, inf or -inf, got {p}")
+    axes = _axes("norm", x, dim, axis)
+    if np.isinf(p):
+        _require_nonempty("norm", x.shape, axes)
+    return Norm.apply(x, p=p, axes=axes, keepdims=keep(keepdim, keepdims))
+
+
+# ----------------------------------------------------------------------------- all, any
+def _logical(op, fn, x, dim, keepdim, axis, keepdims) -> Tensor:
+    x = as_tensor(x, op)
+    axes = _axes(op, x, dim, axis)
+    return Tensor._wrap(np.asarray(fn(x.data, axis=axes, keepdims=keep(keepdim, keepdims))))
+
+
+def all(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """True where every element along ``dim`` is non-zero (a bool tensor, no gradient)."""
+    return _logical("all", np.all, x, dim, keepdim, axis, keepdims)
+
+
+def any(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """True where some element along ``dim`` is non-zero (a bool tensor, no gradient)."""
+    return _logical("any", np.any, x, dim, keepdim, axis, keepdims)

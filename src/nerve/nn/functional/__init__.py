@@ -9,3 +9,4 @@ from nerve.nn.functional.linear import *  # noqa: F403
 from nerve.nn.functional.loss import *  # noqa: F403
 from nerve.nn.functional.normalization import *  # noqa: F403
 from nerve.nn.functional.pooling import *  # noqa: F403
+from nerve.nn.functional.recurrent import *  # noqa: F403

@@ -1,3 +1,216 @@
-"""attention ops (fused forward and backward)."""
+"""scaled_dot_product_attention: softmax(q @ k.T * scale + mask) @ v as one fused op.
 
-__all__: list[str] = []
+Forward computes the scores in one buffer and runs the softmax in place on it; backward goes
+through the softmax in closed form, using ``rowsum(dP * P) == rowsum(g * out)`` (true with
+dropout too), which reads an (L, Ev) array instead of another (L, S) one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nerve.autograd.function import Function
+from nerve.autograd.registry import register
+from nerve.autograd.tensor import Tensor
+from nerve.nn.functional.dropout import keep_mask
+from nerve.ops.common import as_tensor
+
+__all__ = ["scaled_dot_product_attention"]
+
+
+@register("scaled_dot_product_attention")
+class ScaledDotProductAttention(Function):
+    """Inputs: query, key, value, attn_mask (a float mask is differentiable; a bool one is not)."""
+
+    differentiable = (0, 1, 2, 3)
+
+    def forward(self, q, k, v, mask, scale, is_causal, dropout_p):
+        t = q.dtype.type
+        s = np.matmul(q, np.swapaxes(k, -1, -2))
+        s *= t(scale)
+        masked = mask is not None
+        if masked:
+            full = np.broadcast_shapes(s.shape, mask.shape)
+            if full != s.shape:
+                s = np.broadcast_to(s, full).copy()
+            if mask.dtype == np.bool_:
+                np.copyto(s, t(-np.inf), where=~mask)
+            else:
+                s += mask
+        if is_causal:
+            # top-left aligned, as torch: query i sees keys 0..i (never a fully masked row)
+            np.copyto(s, t(-np.inf), where=~np.tri(s.shape[-2], s.shape[-1], dtype=bool))
+        rowmax = s.max(axis=-1, keepdims=True)
+        if masked:
+            # A fully masked row (all -inf) would give 0/0. torch 2.13 returns zeros for it
+            # (output and gradients); so do we: shift by 0, exp gives 0, divide by 1.
+            rowmax[np.isneginf(rowmax)] = 0
+        s -= rowmax
+        np.exp(s, out=s)
+        denom = s.sum(axis=-1, keepdims=True)
+        if masked:
+            denom[denom == 0] = 1
+        np.reciprocal(denom, out=denom)
+        s *= denom
+        p = s
+        dmask = keep_mask(p.shape, dropout_p, p.dtype) if dropout_p > 0 else None
+        pd = p if dmask is None else p * dmask
+        out = np.matmul(pd, v)
+        need_q, need_k, need_v, need_m = self.needs_input_grad
+        need_s = need_q or need_k or need_m
+        self.p = p if (need_s or need_v) else None
+        self.dmask = dmask
+        self.q = q if need_k else None
+        self.k = k if need_q else None
+        self.v = v if need_s else None
+        self.out = out if need_s else None
+        self.scale = t(scale)
+        return out
+
+    def backward(self, g):
+        need_q, need_k, need_v, need_m = self.needs_input_grad
+        p, dmask = self.p, self.dmask
+        gq = gk = gv = gm = None
+        if need_v:
+            pd = p if dmask is None else p * dmask
+            gv = np.matmul(np.swapaxes(pd, -1, -2), g)
+        if need_q or need_k or need_m:
+            ds = np.matmul(g, np.swapaxes(self.v, -1, -2))  # d loss / d (dropped) weights
+            if dmask is not None:
+                ds *= dmask
+            ds -= np.einsum("...i,...i->...", g, self.out)[..., None]
+            ds *= p  # now d loss / d scores (after scale and mask)
+            if need_q:
+                gq = np.matmul(ds, self.k)
+                gq *= self.scale
+            if need_k:
+                gk = np.matmul(np.swapaxes(ds, -1, -2), self.q)
+                gk *= self.scale
+            if need_m:
+                gm = ds
+        return gq, gk, gv, gm
+
+
+def scaled_dot_product_attention(
+    query,
+    key,
+    value,
+    attn_mask=None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """softmax(query @ key.T * scale + mask) @ value over the last two dims.
+
+    Args:
+        query: (..., L, E).
+        key: (..., S, E).
+        value: (..., S, Ev). Leading (batch, head) dims broadcast.
+        attn_mask: broadcastable to (..., L, S); bool (True = take part, as torch) or float
+            (added to the scores, so -inf masks). A query whose keys are all masked gets zeros,
+            as torch 2.13 gives.
+        dropout_p: dropout probability on the attention weights (drawn from nerve's generator).
+        is_causal: mask out keys after each query (top-left aligned); not with ``attn_mask``.
+        scale: the score scale; default 1 / sqrt(E).
+        enable_gqa: grouped-query attention: query has Hq heads in dim -3, key and value Hkv,
+            and each key head serves Hq // Hkv consecutive query heads.
+
+    Returns:
+        (..., L, Ev).
+
+    Raises:
+        ValueError: for mismatched shapes (named), both a mask and ``is_causal``, or a bad
+            ``dropout_p``.
+
+    >>> import nerve
+    >>> import nerve.nn.functional as F
+    >>> q = k = v = nerve.randn(2, 4, 5, 8)
+    >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).shape
+    (2, 4, 5, 8)
+    """
+    op = "scaled_dot_product_attention"
+    q, k, v = as_tensor(query, op), as_tensor(key, op), as_tensor(value, op)
+    for name, t in (("query", q), ("key", k), ("value", v)):
+        if t.ndim < 2:
+            raise ValueError(f"{op}: {name} must be (..., length, features), got shape {t.shape}")
+        if t.data.dtype.kind != "f":
+            raise TypeError(f"{op}: {name} must be floating point, got dtype {t.data.dtype}")
+    if not q.data.dtype == k.data.dtype == v.data.dtype:
+        raise TypeError(
+            f"{op}: query, key and value need one dtype, got {q.data.dtype}, {k.data.dtype}, "
+            f"{v.data.dtype}"
+        )
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"{op}: query {q.shape} and key {k.shape} must have the same last dim (E)")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"{op}: key {k.shape} and value {v.shape} must have the same length dim (S, dim -2)"
+        )
+    if not isinstance(dropout_p, (int, float)) or not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p!r}")
+    mask = None
+    if attn_mask is not None:
+        if is_causal:
+            raise ValueError(f"{op}: pass attn_mask or is_causal=True, not both")
+        mask = as_tensor(attn_mask, f"{op} attn_mask")
+        kind = mask.data.dtype.kind
+        if kind != "b" and mask.data.dtype != q.data.dtype:
+            raise TypeError(
+                f"{op}: attn_mask must be bool or have the query's dtype {q.data.dtype}, "
+                f"got {mask.data.dtype}"
+            )
+    length, keys = q.shape[-2], k.shape[-2]
+    if enable_gqa:
+        q, k, v, mask = _group_heads(op, q, k, v, mask)
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        if mask is not None:
+            np.broadcast_shapes(mask.shape, batch + (length, keys))
+    except ValueError:
+        raise ValueError(
+            f"{op}: shapes do not broadcast: query {q.shape}, key {k.shape}, value {v.shape}"
+            + ("" if mask is None else f", attn_mask {mask.shape} (against (..., L, S))")
+        ) from None
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1]) if q.shape[-1] else 1.0
+    out = ScaledDotProductAttention.apply(
+        q,
+        k,
+        v,
+        mask,
+        scale=float(scale),
+        is_causal=bool(is_causal),
+        dropout_p=float(dropout_p),
+    )
+    if enable_gqa:  # (..., Hkv, G, L, Ev) back to (..., Hq, L, Ev)
+        out = out.reshape(*out.shape[:-4], out.shape[-4] * out.shape[-3], *out.shape[-2:])
+    return out
+
+
+def _group_heads(op: str, q: Tensor, k: Tensor, v: Tensor, mask):
+    """Reshape for grouped-query attention: q (..., Hkv, G, L, E), k and v (..., Hkv, 1, S, *).
+
+    Broadcasting then pairs each key head with its G query heads, and the engine sums the key and
+    value gradients over the group.
+    """
+    if q.ndim < 3 or k.ndim < 3 or v.ndim < 3:
+        raise ValueError(f"{op}: enable_gqa needs a heads dim (-3) in query, key and value")
+    hq, hk = q.shape[-3], k.shape[-3]
+    if v.shape[-3] != hk or hq % hk:
+        raise ValueError(
+            f"{op}: enable_gqa needs the query heads ({hq}) to be a multiple of the key/value "
+            f"heads (key {k.shape}, value {v.shape})"
+        )
+    groups = hq // hk
+    q = q.reshape(*q.shape[:-3], hk, groups, *q.shape[-2:])
+    k = k.unsqueeze(-3)
+    v = v.unsqueeze(-3)
+    if mask is not None and mask.ndim >= 3:
+        if mask.shape[-3] == hq and hq != 1:
+            mask = mask.reshape(*mask.shape[:-3], hk, groups, *mask.shape[-2:])
+        else:
+            mask = mask.unsqueeze(-3)
+    return q, k, v, mask

@@ -1,3 +1,130 @@
-"""dropout ops (fused forward and backward)."""
+"""Dropout: zero elements (or whole channels) at random and scale the rest by 1 / (1 - p).
 
-__all__: list[str] = []
+The mask is drawn from ``nerve.backend.rng()``, so ``nerve.manual_seed`` reproduces it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nerve.autograd.function import Function
+from nerve.autograd.grad_mode import is_grad_enabled
+from nerve.autograd.registry import register
+from nerve.autograd.tensor import Tensor
+from nerve.backend import rng
+from nerve.ops.common import as_tensor
+
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d"]
+
+
+def keep_mask(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
+    """A mask of ``shape``: 1 / (1 - p) with probability 1 - p, else 0 (in ``dtype``).
+
+    One uniform draw in ``dtype`` (float32 draws are half the work of float64), compared with p
+    and scaled in place into the draw's own buffer: no float temporary besides the result.
+    """
+    dtype = np.dtype(dtype)
+    if p >= 1.0:
+        return np.zeros(shape, dtype=dtype)
+    draw = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
+    u = rng().random(shape, dtype=draw)
+    keep = u >= draw.type(p)
+    np.multiply(keep, draw.type(1.0 / (1.0 - p)), out=u)
+    return u.astype(dtype, copy=False)
+
+
+@register("dropout")
+class Dropout(Function):
+    """out = x * mask, the mask of ``mask_shape`` (x's shape, or 1 on the feature dims)."""
+
+    def forward(self, x, p, mask_shape):
+        mask = keep_mask(mask_shape, p, x.dtype)
+        self.mask = mask if self.needs_input_grad[0] else None
+        return x * mask
+
+    def backward(self, g):
+        return g * self.mask
+
+
+def _dropout(op: str, input, p: float, training: bool, inplace: bool, mask_shape=None) -> Tensor:
+    x = as_tensor(input, op)
+    if not isinstance(p, (int, float, np.number)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability p must be in [0, 1], got {p!r}")
+    if not training or p == 0.0:
+        return x
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{op} needs a floating-point input, got dtype {x.data.dtype}")
+    shape = x.shape if mask_shape is None else mask_shape
+    if inplace and not (x.requires_grad and is_grad_enabled()):
+        # No graph to corrupt: scale the caller's array in place and return the same tensor.
+        x.data *= keep_mask(shape, float(p), x.data.dtype)
+        return x
+    # Under autograd nerve does not rewrite history in place; the result is a new tensor (use
+    # the returned value, as with torch).
+    return Dropout.apply(x, p=float(p), mask_shape=tuple(shape))
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+
+    Identity when ``training`` is False or ``p == 0``; zeros when ``p == 1``.
+
+    Args:
+        input: any shape, floating point.
+        p: the probability of zeroing an element, in [0, 1].
+        training: apply dropout (False: return the input unchanged).
+        inplace: overwrite the input when no gradient is being recorded through it.
+
+    Raises:
+        ValueError: for ``p`` outside [0, 1].
+
+    >>> import nerve
+    >>> import nerve.nn.functional as F
+    >>> nerve.manual_seed(0)
+    >>> y = F.dropout(nerve.ones(1000), p=0.5)
+    >>> sorted(set(y.tolist()))
+    [0.0, 2.0]
+    """
+    return _dropout("dropout", input, p, training, inplace)
+
+
+def _feature_mask_shape(op: str, x: Tensor, batched_ndim: int) -> tuple:
+    """The mask shape of channel-wise dropout: one draw per (sample, channel)."""
+    shape = x.shape
+    if x.ndim not in (batched_ndim - 1, batched_ndim):
+        raise ValueError(
+            f"{op}: expected a {batched_ndim - 1}-d (C, ...) or {batched_ndim}-d (N, C, ...) "
+            f"input, got shape {shape}"
+        )
+    lead = 2 if x.ndim == batched_ndim else 1
+    return shape[:lead] + (1,) * (x.ndim - lead)
+
+
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, L) or (C, L) with probability ``p``; scale the rest."""
+    x = as_tensor(input, "dropout1d")
+    return _dropout("dropout1d", x, p, training, inplace, _feature_mask_shape("dropout1d", x, 3))
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, H, W) with probability ``p``; scale the rest.
+
+    A 3-d input is read as (N, C, L), as torch does today (channel-wise 1-d dropout).
+
+    >>> import nerve
+    >>> import nerve.nn.functional as F
+    >>> y = F.dropout2d(nerve.ones(2, 8, 3, 3), p=0.5)
+    >>> bool(((y.data == 0).all(axis=(2, 3)) | (y.data == 2).all(axis=(2, 3))).all())
+    True
+    """
+    x = as_tensor(input, "dropout2d")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected a 3-d or 4-d (N, C, H, W) input, got {x.shape}")
+    shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    return _dropout("dropout2d", x, p, training, inplace, shape)
+
+
+def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``."""
+    x = as_tensor(input, "dropout3d")
+    return _dropout("dropout3d", x, p, training, inplace, _feature_mask_shape("dropout3d", x, 5))

@@ -1,3 +1,469 @@
-"""normalization ops (fused forward and backward)."""
+"""Normalization: batch_norm, layer_norm, group_norm, instance_norm (fused, closed-form backward).
 
-__all__: list[str] = []
+Each normalizes ``x`` to ``xhat = (x - mean) / sqrt(var + eps)`` over some axes (biased variance),
+then applies a per-channel (or per-element) affine ``xhat * weight + bias``. Backward uses the
+standard closed form, with ``gxhat = g * weight`` and ``n`` the number of reduced elements:
+``gx = invstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))``. Only ``xhat`` and ``invstd``
+are saved. Sums go through ``np.einsum``: about twice as fast as ``(a * b).sum(axes)`` here and
+it builds no temporary, with float32 accuracy equal to NumPy's pairwise ``sum``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nerve.autograd.function import Function
+from nerve.autograd.registry import register
+from nerve.autograd.tensor import Tensor
+from nerve.ops.common import as_tensor
+
+__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm"]
+
+
+# ----------------------------------------------------------------------------- shared row math
+def _normalize_rows(x2: np.ndarray, eps: float):
+    """xhat and invstd (R, 1) for each row of ``x2`` (R, D); xhat is a new array."""
+    d = x2.shape[1]
+    inv_d = x2.dtype.type(1.0 / d)
+    mean = np.einsum("ij->i", x2)
+    mean *= inv_d
+    xhat = x2 - mean[:, None]
+    var = np.einsum("ij,ij->i", xhat, xhat)
+    var *= inv_d
+    invstd = _invstd(var, eps)
+    xhat *= invstd[:, None]
+    return xhat, invstd, mean, var
+
+
+def _rows_backward(gxhat: np.ndarray, xhat: np.ndarray, invstd: np.ndarray) -> np.ndarray:
+    """d loss / d x for rows normalized by _normalize_rows, given d loss / d xhat (R, D)."""
+    inv_d = xhat.dtype.type(1.0 / xhat.shape[1])
+    c1 = np.einsum("ij->i", gxhat)
+    c1 *= inv_d
+    c2 = np.einsum("ij,ij->i", gxhat, xhat)
+    c2 *= -inv_d
+    gx = xhat * c2[:, None]
+    gx += gxhat
+    gx -= c1[:, None]
+    gx *= invstd[:, None]
+    return gx
+
+
+def _invstd(var: np.ndarray, eps: float) -> np.ndarray:
+    out = var + var.dtype.type(eps)
+    np.sqrt(out, out=out)
+    np.reciprocal(out, out=out)
+    return out
+
+
+def _update_running(running: np.ndarray, value: np.ndarray, momentum: float) -> None:
+    """running = (1 - momentum) * running + momentum * value, in place (torch's convention)."""
+    t = running.dtype.type
+    running *= t(1.0 - momentum)
+    running += t(momentum) * value.astype(running.dtype, copy=False)
+
+
+# ----------------------------------------------------------------------------- batch norm
+@register("batch_norm")
+class BatchNorm(Function):
+    """Per-channel normalization of (N, C, *) over every axis but C.
+
+    Inputs: x, weight, bias (differentiable), running_mean, running_var (buffers, read in eval and
+    updated in place in training).
+    """
+
+    differentiable = (0, 1, 2)
+
+    def forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        need_x, need_w, _ = self.needs_input_grad[:3]
+        c = x.shape[1]
+        if x.ndim == 2:
+            xv, spec, pshape = x, "nc", (c,)
+        else:
+            xv, spec, pshape = x.reshape(x.shape[0], c, -1), "ncm", (c, 1)
+        count = x.size // c
+        t = x.dtype.type
+        if training:
+            mean = np.einsum(f"{spec}->c", xv)
+            mean *= t(1.0 / count)
+            xhat = xv - mean.reshape(pshape)
+            var = np.einsum(f"{spec},{spec}->c", xhat, xhat)
+            var *= t(1.0 / count)
+            if running_mean is not None:
+                _update_running(running_mean, mean, momentum)
+            if running_var is not None:
+                _update_running(running_var, var * t(count / (count - 1)), momentum)
+        else:
+            mean = running_mean.astype(x.dtype, copy=False)
+            var = running_var.astype(x.dtype, copy=False)
+            xhat = xv - mean.reshape(pshape)
+        invstd = _invstd(var, eps)
+        xhat *= invstd.reshape(pshape)
+        out = _affine_out(xhat, weight, bias, pshape)
+        self.training = training
+        self.xhat = xhat if (need_w or (need_x and training)) else None
+        self.scale = None
+        if need_x:
+            self.scale = (invstd if weight is None else invstd * weight).reshape(pshape)
+        self.spec, self.vshape, self.count = spec, xv.shape, count
+        return out.reshape(x.shape)
+
+    def backward(self, g):
+        need_x, need_w, need_b = self.needs_input_grad[:3]
+        xhat, spec, training = self.xhat, self.spec, self.training
+        gv = g.reshape(self.vshape)
+        gsum = np.einsum(f"{spec}->c", gv) if (need_b or (need_x and training)) else None
+        gxsum = None
+        if need_w or (need_x and training):
+            gxsum = np.einsum(f"{spec},{spec}->c", gv, xhat)
+        gx = None
+        if need_x:
+            if training:
+                # gx = w * invstd * (g - mean(g) - xhat * mean(g * xhat)), reusing the sums
+                # that the weight and bias gradients need anyway.
+                pshape = self.scale.shape
+                inv_n = g.dtype.type(1.0 / self.count)
+                gx = xhat * (gxsum * -inv_n).reshape(pshape)
+                gx += gv
+                gx -= (gsum * inv_n).reshape(pshape)
+                gx *= self.scale
+            else:
+                gx = gv * self.scale
+            gx = gx.reshape(g.shape)
+        return gx, (gxsum if need_w else None), (gsum if need_b else None)
+
+
+def _affine_out(xhat: np.ndarray, weight, bias, pshape: tuple) -> np.ndarray:
+    """xhat * weight + bias with the parameters broadcast as ``pshape``; xhat itself if neither."""
+    if weight is not None:
+        out = xhat * weight.reshape(pshape)
+        if bias is not None:
+            out += bias.reshape(pshape)
+        return out
+    if bias is not None:
+        return xhat + bias.reshape(pshape)
+    return xhat
+
+
+def batch_norm(
+    input,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel of (N, C, *) by its batch statistics or its running statistics.
+
+    In training the batch mean and (biased) variance normalize, and ``running_mean`` and
+    ``running_var`` (if given) are updated in place:
+    ``running = (1 - momentum) * running + momentum * batch_stat``, with the unbiased batch
+    variance for ``running_var``, as torch does. In eval the running statistics normalize.
+
+    Args:
+        input: (N, C) or (N, C, *).
+        running_mean, running_var: (C,) buffers (Tensors or arrays), or None in training.
+        weight, bias: (C,) affine parameters or None.
+        training: use batch statistics (and update the running ones).
+        momentum: weight of the new batch statistic in the running average.
+        eps: added to the variance.
+
+    Returns:
+        A tensor of the input's shape.
+
+    Raises:
+        ValueError: for a channel count that does not match the buffers or parameters, missing
+            running statistics in eval, or one value per channel in training.
+
+    >>> import nerve
+    >>> import nerve.nn.functional as F
+    >>> rm, rv = nerve.zeros(3), nerve.ones(3)
+    >>> y = F.batch_norm(nerve.randn(8, 3), rm, rv, training=True)
+    >>> y.shape, bool((rm.data != 0).all())
+    ((8, 3), True)
+    """
+    x = as_tensor(input, "batch_norm")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: input must be (N, C) or (N, C, *), got shape {x.shape}")
+    _require_float("batch_norm", x)
+    c = x.shape[1]
+    rm, rv = _buffer(running_mean), _buffer(running_var)
+    for name, buf in (("running_mean", rm), ("running_var", rv)):
+        if buf is not None and buf.shape != (c,):
+            raise ValueError(
+                f"batch_norm: input of shape {x.shape} has C={c} channels but {name} has shape "
+                f"{buf.shape}"
+            )
+    if not training and (rm is None or rv is None):
+        raise ValueError(
+            "batch_norm: eval mode (training=False) needs running_mean and running_var"
+        )
+    if momentum is None:
+        raise ValueError(
+            "batch_norm: momentum=None (a cumulative average) needs a batch counter; pass the "
+            "factor 1 / num_batches_tracked as momentum"
+        )
+    if training and x.data.size // max(c, 1) <= 1:
+        raise ValueError(
+            f"batch_norm: expected more than 1 value per channel when training, got input of "
+            f"shape {x.shape}"
+        )
+    w, b = _affine("batch_norm", x, weight, bias, (c,), f"C={c} channels")
+    return BatchNorm.apply(
+        x, w, b, rm, rv, training=bool(training), momentum=float(momentum), eps=float(eps)
+    )
+
+
+def _require_float(op: str, x: Tensor) -> None:
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{op} needs a floating-point input, got dtype {x.data.dtype}")
+
+
+def _buffer(t):
+    """A running-statistics buffer as the array to update in place (a Tensor shares its data)."""
+    if t is None or isinstance(t, np.ndarray):
+        return t
+    if isinstance(t, Tensor):
+        return t.data
+    raise TypeError(f"running statistics must be Tensors or arrays, got {type(t).__name__}")
+
+
+def _affine(op: str, x: Tensor, weight, bias, shape: tuple, what: str):
+    """weight and bias as Tensors of ``shape`` (or None), checked against the input."""
+    out = []
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is None:
+            out.append(None)
+            continue
+        p = as_tensor(p, f"{op} {name}")
+        if p.shape != shape:
+            raise ValueError(
+                f"{op}: input of shape {x.shape} has {what}, so {name} must have shape {shape}, "
+                f"got {p.shape}"
+            )
+        if p.data.dtype != x.data.dtype:
+            raise TypeError(
+                f"{op}: {name} has dtype {p.data.dtype} but input has dtype {x.data.dtype}"
+            )
+        out.append(p)
+    return out
+
+
+# ----------------------------------------------------------------------------- layer norm
+@register("layer_norm")
+class LayerNorm(Function):
+    """Normalize over the trailing dims (D elements per row); affine per element of those dims."""
+
+    def forward(self, x, weight, bias, normalized_shape, eps):
+        d = int(np.prod(normalized_shape))
+        xhat, invstd, _, _ = _normalize_rows(x.reshape(-1, d), eps)
+        out = _affine_out(xhat, weight, bias, (d,))
+        need_x, need_w, _ = self.needs_input_grad
+        self.xhat = xhat if (need_x or need_w) else None
+        self.invstd = invstd
+        self.weight = None if weight is None else weight.reshape(d)
+        self.d, self.pshape = d, normalized_shape
+        return out.reshape(x.shape)
+
+    def backward(self, g):
+        need_x, need_w, need_b = self.needs_input_grad
+        xhat = self.xhat
+        g2 = g.reshape(-1, self.d)
+        gx = gw = gb = None
+        if need_x:
+            gxhat = g2 if self.weight is None else g2 * self.weight
+            gx = _rows_backward(gxhat, xhat, self.invstd).reshape(g.shape)
+        if need_w:
+            gw = np.einsum("ij,ij->j", g2, xhat).reshape(self.pshape)
+        if need_b:
+            gb = np.einsum("ij->j", g2).reshape(self.pshape)
+        return gx, gw, gb
+
+
+def layer_norm(
+    input,
+    normalized_shape,
+    weight=None,
+    bias=None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize over the trailing ``normalized_shape`` dims of each sample.
+
+    Args:
+        input: (*, *normalized_shape).
+        normalized_shape: an int or a tuple, the shape of the trailing dims to normalize over.
+        weight, bias: elementwise affine parameters of shape ``normalized_shape``, or None.
+        eps: added to the variance.
+
+    Returns:
+        A tensor of the input's shape.
+
+    Raises:
+        ValueError: when the input's trailing dims are not ``normalized_shape``.
+
+    >>> import nerve
+    >>> import nerve.nn.functional as F
+    >>> y = F.layer_norm(nerve.randn(4, 10), (10,))
+    >>> bool(abs(y.data.mean(-1)).max() < 1e-5)
+    True
+    """
+    x = as_tensor(input, "layer_norm")
+    _require_float("layer_norm", x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    shape = tuple(int(s) for s in shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or x.shape[x.ndim - k :] != shape:
+        raise ValueError(
+            f"layer_norm: normalized_shape {shape} must match the trailing dims of the input, "
+            f"got input of shape {x.shape}"
+        )
+    w, b = _affine("layer_norm", x, weight, bias, shape, f"normalized_shape {shape}")
+    return LayerNorm.apply(x, w, b, normalized_shape=shape, eps=float(eps))
+
+
+# ----------------------------------------------------------------------------- group norm
+@register("group_norm")
+class GroupNorm(Function):
+    """Normalize (N, C, *) over each group of C // G channels and all spatial positions.
+
+    With ``running_mean``/``running_var`` arrays (instance_norm, where G == C) the per-instance
+    statistics, averaged over the batch, also update them in place.
+    """
+
+    def forward(
+        self, x, weight, bias, num_groups, eps, running_mean=None, running_var=None, momentum=0.1
+    ):
+        n, c = x.shape[0], x.shape[1]
+        xhat, invstd, mean, var = _normalize_rows(x.reshape(n * num_groups, -1), eps)
+        if running_mean is not None:
+            _update_running(running_mean, mean.reshape(n, c).mean(axis=0), momentum)
+        if running_var is not None:
+            k = xhat.shape[1]
+            unbiased = var.reshape(n, c).mean(axis=0) * var.dtype.type(k / (k - 1))
+            _update_running(running_var, unbiased, momentum)
+        xv = xhat.reshape(n, c, -1)
+        out = _affine_out(xv, weight, bias, (c, 1))
+        need_x, need_w, _ = self.needs_input_grad
+        self.xhat = xhat if (need_x or need_w) else None
+        self.invstd, self.weight, self.vshape = invstd, weight, xv.shape
+        return out.reshape(x.shape)
+
+    def backward(self, g):
+        need_x, need_w, need_b = self.needs_input_grad
+        gv = g.reshape(self.vshape)
+        gx = gw = gb = None
+        if need_x:
+            gxhat = gv if self.weight is None else gv * self.weight[:, None]
+            xhat = self.xhat
+            gx = _rows_backward(gxhat.reshape(xhat.shape), xhat, self.invstd).reshape(g.shape)
+        if need_w:
+            gw = np.einsum("ncm,ncm->c", gv, self.xhat.reshape(self.vshape))
+        if need_b:
+            gb = np.einsum("ncm->c", gv)
+        return gx, gw, gb
+
+
+def group_norm(
+    input,
+    num_groups: int,
+    weight=None,
+    bias=None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize (N, C, *) over groups of ``C // num_groups`` channels, per sample.
+
+    Args:
+        input: (N, C, *).
+        num_groups: how many groups the C channels form; must divide C.
+        weight, bias: per-channel (C,) affine parameters or None.
+        eps: added to the variance.
+
+    Returns:
+        A tensor of the input's shape.
+
+    Raises:
+        ValueError: when ``num_groups`` does not divide C or a parameter has the wrong shape.
+
+    >>> import nerve
+    >>> import nerve.nn.functional as F
+    >>> F.group_norm(nerve.randn(2, 6, 4, 4), 3).shape
+    (2, 6, 4, 4)
+    """
+    x = as_tensor(input, "group_norm")
+    _require_float("group_norm", x)
+    if x.ndim < 2:
+        raise ValueError(f"group_norm: input must be (N, C, *), got shape {x.shape}")
+    c = x.shape[1]
+    if int(num_groups) < 1 or c % int(num_groups):
+        raise ValueError(
+            f"group_norm: num_groups={num_groups} must divide the C={c} channels of input "
+            f"of shape {x.shape}"
+        )
+    w, b = _affine("group_norm", x, weight, bias, (c,), f"C={c} channels")
+    return GroupNorm.apply(x, w, b, num_groups=int(num_groups), eps=float(eps))
+
+
+def instance_norm(
+    input,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel of each sample of (N, C, *) over its spatial positions.
+
+    With ``use_input_stats`` (the default) each instance's own statistics normalize, and the
+    running statistics, if given, are updated in place with their batch average; otherwise the
+    running statistics normalize (as batch_norm in eval). It is group_norm with C groups.
+
+    Args:
+        input: (N, C, *) with at least one spatial dim.
+        running_mean, running_var: (C,) buffers or None.
+        weight, bias: (C,) affine parameters or None.
+
+    Raises:
+        ValueError: for mismatched channel counts, or a single spatial element with
+            ``use_input_stats``.
+
+    >>> import nerve
+    >>> import nerve.nn.functional as F
+    >>> F.instance_norm(nerve.randn(2, 3, 5)).shape
+    (2, 3, 5)
+    """
+    x = as_tensor(input, "instance_norm")
+    _require_float("instance_norm", x)
+    if x.ndim < 3:
+        raise ValueError(
+            f"instance_norm: input must be (N, C, *) with a spatial dim, got shape {x.shape}"
+        )
+    if not use_input_stats:
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    c = x.shape[1]
+    rm, rv = _buffer(running_mean), _buffer(running_var)
+    for name, buf in (("running_mean", rm), ("running_var", rv)):
+        if buf is not None and buf.shape != (c,):
+            raise ValueError(
+                f"instance_norm: input of shape {x.shape} has C={c} channels but {name} has "
+                f"shape {buf.shape}"
+            )
+    if x.data.size // max(x.shape[0] * c, 1) <= 1:
+        raise ValueError(
+            f"instance_norm: expected more than 1 spatial element when training, got input of "
+            f"shape {x.shape}"
+        )
+    w, b = _affine("instance_norm", x, weight, bias, (c,), f"C={c} channels")
+    return GroupNorm.apply(
+        x,
+        w,
+        b,
+        num_groups=c,
+        eps=float(eps),
+        running_mean=rm,
+        running_var=rv,
+        momentum=float(momentum),
+    )

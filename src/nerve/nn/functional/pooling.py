@@ -1,3 +1,431 @@
-"""pooling ops (fused forward and backward)."""
+"""Pooling: max, average and adaptive average over 1-d and 2-d inputs (fused forward, backward).
 
-__all__: list[str] = []
+Max and average pooling loop over the kh*kw kernel offsets; each step is one vectorized pass
+over a strided slice of the whole batch. Max pooling keeps, per output, the offset of the
+winner (int8) and its backward scatters the gradient through those indices. New arrays take the
+memory order of their input, so a conv output (an (N, C, H, W) view of batch-last memory) is
+read and written along contiguous rows. The 1-d functions run the 2-d ops with H = 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nerve.autograd.function import Function
+from nerve.autograd.registry import register
+from nerve.autograd.tensor import Tensor
+from nerve.nn.functional.conv import _ints
+from nerve.ops.common import as_tensor
+
+__all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "max_pool1d",
+    "max_pool2d",
+]
+
+
+# ----------------------------------------------------------------------------- helpers
+def _alloc(like: np.ndarray, shape: tuple, fill) -> np.ndarray:
+    """An array of ``shape`` filled with ``fill``, its axes laid out in memory like ``like``'s."""
+    order = sorted(range(like.ndim), key=lambda a: -abs(like.strides[a]))
+    dims = [shape[a] for a in order]
+    buf = np.zeros(dims, like.dtype) if fill == 0 else np.full(dims, fill, like.dtype)
+    return buf.transpose(np.argsort(order))
+
+
+def _padded(x: np.ndarray, pads: tuple, size: tuple, fill) -> np.ndarray:
+    """``x`` (N, C, H, W) placed at (top, left) = ``pads`` in a ``fill``ed array of ``size``."""
+    (pt, pl), (h, w) = pads, x.shape[2:]
+    if size == (h, w):
+        return x
+    buf = _alloc(x, x.shape[:2] + size, fill)
+    buf[:, :, pt : pt + h, pl : pl + w] = x
+    return buf
+
+
+def _windows(xp: np.ndarray, kernel, stride, dilation, out_size):
+    """(k, slice of xp) for each kernel offset: the element at that offset of every window."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
+        for j in range(kw):
+            yield i * kw + j, xp[:, :, rows, j * dw : j * dw + (ow - 1) * sw + 1 : sw]
+
+
+def _reach(size, pad, kernel, stride, dilation, out) -> int:
+    """Rows the windows span: the padded input, or more when ceil_mode's last window overhangs."""
+    return max(size + 2 * pad, (out - 1) * stride + dilation * (kernel - 1) + 1)
+
+
+# ----------------------------------------------------------------------------- ops
+@register("max_pool2d")
+class MaxPool2d(Function):
+    """Max over each window of (N, C, H, W), padding with -inf; optionally torch's flat indices."""
+
+    differentiable = (0,)
+
+    def forward(
+        self, x, kernel, stride, padding, dilation, out_size, return_indices=False, expand=()
+    ):
+        if expand:
+            x = np.expand_dims(x, expand)
+        h, w = x.shape[2:]
+        full = tuple(_reach(*a) for a in zip((h, w), padding, kernel, stride, dilation, out_size))
+        xp = _padded(x, padding, full, -np.inf)
+        idx_dtype = np.int8 if kernel[0] * kernel[1] <= 127 else np.int32
+        for k, s in _windows(xp, kernel, stride, dilation, out_size):
+            if k == 0:
+                best = s.copy(order="K")
+                idx = np.zeros_like(best, dtype=idx_dtype)
+                continue
+            # Strict >: the first of equal maxima wins, as in torch.
+            np.copyto(idx, k, where=s > best)
+            np.maximum(best, s, out=best)
+        if np.isnan(best).any():  # a NaN wins its window (torch's rule); rare, so fixed after
+            seen = np.zeros(best.shape, bool)
+            for k, s in _windows(xp, kernel, stride, dilation, out_size):
+                first = np.isnan(s) & ~seen
+                idx[first] = k
+                seen |= first
+        self.idx = idx
+        self.geometry = ((h, w), full, kernel, stride, padding, dilation, out_size, expand)
+        out = best.squeeze(expand) if expand else best
+        if not return_indices:
+            return out
+        return out, self._flat_indices(idx, (h, w), kernel, stride, padding, dilation, expand)
+
+    @staticmethod
+    def _flat_indices(idx, size, kernel, stride, padding, dilation, expand):
+        """torch's ``return_indices``: the winner's position in its (H * W) input plane."""
+        oh, ow = idx.shape[2:]
+        rows = (np.arange(oh) * stride[0] - padding[0])[:, None]
+        cols = np.arange(ow) * stride[1] - padding[1]
+        i, j = np.divmod(idx.astype(np.int64), kernel[1])
+        flat = (rows + i * dilation[0]) * size[1] + cols + j * dilation[1]
+        return flat.squeeze(expand) if expand else flat
+
+    def backward(self, g, *_):
+        size, full, kernel, stride, padding, dilation, out_size, expand = self.geometry
+        if expand:
+            g = np.expand_dims(g, expand)
+        dx = _alloc(g, g.shape[:2] + full, 0)
+        idx = self.idx
+        for k, s in _windows(dx, kernel, stride, dilation, out_size):
+            np.add(s, g, out=s, where=idx == k)  # overlapping windows add up
+        dx = dx[:, :, padding[0] : padding[0] + size[0], padding[1] : padding[1] + size[1]]
+        return dx.squeeze(expand) if expand else dx
+
+
+@register("avg_pool2d")
+class AvgPool2d(Function):
+    """Mean over each window of (N, C, H, W), with torch's divisors (padding, ceil_mode)."""
+
+    def forward(self, x, kernel, stride, padding, out_size, divisor, expand=()):
+        if expand:
+            x = np.expand_dims(x, expand)
+        h, w = x.shape[2:]
+        full = tuple(_reach(*a) for a in zip((h, w), padding, kernel, stride, (1, 1), out_size))
+        xp = _padded(x, padding, full, 0)
+        for k, s in _windows(xp, kernel, stride, (1, 1), out_size):
+            if k == 0:
+                out = s.copy(order="K")
+            else:
+                out += s
+        inv = 1 / divisor.astype(x.dtype)
+        out *= inv
+        self.inv = inv
+        self.geometry = ((h, w), full, kernel, stride, padding, out_size, expand)
+        return out.squeeze(expand) if expand else out
+
+    def backward(self, g):
+        size, full, kernel, stride, padding, out_size, expand = self.geometry
+        if expand:
+            g = np.expand_dims(g, expand)
+        gd = g * self.inv
+        dx = _alloc(g, g.shape[:2] + full, 0)
+        for _, s in _windows(dx, kernel, stride, (1, 1), out_size):
+            s += gd
+        dx = dx[:, :, padding[0] : padding[0] + size[0], padding[1] : padding[1] + size[1]]
+        return dx.squeeze(expand) if expand else dx
+
+
+def _bins(size: int, out: int, dtype) -> np.ndarray:
+    """(out, size) averaging matrix: row i averages [floor(i*size/out), ceil((i+1)*size/out))."""
+    i = np.arange(out)
+    start, end = i * size // out, -(-(i + 1) * size // out)
+    pos = np.arange(size)
+    inside = (pos >= start[:, None]) & (pos < end[:, None])
+    return inside.astype(dtype) / (end - start).astype(dtype)[:, None]
+
+
+@register("adaptive_avg_pool2d")
+class AdaptiveAvgPool2d(Function):
+    """Average pooling to a fixed output size; bins may overlap and differ in size.
+
+    The mean over a bin is separable, so the op is two matmuls with averaging matrices.
+    """
+
+    def forward(self, x, out_size, expand=()):
+        if expand:
+            x = np.expand_dims(x, expand)
+        ah, aw = _bins(x.shape[2], out_size[0], x.dtype), _bins(x.shape[3], out_size[1], x.dtype)
+        t = np.tensordot(x, aw, axes=(3, 1))  # (N, C, H, OW)
+        out = np.tensordot(t, ah, axes=(2, 1)).transpose(0, 1, 3, 2)  # (N, C, OH, OW)
+        self.ah, self.aw, self.expand = ah, aw, expand
+        return out.squeeze(expand) if expand else out
+
+    def backward(self, g):
+        if self.expand:
+            g = np.expand_dims(g, self.expand)
+        t = np.tensordot(g, self.ah, axes=(2, 0))  # (N, C, OW, H)
+        dx = np.tensordot(t, self.aw, axes=(2, 0))  # (N, C, H, W)
+        return dx.squeeze(self.expand) if self.expand else dx
+
+
+# ----------------------------------------------------------------------------- argument checks
+def _input(op: str, nd: int, input) -> Tensor:
+    x = as_tensor(input, op)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
+    if x.ndim not in (nd + 1, nd + 2):
+        raise ValueError(
+            f"{op}: expected a {nd + 1}-d (unbatched) or {nd + 2}-d (batched) input, "
+            f"got shape {x.shape}"
+        )
+    return x
+
+
+def _layout(nd: int, x: Tensor) -> tuple:
+    """Axes to insert so that the op sees (N, C, H, W): the batch, and H for 1-d."""
+    return (() if x.ndim == nd + 2 else (0,)) + ((2,) if nd == 1 else ())
+
+
+def _out_size(op, x, kernel, stride, padding, dilation, ceil_mode) -> tuple:
+    """torch's pooling output size, or a clear error when the window does not fit."""
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    out = []
+    for n, k, s, p, d in zip(x.shape[-len(kernel) :], kernel, stride, padding, dilation):
+        span = n + 2 * p - d * (k - 1) - 1
+        size = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (size - 1) * s >= n + p:
+            size -= 1  # the last window must start inside the input or its left padding
+        out.append(size)
+    if any(o < 1 for o in out):
+        raise ValueError(
+            f"{op}: kernel size {kernel} (dilation {dilation}) is larger than the padded input "
+            f"(input shape {x.shape}, padding {padding})"
+        )
+    return tuple(out)
+
+
+def _window_args(op, nd, kernel_size, stride, padding, dilation):
+    kernel = _ints(kernel_size, nd, "kernel_size", op, 1)
+    no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    stride = kernel if no_stride else _ints(stride, nd, "stride", op, 1)
+    return (
+        kernel,
+        stride,
+        _ints(padding, nd, "padding", op, 0),
+        _ints(dilation, nd, "dilation", op, 1),
+    )
+
+
+def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    x = _input(op, nd, input)
+    kernel, stride, padding, dilation = _window_args(op, nd, kernel_size, stride, padding, dilation)
+    out_size = _out_size(op, x, kernel, stride, padding, dilation, ceil_mode)
+    if nd == 1:
+        kernel, stride, dilation = (1,) + kernel, (1,) + stride, (1,) + dilation
+        padding, out_size = (0,) + padding, (1,) + out_size
+    return MaxPool2d.apply(
+        x,
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        out_size=out_size,
+        return_indices=bool(return_indices),
+        expand=_layout(nd, x),
+    )
+
+
+def _avg_pool(
+    op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+):
+    x = _input(op, nd, input)
+    kernel, stride, padding, _ = _window_args(op, nd, kernel_size, stride, padding, 1)
+    out_size = _out_size(op, x, kernel, stride, padding, (1,) * nd, ceil_mode)
+    if divisor_override is not None:
+        if not isinstance(divisor_override, (int, np.integer)) or divisor_override == 0:
+            raise ValueError(
+                f"{op}: divisor_override must be a nonzero int, got {divisor_override!r}"
+            )
+        divisor = np.asarray(divisor_override)
+    else:
+        # torch's rule, per axis: a window counts the padding it covers (unless
+        # count_include_pad=False) but not the overhang of a ceil_mode window.
+        counts = []
+        for n, k, s, p, o in zip(x.shape[-nd:], kernel, stride, padding, out_size):
+            start = np.arange(o) * s - p
+            end = np.minimum(start + k, n + p)
+            if not count_include_pad:
+                start, end = np.maximum(start, 0), np.minimum(end, n)
+            counts.append(end - start)
+        divisor = counts[0] if nd == 1 else np.multiply.outer(counts[0], counts[1])
+    if nd == 1:
+        kernel, stride = (1,) + kernel, (1,) + stride
+        padding, out_size = (0,) + padding, (1,) + out_size
+    return AvgPool2d.apply(
+        x,
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        out_size=out_size,
+        divisor=divisor,
+        expand=_layout(nd, x),
+    )
+
+
+def _adaptive_size(op, nd, x, output_size) -> tuple:
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
+    if len(sizes) != nd:
+        raise ValueError(f"{op}: output_size must be an int or {nd} ints, got {output_size!r}")
+    out = []
+    for s, n in zip(sizes, x.shape[-nd:]):
+        if s is None:
+            s = n
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s < 1:
+            raise ValueError(
+                f"{op}: output_size entries must be positive ints or None, got {output_size!r}"
+            )
+        out.append(int(s))
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------- public functions
+def max_pool2d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """2-d max pooling over (N, C, H, W), as ``torch.nn.functional.max_pool2d``.
+
+    Args:
+        input: (N, C, H, W) or unbatched (C, H, W).
+        kernel_size, stride, padding, dilation: an int or a pair; stride defaults to the
+            kernel size; padding (at most half the kernel) is -inf, so it never wins.
+        ceil_mode: round the output size up (a last, partial window), as torch does.
+        return_indices: also return, per output, the flat position of the maximum in its
+            input (H * W) plane (int64), as torch does.
+
+    Returns:
+        (N, C, H_out, W_out), or (output, indices) with ``return_indices``.
+
+    The gradient of each window goes to its first maximum.
+
+    >>> import nerve, nerve.nn.functional as F
+    >>> F.max_pool2d(nerve.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    return _max_pool(
+        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def max_pool1d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """1-d max pooling over (N, C, L) or (C, L); arguments as :func:`max_pool2d`.
+
+    >>> import nerve, nerve.nn.functional as F
+    >>> F.max_pool1d(nerve.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
+    [[[3.0, 2.0]]]
+    """
+    return _max_pool(
+        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def avg_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+) -> Tensor:
+    """2-d average pooling over (N, C, H, W), as ``torch.nn.functional.avg_pool2d``.
+
+    Args:
+        input: (N, C, H, W) or unbatched (C, H, W).
+        kernel_size, stride, padding: an int or a pair; stride defaults to the kernel size;
+            padding (zeros, at most half the kernel).
+        ceil_mode: round the output size up (a last, partial window).
+        count_include_pad: divide by the window size including the zero padding it covers
+            (True) or by the number of input elements in it (False).
+        divisor_override: divide every sum by this instead.
+
+    Returns:
+        (N, C, H_out, W_out).
+
+    >>> import nerve, nerve.nn.functional as F
+    >>> F.avg_pool2d(nerve.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+    [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
+    return _avg_pool(
+        "avg_pool2d",
+        2,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
+
+
+def avg_pool1d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> Tensor:
+    """1-d average pooling over (N, C, L) or (C, L); arguments as :func:`avg_pool2d`.
+
+    >>> import nerve, nerve.nn.functional as F
+    >>> F.avg_pool1d(nerve.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2).tolist()
+    [[[2.0, 1.0]]]
+    """
+    return _avg_pool(
+        "avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None
+    )
+
+
+def adaptive_avg_pool2d(input, output_size) -> Tensor:
+    """Average pooling of (N, C, H, W) to (N, C, *output_size), for any input size.
+
+    Args:
+        input: (N, C, H, W) or unbatched (C, H, W).
+        output_size: an int or a pair; a None entry keeps that input size. Output row i
+            averages input rows floor(i*H/out) .. ceil((i+1)*H/out) - 1 (torch's bins).
+
+    >>> import nerve, nerve.nn.functional as F
+    >>> F.adaptive_avg_pool2d(nerve.ones(2, 3, 7, 5), (3, None)).shape
+    (2, 3, 3, 5)
+    """
+    x = _input("adaptive_avg_pool2d", 2, input)
+    size = _adaptive_size("adaptive_avg_pool2d", 2, x, output_size)
+    return AdaptiveAvgPool2d.apply(x, out_size=size, expand=_layout(2, x))
+
+
+def adaptive_avg_pool1d(input, output_size) -> Tensor:
+    """Average pooling of (N, C, L) or (C, L) to ``output_size`` (an int), torch's bins.
+
+    >>> import nerve, nerve.nn.functional as F
+    >>> F.adaptive_avg_pool1d(nerve.tensor([[[1.0, 2.0, 3.0, 4.0, 5.0]]]), 2).tolist()
+    [[[2.0, 4.0]]]
+    """
+    x = _input("adaptive_avg_pool1d", 1, input)
+    size = _adaptive_size("adaptive_avg_pool1d", 1, x, output_size)
+    return AdaptiveAvgPool2d.apply(x, out_size=(1,) + size, expand=_layout(1, x))

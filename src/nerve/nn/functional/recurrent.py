@@ -1,0 +1,263 @@
+"""Recurrent sequence ops: a whole layer-direction of RNN/LSTM/GRU as one fused Function.
+
+The input projection for every time step (x W_ih^T + b) is one large matmul done by the
+caller (``linear`` over (T*N, I)); these ops take it precomputed as ``xw`` of shape (T, N, G*H).
+Each step inside is one fused cell: a single (N, H) x (H, G*H) matmul for all gates, then the
+gate math in place. Backward is hand-written backpropagation through time over the saved gates,
+so a 28-step LSTM is two Functions in the graph, not hundreds of tiny ops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nerve.autograd.function import Function
+from nerve.autograd.registry import register
+from nerve.ops.common import as_tensor
+
+__all__ = ["gru_sequence", "lstm_sequence", "rnn_sequence"]
+
+
+def _sigmoid_(x: np.ndarray) -> np.ndarray:
+    """In-place logistic, overflow-free: 1/(1+e^-x) = 0.5 * (1 + tanh(x/2))."""
+    x *= 0.5
+    np.tanh(x, out=x)
+    x += 1
+    x *= 0.5
+    return x
+
+
+@register("lstm_sequence")
+class LSTMSequence(Function):
+    """Gates in torch's order (input, forget, cell, output); biases already in ``xw``."""
+
+    def forward(self, xw, h0, c0, w_hh):
+        steps, batch, four_h = xw.shape
+        hidden = four_h // 4
+        out = np.empty((steps, batch, hidden), dtype=xw.dtype)
+        gates = np.empty((steps, batch, four_h), dtype=xw.dtype)  # activated i, f, g, o
+        cells = np.empty((steps + 1, batch, hidden), dtype=xw.dtype)
+        tanh_c = np.empty((steps, batch, hidden), dtype=xw.dtype)
+        cells[0] = c0
+        w_t = w_hh.T
+        h = h0
+        for t in range(steps):
+            a = gates[t]
+            np.matmul(h, w_t, out=a)
+            a += xw[t]
+            _sigmoid_(a[:, : 2 * hidden])
+            np.tanh(a[:, 2 * hidden : 3 * hidden], out=a[:, 2 * hidden : 3 * hidden])
+            _sigmoid_(a[:, 3 * hidden :])
+            i, f, g, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
+            c = cells[t + 1]
+            np.multiply(f, cells[t], out=c)
+            c += i * g
+            np.tanh(c, out=tanh_c[t])
+            np.multiply(o, tanh_c[t], out=out[t])
+            h = out[t]
+        self.gates, self.cells, self.tanh_c, self.out = gates, cells, tanh_c, out
+        self.h0, self.w_hh = h0, w_hh
+        return out, out[-1].copy(), cells[-1].copy()
+
+    def backward(self, g_out, g_h, g_c):
+        gates, cells, tanh_c, out, w_hh = self.gates, self.cells, self.tanh_c, self.out, self.w_hh
+        steps, batch, four_h = gates.shape
+        hidden = four_h // 4
+        dt = gates.dtype
+        d_xw = np.empty_like(gates)
+        dh = np.zeros((batch, hidden), dt) if g_h is None else g_h.astype(dt, copy=True)
+        dc = np.zeros((batch, hidden), dt) if g_c is None else g_c.astype(dt, copy=True)
+        for t in range(steps - 1, -1, -1):
+            if g_out is not None:
+                dh += g_out[t]
+            a = gates[t]
+            i, f, g, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
+            tc = tanh_c[t]
+            d = d_xw[t]
+            di, df, dg, do = (d[:, k * hidden : (k + 1) * hidden] for k in range(4))
+            np.multiply(dh, tc, out=do)
+            do *= o * (1 - o)
+            dc += dh * o * (1 - tc * tc)
+            np.multiply(dc, g, out=di)
+            di *= i * (1 - i)
+            np.multiply(dc, cells[t], out=df)
+            df *= f * (1 - f)
+            np.multiply(dc, i, out=dg)
+            dg *= 1 - g * g
+            dc *= f
+            dh = d @ w_hh
+        need_xw, need_h0, need_c0, need_w = self.needs_input_grad
+        d_w = None
+        if need_w:
+            h_prev = np.concatenate([self.h0[None], out[:-1]]).reshape(-1, hidden)
+            d_w = d_xw.reshape(-1, four_h).T @ h_prev
+        return (
+            d_xw if need_xw else None,
+            dh if need_h0 else None,
+            dc if need_c0 else None,
+            d_w,
+        )
+
+
+@register("gru_sequence")
+class GRUSequence(Function):
+    """Gates in torch's order (reset, update, new); n = tanh(xw_n + r * (h W_hn^T + b_hn))."""
+
+    def forward(self, xw, h0, w_hh, b_hh):
+        steps, batch, three_h = xw.shape
+        hidden = three_h // 3
+        dt = xw.dtype
+        out = np.empty((steps, batch, hidden), dtype=dt)
+        rz = np.empty((steps, batch, 2 * hidden), dtype=dt)
+        n_gate = np.empty((steps, batch, hidden), dtype=dt)
+        hn = np.empty((steps, batch, hidden), dtype=dt)  # h W_hn^T + b_hn, read by backward
+        w_t = w_hh.T
+        h = h0
+        for t in range(steps):
+            hw = h @ w_t
+            hw += b_hh
+            r_z = rz[t]
+            np.add(xw[t, :, : 2 * hidden], hw[:, : 2 * hidden], out=r_z)
+            _sigmoid_(r_z)
+            hn[t] = hw[:, 2 * hidden :]
+            n = n_gate[t]
+            np.multiply(r_z[:, :hidden], hn[t], out=n)
+            n += xw[t, :, 2 * hidden :]
+            np.tanh(n, out=n)
+            z = r_z[:, hidden:]
+            # h' = (1 - z) * n + z * h = n + z * (h - n)
+            np.subtract(h, n, out=out[t])
+            out[t] *= z
+            out[t] += n
+            h = out[t]
+        self.rz, self.n_gate, self.hn, self.out, self.h0, self.w_hh = rz, n_gate, hn, out, h0, w_hh
+        return out, out[-1].copy()
+
+    def backward(self, g_out, g_h):
+        rz, n_gate, hn, out, w_hh = self.rz, self.n_gate, self.hn, self.out, self.w_hh
+        steps, batch, hidden = out.shape
+        dt = out.dtype
+        d_xw = np.empty((steps, batch, 3 * hidden), dtype=dt)
+        d_hw = np.empty((steps, batch, 3 * hidden), dtype=dt)  # grads of h W_hh^T + b_hh
+        dh = np.zeros((batch, hidden), dt) if g_h is None else g_h.astype(dt, copy=True)
+        for t in range(steps - 1, -1, -1):
+            if g_out is not None:
+                dh += g_out[t]
+            h_prev = self.h0 if t == 0 else out[t - 1]
+            r, z = rz[t, :, :hidden], rz[t, :, hidden:]
+            n = n_gate[t]
+            dn = dh * (1 - z)
+            dz = dh * (h_prev - n)
+            dn_pre = dn * (1 - n * n)
+            dr = dn_pre * hn[t]
+            d = d_xw[t]
+            np.multiply(dr, r * (1 - r), out=d[:, :hidden])
+            np.multiply(dz, z * (1 - z), out=d[:, hidden : 2 * hidden])
+            d[:, 2 * hidden :] = dn_pre
+            dhw = d_hw[t]
+            dhw[:, : 2 * hidden] = d[:, : 2 * hidden]
+            np.multiply(dn_pre, r, out=dhw[:, 2 * hidden :])
+            dh = dh * z + dhw @ w_hh
+        need_xw, need_h0, need_w, need_b = self.needs_input_grad
+        d_w = d_b = None
+        if need_w:
+            h_prev_all = np.concatenate([self.h0[None], out[:-1]]).reshape(-1, hidden)
+            d_w = d_hw.reshape(-1, 3 * hidden).T @ h_prev_all
+        if need_b:
+            d_b = d_hw.sum(axis=(0, 1))
+        return d_xw if need_xw else None, dh if need_h0 else None, d_w, d_b
+
+
+@register("rnn_sequence")
+class RNNSequence(Function):
+    """Elman RNN: h' = act(xw + h W_hh^T), act tanh or relu; biases already in ``xw``."""
+
+    def forward(self, xw, h0, w_hh, nonlinearity):
+        steps, batch, hidden = xw.shape
+        out = np.empty_like(xw)
+        w_t = w_hh.T
+        h = h0
+        relu = nonlinearity == "relu"
+        for t in range(steps):
+            a = out[t]
+            np.matmul(h, w_t, out=a)
+            a += xw[t]
+            if relu:
+                np.maximum(a, 0, out=a)
+            else:
+                np.tanh(a, out=a)
+            h = a
+        self.out, self.h0, self.w_hh, self.relu = out, h0, w_hh, relu
+        return out, out[-1].copy()
+
+    def backward(self, g_out, g_h):
+        out, w_hh = self.out, self.w_hh
+        steps, batch, hidden = out.shape
+        d_xw = np.empty_like(out)
+        dh = np.zeros((batch, hidden), out.dtype) if g_h is None else g_h.astype(out.dtype)
+        for t in range(steps - 1, -1, -1):
+            if g_out is not None:
+                dh = dh + g_out[t]
+            y = out[t]
+            d = d_xw[t]
+            if self.relu:
+                np.multiply(dh, y > 0, out=d)
+            else:
+                np.multiply(dh, 1 - y * y, out=d)
+            dh = d @ w_hh
+        need_xw, need_h0, need_w = self.needs_input_grad
+        d_w = None
+        if need_w:
+            h_prev = np.concatenate([self.h0[None], out[:-1]]).reshape(-1, hidden)
+            d_w = d_xw.reshape(-1, hidden).T @ h_prev
+        return d_xw if need_xw else None, dh if need_h0 else None, d_w
+
+
+def _check(op: str, xw, h0, gates: int, w_hh):
+    if xw.ndim != 3 or h0.ndim != 2 or w_hh.ndim != 2:
+        raise ValueError(
+            f"{op}: expected xw (T, N, {gates}*H), h0 (N, H), w_hh ({gates}*H, H); got "
+            f"{tuple(xw.shape)}, {tuple(h0.shape)}, {tuple(w_hh.shape)}"
+        )
+    hidden = h0.shape[1]
+    if xw.shape[2] != gates * hidden or w_hh.shape != (gates * hidden, hidden):
+        raise ValueError(
+            f"{op}: hidden size {hidden} from h0 {tuple(h0.shape)} does not match xw "
+            f"{tuple(xw.shape)} or w_hh {tuple(w_hh.shape)} ({gates} gates)"
+        )
+    if xw.shape[1] != h0.shape[0]:
+        raise ValueError(f"{op}: batch of xw {tuple(xw.shape)} and h0 {tuple(h0.shape)} differ")
+
+
+def lstm_sequence(xw, h0, c0, w_hh):
+    """Run an LSTM layer-direction over precomputed input projections.
+
+    Args:
+        xw: (T, N, 4H), x_t W_ih^T + b_ih + b_hh for every step.
+        h0, c0: (N, H) initial states.
+        w_hh: (4H, H) recurrent weights, gates ordered (i, f, g, o) as in torch.
+
+    Returns:
+        (outputs (T, N, H), h_T (N, H), c_T (N, H))
+    """
+    xw, h0, c0, w_hh = (as_tensor(t, "lstm_sequence") for t in (xw, h0, c0, w_hh))
+    _check("lstm_sequence", xw, h0, 4, w_hh)
+    return LSTMSequence.apply(xw, h0, c0, w_hh)
+
+
+def gru_sequence(xw, h0, w_hh, b_hh):
+    """Run a GRU layer-direction; ``xw`` = x W_ih^T + b_ih, (T, N, 3H); returns (outputs, h_T)."""
+    xw, h0, w_hh, b_hh = (as_tensor(t, "gru_sequence") for t in (xw, h0, w_hh, b_hh))
+    _check("gru_sequence", xw, h0, 3, w_hh)
+    return GRUSequence.apply(xw, h0, w_hh, b_hh)
+
+
+def rnn_sequence(xw, h0, w_hh, nonlinearity: str = "tanh"):
+    """Run an Elman RNN layer-direction; ``xw`` = x W_ih^T + b_ih + b_hh, (T, N, H)."""
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(
+            f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
+        )
+    xw, h0, w_hh = (as_tensor(t, "rnn_sequence") for t in (xw, h0, w_hh))
+    _check("rnn_sequence", xw, h0, 1, w_hh)
+    return RNNSequence.apply(xw, h0, w_hh, nonlinearity=nonlinearity)

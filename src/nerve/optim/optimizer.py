@@ -1,0 +1,262 @@
+"""Optimizer: the base every optimizer shares (param groups, state, zero_grad, step, state_dict).
+
+A subclass validates its hyperparameters in ``_check`` and writes its update for one parameter in
+``_update``; everything else (groups, defaults, state keyed by parameter, closures, grad mode,
+saving and loading) lives here, so each optimizer file holds only its math.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from itertools import chain
+
+import numpy as np
+
+from nerve.autograd import Tensor, enable_grad, no_grad
+
+
+class Optimizer:
+    """Base class for all optimizers (PyTorch's API).
+
+    Args:
+        params: an iterable of Tensors, or of dicts (param groups), each with a ``"params"`` entry
+            and any per-group options; options a group leaves out come from ``defaults``.
+        defaults: the optimizer's hyperparameters, used for every option a group does not set.
+
+    Attributes:
+        param_groups: a list of dicts, each with ``"params"`` (a list of Tensors) and every option.
+        state: a dict from parameter to its per-parameter state (NumPy arrays and scalars).
+    """
+
+    def __init__(self, params, defaults: dict):
+        self._check(defaults)
+        self.defaults = dict(defaults)
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list[dict] = []
+        if isinstance(params, (Tensor, dict)):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                f"but got {type(params).__name__}"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ---------------------------------------------------------------- what subclasses write
+    def _check(self, options: dict) -> None:
+        """Raise ValueError for an invalid hyperparameter (called on defaults and on each group)."""
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        """Update ``param`` in place from ``grad``; ``state`` starts empty on the first step."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _update")
+
+    # ---------------------------------------------------------------- public API
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own options (e.g. a layer to unfreeze).
+
+        Args:
+            param_group: a dict with ``"params"`` and any options that differ from the defaults.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if params is None:
+            raise ValueError('param_group must have a "params" entry')
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        else:
+            params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but one of the params is "
+                    f"{type(p).__name__}"
+                )
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        group["params"] = params
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        self._check(group)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient.
+
+        Args:
+            set_to_none: drop the gradient (``p.grad = None``, the default, as torch) instead of
+                filling it with zeros; the next backward then allocates a fresh array.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient (parameters whose ``.grad`` is None are skipped).
+
+        Args:
+            closure: optional callable that re-evaluates the model and returns the loss; it runs
+                with grad recording on, the update itself with it off.
+
+        Returns:
+            The closure's loss, or None.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self._update(p.data, p.grad.data, self.state[p], group)
+        return loss
+
+    def state_dict(self) -> dict:
+        """The optimizer's state as plain data, keyed like torch's.
+
+        Returns:
+            ``{"state": {index: {name: array or scalar}}, "param_groups": [{option: value,
+            "params": [index, ...]}]}``, where parameters are numbered 0, 1, ... in group order.
+            Arrays are copies, so the snapshot does not change as training goes on.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                s = self.state.get(p)
+                if s:
+                    state[index[id(p)]] = {k: _copy_value(v) for k, v in s.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load a state from :meth:`state_dict`: options per group and the per-parameter state.
+
+        The optimizer must have been built with the same parameters, in the same group sizes.
+        Floating-point state arrays are copied and cast to their parameter's dtype.
+        """
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                "loaded state dict has a different number of parameter groups "
+                f"({len(saved_groups)}) than the optimizer ({len(self.param_groups)})"
+            )
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size of "
+                    f"optimizer's group: group {i} has {len(saved['params'])} parameters there, "
+                    f"{len(group['params'])} here"
+                )
+        by_index = dict(
+            zip(
+                chain.from_iterable(g["params"] for g in saved_groups),
+                chain.from_iterable(g["params"] for g in self.param_groups),
+            )
+        )
+        state: defaultdict = defaultdict(dict)
+        for key, values in state_dict["state"].items():
+            # JSON turns integer keys into strings; accept both.
+            p = by_index.get(int(key) if isinstance(key, str) and key.isdigit() else key)
+            if p is None:
+                continue
+            state[p] = {k: _cast_value(v, p.data.dtype) for k, v in values.items()}
+        new_groups = []
+        for group, saved in zip(self.param_groups, saved_groups):
+            new = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
+            if isinstance(new.get("betas"), list):
+                new["betas"] = tuple(new["betas"])
+            new["params"] = group["params"]
+            new_groups.append(new)
+        self.state = state
+        self.param_groups = new_groups
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {k}: {group[k]}" for k in sorted(group) if k != "params")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+# -------------------------------------------------------------------- helpers for the updates
+def effective_grad(
+    param: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool
+) -> np.ndarray:
+    """The gradient an update follows: ``-grad`` when maximizing, plus ``weight_decay * param``.
+
+    Returns ``grad`` itself when there is nothing to add (the caller must not write into it),
+    otherwise one new array.
+    """
+    if weight_decay == 0:
+        return np.negative(grad) if maximize else grad
+    g = np.multiply(param, weight_decay)
+    if maximize:
+        g -= grad
+    else:
+        g += grad
+    return g
+
+
+def check_lr(lr) -> None:
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def check_nonnegative(name: str, value) -> None:
+    """Raise ``Invalid <name> value: <value>`` unless value >= 0 (torch's messages)."""
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {name} value: {value}")
+
+
+def check_betas(betas) -> None:
+    if len(betas) != 2:
+        raise ValueError(f"Invalid betas: expected two values (beta1, beta2), got {betas}")
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
+def _copy_value(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return copy.deepcopy(value)
+
+
+def _cast_value(value, dtype):
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return value.item()  # a saved step counter or product: keep it a Python scalar
+        if value.dtype.kind == "f":
+            return np.array(value, dtype=dtype, copy=True)
+        return value.copy()
+    if isinstance(value, np.generic):
+        return value.item()
+    return copy.deepcopy(value)
