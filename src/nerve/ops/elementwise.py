@@ -225,8 +225,7 @@ class Pow(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             if need_a:
                 if isinstance(b, np.ndarray):
-                    ga = g * b * a ** (b - 1) * (b != 0)
-                    ga[np.isnan(ga) & (b == 0)] = 0  # 0 * inf at a == 0, b == 0
+                    ga = np.where(b == 0, 0, g * b * a ** (b - 1))
                 elif b == 0:
                     ga = np.zeros_like(g)
                 else:
@@ -301,7 +300,7 @@ def remainder(x, other) -> Tensor:
     return _binary(Remainder, x, other, "remainder")
 
 
-def pow(x, exponent) -> Tensor:  # noqa: A001 - torch's name
+def pow(x, exponent) -> Tensor:
     """``x ** exponent``: Tensor ** scalar, scalar ** Tensor or Tensor ** Tensor.
 
     Integer tensors stay integer with an integer exponent and become float32 with a float one.
@@ -475,7 +474,7 @@ def neg(x) -> Tensor:
     return Neg.apply(_not_bool(x, "neg"))
 
 
-def abs(x) -> Tensor:  # noqa: A001 - torch's name
+def abs(x) -> Tensor:
     """``|x|``; the gradient at 0 is 0."""
     return Abs.apply(_not_bool(x, "abs"))
 
@@ -588,9 +587,10 @@ def _split_ties(g, hi, lo, needs):
 
     Written as 1 - (lost) - 0.5 (tie), so that nan (neither lost nor tied) passes g, as torch.
     """
-    tie = (hi == lo) * 0.5
-    g_hi = g * (1 - (hi < lo) - tie) if needs[0] else None
-    g_lo = g * (1 - (hi > lo) - tie) if needs[1] else None
+    one = g.dtype.type(1)  # a NumPy scalar, so bool masks become g's dtype, not float64
+    tie = (hi == lo) * (one / 2)
+    g_hi = g * (one - (hi < lo) - tie) if needs[0] else None
+    g_lo = g * (one - (hi > lo) - tie) if needs[1] else None
     return g_hi, g_lo
 
 
@@ -610,7 +610,7 @@ class Where(Function):
         return None, (g * c if need_x else None), (g * ~c if need_y else None)
 
 
-def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002 - torch's names
+def clamp(x, min=None, max=None) -> Tensor:
     """Limit ``x`` to [min, max]; either bound may be None, a scalar or a Tensor.
 
     The gradient is 1 inside the range (bounds included) and 0 outside.
@@ -994,7 +994,7 @@ class Softplus(Function):
         self.x, self.beta, self.threshold = x, t(beta), threshold
         bx = x * self.beta
         # max(bx, 0) + log1p(exp(-|bx|)) never overflows.
-        out = np.log1p(np.exp(-np.abs(bx)))
+        out = np.asarray(np.log1p(np.exp(-np.abs(bx))))  # an array even when 0-d: putmask
         out += np.maximum(bx, 0)
         out /= self.beta
         np.putmask(out, bx > threshold, x)

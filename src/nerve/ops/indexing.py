@@ -1,44 +1,398 @@
 """Indexing: getitem (basic, integer-array, boolean mask), gather, take_along_dim, index_select,
-masked_fill, one_hot."""
+masked_fill, one_hot.
+
+Index and mask inputs never carry gradients. The backward passes scatter into a zero gradient:
+by plain assignment where no element can be picked twice (basic indexing, boolean masks), else
+through flat positions and a 1-d ``np.add.at``, which NumPy 2 runs on a fast path (see
+``_scatter_rows`` for the measurements).
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from nerve.autograd.engine import unbroadcast
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.ops.common import as_tensor
+from nerve.ops.common import as_tensor, normalize_dim
+
+__all__ = ["gather", "getitem", "index_select", "masked_fill", "one_hot", "take_along_dim"]
 
 
 def as_numpy_index(index):
-    """A Tensor index (or a tuple holding Tensors) as the equivalent NumPy index."""
-    if isinstance(index, Tensor):
-        return index.data
+    """A Tensor index (or a tuple or list holding Tensors) as the equivalent NumPy index."""
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
+        return tuple(_numpy_part(i) for i in index)
+    return _numpy_part(index)
 
 
+def _numpy_part(i):
+    if isinstance(i, Tensor):
+        i = i.data
+    elif isinstance(i, list):
+        i = np.asarray([e.data if isinstance(e, Tensor) else e for e in i])
+        if i.size == 0:
+            i = i.astype(np.int64)  # x[[]] selects nothing, as in torch
+    if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
+        return int(i)  # a 0-d integer tensor indexes like an int (a view), as in torch
+    return i
+
+
+# ----------------------------------------------------------------------------- scatter helpers
+def _scatter_rows(g: np.ndarray, rows: np.ndarray, shape: tuple, axis: int) -> np.ndarray:
+    """zeros(shape) with g's slices along ``axis`` added at positions ``rows`` (non-negative,
+    duplicates accumulate); g has shape ``shape[:axis] + rows.shape + shape[axis + 1:]``."""
+    pre, n, post = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+    flat = (np.arange(pre)[:, None, None] * n + rows.reshape(1, -1, 1)) * post + np.arange(post)
+    out = np.zeros(pre * n * post, g.dtype)
+    # 1-d add.at on flat positions beat n-d add.at 2.5-4x, bincount 1.7-3.5x (rows (10000,128)
+    # x20000: 12.8 / 31.6 / 21.8 ms; cols (512,1000) x300: 0.8 / 3.0 / 0.9 ms; numpy 2.4).
+    np.add.at(out, flat.reshape(-1), g.reshape(-1))
+    return out.reshape(shape)
+
+
+def _int_block(ndim: int, items: tuple):
+    """(axis, arrays) when the index is full slices around one run of integer arrays (x[idx],
+    x[:, i, j], x[..., idx]); None for any other index."""
+    full = slice(None)
+    expanded = []
+    for i in items:
+        if i is Ellipsis:
+            expanded.extend([full] * (ndim - len(items) + 1))
+        elif isinstance(i, np.ndarray) and i.dtype.kind in "iu":
+            expanded.append(i)
+        elif isinstance(i, slice) and i == full:
+            expanded.append(full)
+        else:
+            return None
+    pos = [k for k, i in enumerate(expanded) if isinstance(i, np.ndarray)]
+    if pos[-1] - pos[0] + 1 != len(pos):
+        return None
+    return pos[0], [expanded[k] for k in pos]
+
+
+# ----------------------------------------------------------------------------- getitem
 @register("getitem")
 class GetItem(Function):
     def forward(self, x, index):
-        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        self.shape, self.index = x.shape, index
         return x[index]
 
     def backward(self, g):
-        grad = np.zeros(self.shape, dtype=self.dtype)
-        np.add.at(grad, self.index, g)
+        shape, index = self.shape, self.index
+        items = index if isinstance(index, tuple) else (index,)
+        arrays = [i for i in items if isinstance(i, np.ndarray)]
+        if all(a.dtype.kind == "b" for a in arrays):
+            # Basic indexing and boolean masks pick each element at most once: assign.
+            # (Masks: assignment 3.7 ms vs add.at 9.1 ms on a (512, 1000) half-true mask.)
+            grad = np.zeros(shape, g.dtype)
+            grad[index] = g
+            return grad
+        block = _int_block(len(shape), items)
+        if block is not None and g.size:
+            axis, arrays = block
+            sub = shape[axis : axis + len(arrays)]
+            rows = np.ravel_multi_index(tuple(arrays), sub, mode="wrap")  # wrap: negatives
+            merged = shape[:axis] + (math.prod(sub),) + shape[axis + len(arrays) :]
+            return _scatter_rows(g, rows, merged, axis).reshape(shape)
+        # Mixed indices (ints or partial slices beside arrays): n-d add.at was fastest here,
+        # 0.07 ms vs 0.13-0.45 ms for flat positions (x[arange(512), labels] on (512, 1000)).
+        grad = np.zeros(shape, g.dtype)
+        np.add.at(grad, index, g)
         return grad
 
 
 def getitem(x, index) -> Tensor:
+    """``x[index]`` with NumPy's (and torch's) rules: ints, slices, None, Ellipsis, integer
+    arrays, boolean masks, and tuples mixing them; Tensors and lists work as arrays.
+
+    Basic indexing returns a view. In the backward, elements picked more than once add up.
+
+    >>> import nerve
+    >>> x = nerve.arange(12).reshape(3, 4)
+    >>> x[1:, [0, 0, 3]].tolist()
+    [[4, 4, 7], [8, 8, 11]]
+    """
     x = as_tensor(x, "getitem")
     index = as_numpy_index(index)
     try:
-        out = GetItem.apply(x, index=index)
+        return GetItem.apply(x, index=index)
     except IndexError as exc:
         raise IndexError(f"index {index!r} into a tensor of shape {x.shape}: {exc}") from None
-    return out
+
+
+# ----------------------------------------------------------------------------- gather
+def _int_index(index, op: str, name: str = "index") -> np.ndarray:
+    data = as_tensor(index, op).data
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"{op}: {name} must be an integer tensor, got dtype {data.dtype}")
+    return data
+
+
+def _check_range(op: str, index: np.ndarray, low: int, n: int, dim: int, shape: tuple) -> None:
+    if index.size == 0:
+        return
+    lo, hi = index.min(), index.max()
+    if lo < low or hi >= n:
+        bad = int(lo) if lo < low else int(hi)
+        raise IndexError(
+            f"{op}: index {bad} is out of range for dim {dim} of size {n} "
+            f"(input shape {shape}, valid indices {low}..{n - 1})"
+        )
+
+
+@register("gather")
+class Gather(Function):
+    """out[i, j, k] = x[i, index[i, j, k], k] for dim 1; x broadcasts where its size is 1."""
+
+    differentiable = (0,)
+
+    def forward(self, x, index, dim, out_shape):
+        pos = []
+        for d, (n, m) in enumerate(zip(x.shape, out_shape)):
+            view = [1] * x.ndim
+            view[d] = -1
+            if d == dim:
+                pos.append(index)
+            elif n == 1:
+                pos.append(np.zeros(1, np.intp).reshape(view))  # x broadcast along d
+            else:
+                pos.append(np.arange(m).reshape(view))
+        self.x_shape, self.pos = x.shape, pos
+        return x[tuple(pos)]
+
+    def backward(self, g):
+        strides = np.cumprod((self.x_shape + (1,))[:0:-1])[::-1]
+        flat = sum(p * s for p, s in zip(self.pos, strides))
+        out = np.zeros(math.prod(self.x_shape), g.dtype)
+        # 1-d add.at on flat positions: 1.9 ms vs bincount 2.0 ms for 512k picks, 16 vs 50 ms for
+        # 2.5M, and 0.06 vs 0.25 ms for 512 picks into 512k (numpy 2.4).
+        np.add.at(out, np.broadcast_to(flat, g.shape).reshape(-1), g.reshape(-1))
+        return out.reshape(self.x_shape)
+
+
+def gather(input, dim: int, index) -> Tensor:
+    """Pick values of ``input`` along ``dim`` at ``index``: for dim 1,
+    ``out[i][j][k] = input[i][index[i][j][k]][k]``. ``index`` has input's number of dims, sizes
+    no larger than input's in the other dims, and values in [0, size of dim).
+
+    >>> import nerve
+    >>> x = nerve.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> x.gather(1, nerve.tensor([[0, 0], [1, 0]])).tolist()
+    [[1.0, 1.0], [4.0, 3.0]]
+    """
+    x = as_tensor(input, "gather")
+    idx = _int_index(index, "gather")
+    if idx.ndim != x.ndim and x.ndim + idx.ndim > 1:
+        raise ValueError(
+            f"gather: index of shape {idx.shape} must have as many dims as the input of shape "
+            f"{x.shape}"
+        )
+    d = normalize_dim(dim, x.ndim, "gather")
+    if x.ndim == 0:
+        _check_range("gather", idx, 0, 1, d, x.shape)
+        from nerve.ops.shape import expand, reshape
+
+        return expand(reshape(x, (1,) * idx.ndim), idx.shape)
+    for a, (n, m) in enumerate(zip(x.shape, idx.shape)):
+        if a != d and m > n:
+            raise ValueError(
+                f"gather: index of shape {idx.shape} is larger than the input of shape {x.shape} "
+                f"in dim {a}"
+            )
+    _check_range("gather", idx, 0, x.shape[d], d, x.shape)
+    return Gather.apply(x, idx, dim=d, out_shape=idx.shape)
+
+
+def take_along_dim(input, indices, dim=None) -> Tensor:
+    """Pick values of ``input`` at ``indices`` along ``dim``; the other dims broadcast.
+    With ``dim=None`` both are flattened. Negative indices count from the end.
+
+    >>> import nerve
+    >>> x = nerve.tensor([[10.0, 30.0, 20.0], [60.0, 40.0, 50.0]])
+    >>> x.take_along_dim(x.argmax(dim=1, keepdim=True), dim=1).tolist()
+    [[30.0], [60.0]]
+    """
+    x = as_tensor(input, "take_along_dim")
+    idx = _int_index(indices, "take_along_dim", "indices")
+    if dim is None:
+        from nerve.ops.shape import reshape
+
+        x = reshape(x, (-1,))
+        idx = idx.reshape(-1)
+        d = 0
+    else:
+        if idx.ndim != x.ndim:
+            raise ValueError(
+                f"take_along_dim: indices of shape {idx.shape} must have as many dims as the "
+                f"input of shape {x.shape}"
+            )
+        d = normalize_dim(dim, x.ndim, "take_along_dim")
+    n = x.shape[d]
+    _check_range("take_along_dim", idx, -n, n, d, x.shape)
+    if idx.size and idx.min() < 0:
+        idx = np.where(idx < 0, idx + n, idx)
+    out_shape = []
+    for a, (p, q) in enumerate(zip(x.shape, idx.shape)):
+        if a == d:
+            out_shape.append(q)
+        elif p == q or p == 1 or q == 1:
+            out_shape.append(q if p == 1 else p)
+        else:
+            raise ValueError(
+                f"take_along_dim: input of shape {x.shape} and indices of shape {idx.shape} do "
+                f"not broadcast in dim {a}"
+            )
+    return Gather.apply(x, idx, dim=d, out_shape=tuple(out_shape))
+
+
+# ----------------------------------------------------------------------------- index_select
+@register("index_select")
+class IndexSelect(Function):
+    differentiable = (0,)
+
+    def forward(self, x, index, dim):
+        self.shape, self.index, self.dim = x.shape, index, dim
+        return np.take(x, index, axis=dim)
+
+    def backward(self, g):
+        return _scatter_rows(g, self.index, self.shape, self.dim)
+
+
+def index_select(input, dim: int, index) -> Tensor:
+    """The entries of ``input`` at positions ``index`` (1-d, in [0, size)) along ``dim``;
+    repeated positions are copied again and their gradients add up.
+
+    >>> import nerve
+    >>> nerve.arange(6).reshape(2, 3).index_select(1, nerve.tensor([2, 0, 2])).tolist()
+    [[2, 0, 2], [5, 3, 5]]
+    """
+    x = as_tensor(input, "index_select")
+    idx = _int_index(index, "index_select")
+    if idx.ndim > 1:
+        raise ValueError(f"index_select: index must be 0-d or 1-d, got shape {idx.shape}")
+    d = normalize_dim(dim, x.ndim, "index_select")
+    if x.ndim == 0:
+        _check_range("index_select", idx, 0, 1, d, x.shape)
+        if idx.size != 1:
+            raise ValueError(
+                f"index_select: a 0-d input takes one index, got {idx.size} (shape {idx.shape})"
+            )
+        return getitem(x, ())
+    _check_range("index_select", idx, 0, x.shape[d], d, x.shape)
+    return IndexSelect.apply(x, idx.reshape(-1), dim=d)
+
+
+# ----------------------------------------------------------------------------- masked_fill
+@register("masked_fill")
+class MaskedFill(Function):
+    differentiable = (0, 2)
+
+    def forward(self, x, mask, value):
+        self.mask = mask
+        self.x_shape, self.value_dtype = x.shape, value.dtype
+        return np.where(mask, value.astype(x.dtype), x)
+
+    def backward(self, g):
+        need_x, _, need_value = self.needs_input_grad
+        gx = unbroadcast(np.where(self.mask, 0, g), self.x_shape) if need_x else None
+        gv = None
+        if need_value:
+            picked = np.sum(g, where=np.broadcast_to(self.mask, g.shape))
+            gv = np.asarray(picked, dtype=self.value_dtype)
+        return gx, None, gv
+
+
+def masked_fill(input, mask, value) -> Tensor:
+    """``input`` with ``value`` where the boolean ``mask`` (broadcast against it) is True.
+
+    ``value`` is a number or a 0-d tensor (which then gets a gradient).
+
+    >>> import nerve
+    >>> x = nerve.tensor([1.0, 2.0, 3.0])
+    >>> x.masked_fill(x > 1.5, 0.0).tolist()
+    [1.0, 0.0, 0.0]
+    """
+    x = as_tensor(input, "masked_fill")
+    m = as_tensor(mask, "masked_fill")
+    if m.dtype != np.bool_:
+        raise TypeError(
+            f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}; compare first "
+            "(e.g. mask = x > 0)"
+        )
+    try:
+        np.broadcast_shapes(x.shape, m.shape)
+    except ValueError:
+        raise ValueError(
+            f"masked_fill: mask of shape {m.shape} does not broadcast with the input of shape "
+            f"{x.shape}"
+        ) from None
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ValueError(
+                f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}"
+            )
+    else:
+        value = np.asarray(value)
+        if value.ndim != 0:
+            raise ValueError(
+                f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}"
+            )
+    return MaskedFill.apply(x, m, value)
+
+
+# ----------------------------------------------------------------------------- one_hot
+@register("one_hot")
+class OneHot(Function):
+    differentiable = ()  # integer in, integer out
+
+    def forward(self, labels, num_classes):
+        out = np.zeros(labels.shape + (num_classes,), np.int64)
+        np.put_along_axis(out, labels[..., None].astype(np.intp), 1, axis=-1)
+        return out
+
+    def backward(self, g):  # pragma: no cover - never recorded: no input is differentiable
+        return None
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding: shape ``tensor.shape + (num_classes,)``.
+
+    With ``num_classes=-1`` the count is the largest label plus one. Not differentiable.
+
+    Raises:
+        TypeError: the labels are not integers.
+        ValueError: a label is negative or not below ``num_classes``.
+
+    >>> import nerve
+    >>> import nerve.nn.functional as F
+    >>> F.one_hot(nerve.tensor([0, 2]), 3).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    t = as_tensor(tensor, "one_hot")
+    labels = t.data
+    if labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"one_hot: expected an integer tensor of class indices, got dtype {labels.dtype}"
+        )
+    num_classes = int(num_classes)
+    if labels.size == 0:
+        if num_classes < 0:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass it")
+        return OneHot.apply(t, num_classes=num_classes)
+    lo, hi = int(labels.min()), int(labels.max())
+    if lo < 0:
+        raise ValueError(
+            f"one_hot: class values must be non-negative, got {lo} (num_classes={num_classes})"
+        )
+    if num_classes < 0:
+        num_classes = hi + 1
+    elif hi >= num_classes:
+        raise ValueError(
+            f"one_hot: class value {hi} is out of range for num_classes={num_classes} "
+            "(values must be smaller than num_classes)"
+        )
+    return OneHot.apply(t, num_classes=num_classes)

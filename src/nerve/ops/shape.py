@@ -70,14 +70,14 @@ class Reshape(Function):
         return g.reshape(self.in_shape)
 
 
-def reshape(x, shape) -> Tensor:
+def reshape(input, shape) -> Tensor:
     """``x`` with a new shape of the same size (one dim may be -1); a view when possible.
 
     >>> import nerve
     >>> nerve.arange(6).reshape(2, -1).shape
     (2, 3)
     """
-    x = as_tensor(x, "reshape")
+    x = as_tensor(input, "reshape")
     shape = tuple(int(s) for s in shape)
     try:
         return Reshape.apply(x, shape=shape)
@@ -88,14 +88,14 @@ def reshape(x, shape) -> Tensor:
         ) from None
 
 
-def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim`` .. ``end_dim`` (inclusive) into one; a 0-d tensor becomes 1-d.
 
     >>> import nerve
     >>> nerve.zeros(2, 3, 4).flatten(1).shape
     (2, 12)
     """
-    x = as_tensor(x, "flatten")
+    x = as_tensor(input, "flatten")
     shape = x.shape
     start = normalize_dim(start_dim, len(shape), "flatten")
     end = normalize_dim(end_dim, len(shape), "flatten")
@@ -110,7 +110,7 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return Reshape.apply(x, shape=new)
 
 
-def squeeze(x, dim=None) -> Tensor:
+def squeeze(input, dim=None) -> Tensor:
     """Drop size-1 dims: all of them, or those among ``dim`` (an int or a tuple).
 
     Naming a dim whose size is not 1 leaves it in place, as in torch.
@@ -121,7 +121,7 @@ def squeeze(x, dim=None) -> Tensor:
     >>> nerve.zeros(2, 1, 3).squeeze(0).shape
     (2, 1, 3)
     """
-    x = as_tensor(x, "squeeze")
+    x = as_tensor(input, "squeeze")
     shape = x.shape
     if dim is None:
         drop = {a for a, n in enumerate(shape) if n == 1}
@@ -130,14 +130,14 @@ def squeeze(x, dim=None) -> Tensor:
     return Reshape.apply(x, shape=tuple(n for a, n in enumerate(shape) if a not in drop))
 
 
-def unsqueeze(x, dim: int) -> Tensor:
+def unsqueeze(input, dim: int) -> Tensor:
     """Insert a size-1 dim at position ``dim`` (in [-ndim - 1, ndim]).
 
     >>> import nerve
     >>> nerve.zeros(2, 3).unsqueeze(-1).shape
     (2, 3, 1)
     """
-    x = as_tensor(x, "unsqueeze")
+    x = as_tensor(input, "unsqueeze")
     shape = x.shape
     d = normalize_dim(dim, len(shape) + 1, "unsqueeze")
     return Reshape.apply(x, shape=shape[:d] + (1,) + shape[d:])
@@ -154,14 +154,14 @@ class Permute(Function):
         return g.transpose(self.inverse)
 
 
-def permute(x, dims) -> Tensor:
+def permute(input, dims) -> Tensor:
     """Reorder the dims of ``x``: output dim i is input dim ``dims[i]`` (a view).
 
     >>> import nerve
     >>> nerve.zeros(2, 3, 4).permute(2, 0, 1).shape
     (4, 2, 3)
     """
-    x = as_tensor(x, "permute")
+    x = as_tensor(input, "permute")
     ndim = x.ndim
     dims = tuple(int(d) for d in dims)
     if len(dims) != ndim:
@@ -173,14 +173,14 @@ def permute(x, dims) -> Tensor:
     return Permute.apply(x, dims=axes)
 
 
-def transpose(x, dim0: int, dim1: int) -> Tensor:
+def transpose(input, dim0: int, dim1: int) -> Tensor:
     """Swap dims ``dim0`` and ``dim1`` (a view).
 
     >>> import nerve
     >>> nerve.zeros(2, 3, 4).transpose(0, -1).shape
     (4, 3, 2)
     """
-    x = as_tensor(x, "transpose")
+    x = as_tensor(input, "transpose")
     ndim = x.ndim
     a = normalize_dim(dim0, ndim, "transpose")
     b = normalize_dim(dim1, ndim, "transpose")
@@ -190,24 +190,25 @@ def transpose(x, dim0: int, dim1: int) -> Tensor:
     return Permute.apply(x, dims=tuple(perm))
 
 
-swapaxes = transpose
+def swapaxes(input, axis0: int, axis1: int) -> Tensor:
+    """torch.swapaxes: :func:`transpose` with NumPy's argument names."""
+    return transpose(input, axis0, axis1)
 
 
-def movedim(x, source, destination) -> Tensor:
+def movedim(input, source, destination) -> Tensor:
     """Move dims ``source`` (int or tuple) to positions ``destination``; the others keep order.
 
     >>> import nerve
-    >>> nerve.zeros(2, 3, 4).movedim(0, -1).shape
+    >>> nerve.movedim(nerve.zeros(2, 3, 4), 0, -1).shape
     (3, 4, 2)
     """
-    x = as_tensor(x, "movedim")
+    x = as_tensor(input, "movedim")
     ndim = x.ndim
     src = _dims(source, ndim, "movedim")
     dst = _dims(destination, ndim, "movedim")
     if len(src) != len(dst):
         raise ValueError(
-            f"movedim: source {source} and destination {destination} name different numbers "
-            "of dims"
+            f"movedim: source {source} and destination {destination} name different numbers of dims"
         )
     rest = iter(a for a in range(ndim) if a not in src)
     placed = dict(zip(dst, src))
@@ -226,15 +227,15 @@ class Expand(Function):
         return unbroadcast(g, self.in_shape)
 
 
-def expand(x, shape) -> Tensor:
+def expand(input, size) -> Tensor:
     """``x`` broadcast to ``shape`` without copying; -1 keeps a size, new dims go in front.
 
     >>> import nerve
     >>> nerve.zeros(3, 1).expand(2, -1, 4).shape
     (2, 3, 4)
     """
-    x = as_tensor(x, "expand")
-    shape = tuple(int(s) for s in shape)
+    x = as_tensor(input, "expand")
+    shape = tuple(int(s) for s in size)
     have = x.shape
     lead = len(shape) - len(have)
     if lead < 0:
@@ -263,14 +264,14 @@ def expand(x, shape) -> Tensor:
     return Expand.apply(x, shape=tuple(out))
 
 
-def broadcast_to(x, shape) -> Tensor:
+def broadcast_to(input, size) -> Tensor:
     """torch.broadcast_to: the same as :func:`expand`.
 
     >>> import nerve
     >>> nerve.zeros(3).broadcast_to((2, 3)).shape
     (2, 3)
     """
-    return expand(x, shape)
+    return expand(input, size)
 
 
 @register("repeat")
@@ -286,7 +287,7 @@ class Repeat(Function):
         return pairs.sum(axis=tuple(range(0, pairs.ndim, 2))).reshape(self.in_shape)
 
 
-def repeat(x, repeats) -> Tensor:
+def repeat(input, repeats) -> Tensor:
     """torch's ``Tensor.repeat`` (NumPy's tile): repeat ``x`` ``repeats[i]`` times along dim i.
 
     ``repeats`` needs at least ``x.ndim`` entries; extra ones add leading dims.
@@ -295,7 +296,7 @@ def repeat(x, repeats) -> Tensor:
     >>> nerve.tensor([1, 2]).repeat(2, 2).tolist()
     [[1, 2, 1, 2], [1, 2, 1, 2]]
     """
-    x = as_tensor(x, "repeat")
+    x = as_tensor(input, "repeat")
     repeats = tuple(int(r) for r in repeats)
     if len(repeats) < x.ndim:
         raise ValueError(
@@ -307,14 +308,14 @@ def repeat(x, repeats) -> Tensor:
     return Repeat.apply(x, repeats=repeats)
 
 
-def tile(x, dims) -> Tensor:
+def tile(input, dims) -> Tensor:
     """torch.tile: like :func:`repeat`, but fewer entries than dims repeat the trailing dims.
 
     >>> import nerve
     >>> nerve.zeros(2, 3).tile(2).shape
     (2, 6)
     """
-    x = as_tensor(x, "tile")
+    x = as_tensor(input, "tile")
     dims = tuple(int(r) for r in dims)
     return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
 
@@ -384,7 +385,10 @@ def cat(tensors, dim: int = 0) -> Tensor:
         raise ValueError(f"cat: tensor {i0} is zero-dimensional and cannot be concatenated")
     d = normalize_dim(dim, ref.ndim, "cat")
     for i, t in live[1:]:
-        if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1 :] != ref.shape[:d] + ref.shape[d + 1 :]:
+        if (
+            t.ndim != ref.ndim
+            or t.shape[:d] + t.shape[d + 1 :] != ref.shape[:d] + ref.shape[d + 1 :]
+        ):
             shapes = [tuple(u.shape) for u in ts]
             raise ValueError(
                 f"cat: tensors must have the same shape except in dim {d}; tensor {i} has shape "
@@ -393,8 +397,12 @@ def cat(tensors, dim: int = 0) -> Tensor:
     return Cat.apply(*ts, dim=d, used=tuple(used))
 
 
-concatenate = cat
 concat = cat
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """torch.concatenate: :func:`cat` with NumPy's argument name ``axis``."""
+    return cat(tensors, axis)
 
 
 @register("stack")
@@ -455,7 +463,7 @@ class Split(Function):
         return out
 
 
-def split(x, split_size_or_sections, dim: int = 0) -> tuple:
+def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Pieces of ``x`` along ``dim``: of size ``split_size`` (the last may be smaller), or of the
     sizes listed in ``sections`` (which must add up to the dim's size). Returns a tuple of views.
 
@@ -465,7 +473,7 @@ def split(x, split_size_or_sections, dim: int = 0) -> tuple:
     >>> [p.shape for p in nerve.zeros(2, 5).split([1, 4], dim=1)]
     [(2, 1), (2, 4)]
     """
-    x = as_tensor(x, "split")
+    x = as_tensor(tensor, "split")
     if x.ndim == 0:
         raise ValueError("split: expected a tensor with at least one dim, got a 0-d tensor")
     d = normalize_dim(dim, x.ndim, "split")
@@ -490,7 +498,7 @@ def split(x, split_size_or_sections, dim: int = 0) -> tuple:
     return Split.apply(x, sizes=tuple(sizes), dim=d, keepdim=True)
 
 
-def chunk(x, chunks: int, dim: int = 0) -> tuple:
+def chunk(input, chunks: int, dim: int = 0) -> tuple:
     """Split ``x`` into ``chunks`` pieces of ceil(size / chunks) along ``dim`` (fewer pieces when
     the size does not fill them, as in torch).
 
@@ -498,7 +506,7 @@ def chunk(x, chunks: int, dim: int = 0) -> tuple:
     >>> [p.shape for p in nerve.arange(6).chunk(4)]
     [(2,), (2,), (2,)]
     """
-    x = as_tensor(x, "chunk")
+    x = as_tensor(input, "chunk")
     chunks = int(chunks)
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
@@ -511,14 +519,14 @@ def chunk(x, chunks: int, dim: int = 0) -> tuple:
     return split(x, -(-n // chunks), d)
 
 
-def unbind(x, dim: int = 0) -> tuple:
+def unbind(input, dim: int = 0) -> tuple:
     """The slices of ``x`` along ``dim``, with that dim removed (a tuple of views).
 
     >>> import nerve
     >>> [p.shape for p in nerve.unbind(nerve.zeros(2, 3), dim=1)]
     [(2,), (2,), (2,)]
     """
-    x = as_tensor(x, "unbind")
+    x = as_tensor(input, "unbind")
     if x.ndim == 0:
         raise ValueError("unbind: expected a tensor with at least one dim, got a 0-d tensor")
     d = normalize_dim(dim, x.ndim, "unbind")
@@ -599,9 +607,10 @@ def pad(input, pad, mode: str = "constant", value=None) -> Tensor:
         value: the fill value of constant mode.
 
     >>> import nerve
-    >>> nerve.F.pad(nerve.ones(2, 3), (1, 2)).shape
+    >>> import nerve.nn.functional as F
+    >>> F.pad(nerve.ones(2, 3), (1, 2)).shape
     (2, 6)
-    >>> nerve.F.pad(nerve.tensor([[1.0, 2.0, 3.0]]), (2, 0), mode="reflect").tolist()
+    >>> F.pad(nerve.tensor([[1.0, 2.0, 3.0]]), (2, 0), mode="reflect").tolist()
     [[3.0, 2.0, 1.0, 2.0, 3.0]]
     """
     x = as_tensor(input, "pad")
@@ -650,22 +659,23 @@ def pad(input, pad, mode: str = "constant", value=None) -> Tensor:
 @register("flip")
 class Flip(Function):
     def forward(self, x, dims):
-        self.reverse = tuple(slice(None, None, -1) if a in dims else slice(None) for a in
-                             range(x.ndim))
+        self.reverse = tuple(
+            slice(None, None, -1) if a in dims else slice(None) for a in range(x.ndim)
+        )
         return x[self.reverse]
 
     def backward(self, g):
         return g[self.reverse]
 
 
-def flip(x, dims) -> Tensor:
+def flip(input, dims) -> Tensor:
     """Reverse the order of elements along ``dims`` (an int or a tuple); a view.
 
     >>> import nerve
     >>> nerve.tensor([[1, 2], [3, 4]]).flip(1).tolist()
     [[2, 1], [4, 3]]
     """
-    x = as_tensor(x, "flip")
+    x = as_tensor(input, "flip")
     axes = _dims(dims, x.ndim, "flip") if x.ndim else ()
     return Flip.apply(x, dims=axes)
 
@@ -681,7 +691,7 @@ class Roll(Function):
         return np.roll(g, back, axis=self.dims)
 
 
-def roll(x, shifts, dims=None) -> Tensor:
+def roll(input, shifts, dims=None) -> Tensor:
     """Shift elements cyclically by ``shifts`` along ``dims``; with ``dims=None`` the tensor is
     rolled as if flattened.
 
@@ -689,7 +699,7 @@ def roll(x, shifts, dims=None) -> Tensor:
     >>> nerve.tensor([1, 2, 3, 4]).roll(1).tolist()
     [4, 1, 2, 3]
     """
-    x = as_tensor(x, "roll")
+    x = as_tensor(input, "roll")
     shift_t = (int(shifts),) if isinstance(shifts, (int, np.integer)) else tuple(map(int, shifts))
     if dims is None:
         if len(shift_t) != 1:

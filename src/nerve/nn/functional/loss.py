@@ -111,14 +111,6 @@ def _unrows(g: np.ndarray, shape: tuple) -> np.ndarray:
     return np.moveaxis(g.reshape((shape[0], *shape[2:], shape[1])), -1, 1)
 
 
-def _log_softmax_parts(x2: np.ndarray):
-    """Shifted logits, exp(shifted) and log of the row sums (per row, stably)."""
-    shifted = x2 - x2.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    s = e.sum(axis=1, keepdims=True)
-    return shifted, e, s
-
-
 def _check_class_target(op: str, input, target, weight, ignore_index):
     """Validate logits/log-probabilities against integer class targets; return C and weight."""
     x, y = input.data, target.data
@@ -173,23 +165,26 @@ class CrossEntropy(Function):
         all_kept = bool(keep.all())
         yi = y1 if all_kept else np.where(keep, y1, 0)
         w = _as(weight, x.dtype)
-        shifted, e, s = _log_softmax_parts(x2)
-        lse = np.log(s[:, 0])
+        e = np.subtract(x2, x2.max(axis=1, keepdims=True))  # shifted logits, then their exp
         idx = np.arange(rows)
-        loss = lse - shifted[idx, yi]  # -log p of the target class
+        picked = e[idx, yi]
+        eps = label_smoothing
+        if eps:
+            shifted_sum = e.sum(axis=1) if w is None else e @ w
+        np.exp(e, out=e)
+        s = e.sum(axis=1)
+        lse = np.log(s)
+        loss = lse - picked  # -log p of the target class
         if w is not None:
             wy = w[yi] if all_kept else w[yi] * keep
         else:
             wy = None if all_kept else keep.astype(x.dtype)
         if wy is not None:
             loss *= wy
-        eps = label_smoothing
         if eps:
             # eps/C of each row's loss is spread over all classes: -sum_c w_c log p_c.
-            if w is None:
-                smooth = dt(n_classes) * lse - shifted.sum(axis=1)
-            else:
-                smooth = w.sum() * lse - shifted @ w
+            wsum = dt(n_classes) if w is None else w.sum()
+            smooth = wsum * lse - shifted_sum
             if not all_kept:
                 smooth *= keep
             loss = dt(1 - eps) * loss + dt(eps / n_classes) * smooth
@@ -198,39 +193,37 @@ class CrossEntropy(Function):
         elif reduction == "sum":
             out = loss.sum()
         else:
-            denom = rows if wy is None else wy.sum()
+            self.denom = rows if wy is None else wy.sum()
             with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, as torch
-                out = loss.sum() / dt(denom)
-            self.denom = denom
+                out = loss.sum() / dt(self.denom)
         if self.needs_input_grad[0]:
-            e /= s
-            self.p, self.yi, self.w, self.wy = e, yi, w, wy
+            # softmax = e / s; backward folds the division into its per-row factor.
+            self.e, self.s, self.idx, self.yi, self.w, self.wy = e, s, idx, yi, w, wy
             self.keep = None if all_kept else keep
             self.shape, self.reduction, self.eps = x.shape, reduction, eps
         return out
 
     def backward(self, g):
-        p, yi, w, wy, keep, eps = self.p, self.yi, self.w, self.wy, self.keep, self.eps
-        dt = p.dtype.type
-        rows, n_classes = p.shape
+        e, s, idx, yi, w, wy, eps = self.e, self.s, self.idx, self.yi, self.w, self.wy, self.eps
+        dt = e.dtype.type
         if self.reduction == "none":
             gi = g.reshape(-1)
         elif self.reduction == "sum":
-            gi = np.full(rows, g, dtype=p.dtype)
+            gi = g
         else:
-            gi = np.full(rows, _mean_scale(g, self.denom), dtype=p.dtype)
-        coef = gi if wy is None else gi * wy  # the one-hot part's weight, per row
-        idx = np.arange(rows)
+            gi = _mean_scale(g, self.denom)
+        coef = gi if wy is None else gi * wy  # the one-hot part's factor: a scalar or per row
         if not eps:
-            grad = p * coef[:, None]
+            grad = e * (coef / s)[:, None]
             grad[idx, yi] -= coef
             return _unrows(grad, self.shape), None
-        gk = gi if keep is None else gi * keep
+        n_classes = e.shape[1]
+        gk = gi if self.keep is None else gi * self.keep
         wsum = dt(n_classes) if w is None else w.sum()
         total = dt(1 - eps) * coef + dt(eps / n_classes) * wsum * gk  # sum_c q_c, per row
-        grad = p * total[:, None]
-        spread = dt(eps / n_classes) * gk
-        grad -= spread[:, None] if w is None else spread[:, None] * w
+        grad = e * (total / s)[:, None]
+        spread = np.reshape(dt(eps / n_classes) * gk, (-1, 1))
+        grad -= spread if w is None else spread * w
         grad[idx, yi] -= dt(1 - eps) * coef
         return _unrows(grad, self.shape), None
 
@@ -246,9 +239,8 @@ class CrossEntropyProbs(Function):
         x2 = _rows(x)
         t2 = _rows(t.astype(x.dtype, copy=False))
         rows, n_classes = x2.shape
-        shifted, _, s = _log_softmax_parts(x2)
-        logp = shifted
-        logp -= np.log(s)
+        logp = np.subtract(x2, x2.max(axis=1, keepdims=True))
+        logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
         eps = label_smoothing
         q = t2 * dt(1 - eps) + dt(eps / n_classes) if eps else t2
         w = _as(weight, x.dtype)

@@ -1,0 +1,162 @@
+"""Samples and error cases for nerve.nn.functional.normalization.
+
+batch_norm's inputs are (x, running_mean, running_var, weight, bias): only x, weight and bias get
+gradients (``grad=``); the running statistics are buffers. That they are updated in place exactly
+as torch does is checked in tests/test_functional_norm_stats.py.
+"""
+
+from __future__ import annotations
+
+from op_db import ErrorSample, Sample, positive, rand, randn
+
+N, C = 6, 4
+X2 = randn(N, C, seed=101) * 1.5 + 0.5
+X4 = randn(3, C, 3, 3, seed=102) + 1.0
+X3 = randn(3, C, 5, seed=103)
+RM = rand(C, seed=104)
+RV = positive(C, low=0.5, high=2.0, seed=105)
+W = rand(C, low=0.5, high=1.5, seed=106)
+B = rand(C, seed=107)
+
+LN_X = randn(3, 4, 5, seed=108)
+LN_W1, LN_B1 = rand(5, low=0.5, high=1.5, seed=109), rand(5, seed=110)
+LN_W2, LN_B2 = rand(4, 5, low=0.5, high=1.5, seed=111), rand(4, 5, seed=112)
+
+GX = randn(2, 6, 3, 3, seed=113)
+GW, GB = rand(6, low=0.5, high=1.5, seed=114), rand(6, seed=115)
+GX3 = randn(3, 6, 4, seed=116)
+
+
+def _bn(training, affine=True):
+    if affine:
+        return lambda m, x, rm, rv, w, b: m.F.batch_norm(x, rm, rv, w, b, training=training)
+    return lambda m, x, rm, rv: m.F.batch_norm(x, rm, rv, training=training)
+
+
+SAMPLES = {
+    "batch_norm": [
+        Sample(_bn(True), (X2, RM, RV, W, B), grad=(0, 3, 4), desc="2d-train-affine"),
+        Sample(_bn(False), (X2, RM, RV, W, B), grad=(0, 3, 4), desc="2d-eval-affine"),
+        Sample(_bn(True, False), (X2, RM, RV), grad=(0,), desc="2d-train"),
+        Sample(_bn(True), (X4, RM, RV, W, B), grad=(0, 3, 4), desc="4d-train-affine"),
+        Sample(_bn(False), (X4, RM, RV, W, B), grad=(0, 3, 4), desc="4d-eval-affine"),
+        Sample(_bn(True, False), (X4, RM, RV), grad=(0,), desc="4d-train"),
+        Sample(_bn(False, False), (X4, RM, RV), grad=(0,), desc="4d-eval"),
+        Sample(
+            lambda m, x, w: m.F.batch_norm(x, None, None, w, training=True, eps=1e-3),
+            (X3, W),
+            desc="3d-train-no-running-weight-only",
+        ),
+        Sample(
+            lambda m, x, rm, rv, b: m.F.batch_norm(x, rm, rv, bias=b, training=True, momentum=0.3),
+            (X3, RM, RV, B),
+            grad=(0, 3),
+            desc="3d-train-bias-only",
+        ),
+        Sample(
+            lambda m, x, rm, rv, w, b: m.F.instance_norm(x, rm, rv, w, b, use_input_stats=False),
+            (X3, RM, RV, W, B),
+            grad=(0, 3, 4),
+            desc="instance_norm-running-stats",
+        ),
+    ],
+    "layer_norm": [
+        Sample(lambda m, x, w, b: m.F.layer_norm(x, (5,), w, b), (LN_X, LN_W1, LN_B1), desc="1d"),
+        Sample(lambda m, x, w, b: m.F.layer_norm(x, (4, 5), w, b), (LN_X, LN_W2, LN_B2), desc="2d"),
+        Sample(lambda m, x: m.F.layer_norm(x, [4, 5]), (LN_X,), desc="2d-no-affine"),
+        Sample(
+            lambda m, x, w: m.F.layer_norm(x, 5, w, eps=1e-3),
+            (LN_X, LN_W1),
+            torch_fn=lambda m, x, w: m.F.layer_norm(x, (5,), w, eps=1e-3),
+            desc="int-shape",
+        ),
+        Sample(lambda m, x, b: m.F.layer_norm(x, (5,), bias=b), (LN_X[0], LN_B1), desc="bias"),
+    ],
+    "group_norm": [
+        Sample(lambda m, x, w, b: m.F.group_norm(x, 3, w, b), (GX, GW, GB), desc="3-groups"),
+        Sample(lambda m, x, w, b: m.F.group_norm(x, 2, w, b), (GX, GW, GB), desc="2-groups"),
+        Sample(lambda m, x: m.F.group_norm(x, 1), (GX,), desc="1-group"),
+        Sample(lambda m, x, w: m.F.group_norm(x, 6, w, eps=1e-3), (GX3, GW), desc="6-groups"),
+        Sample(
+            lambda m, x, w, b: m.F.instance_norm(x, weight=w, bias=b),
+            (GX, GW, GB),
+            desc="instance_norm",
+        ),
+        Sample(
+            lambda m, x, rm, rv: m.F.instance_norm(x, rm, rv, momentum=0.2),
+            (GX3, rand(6, seed=117), positive(6, seed=118)),
+            grad=(0,),
+            desc="instance_norm-updates-running",
+        ),
+    ],
+}
+
+
+ERRORS = [
+    ErrorSample(
+        lambda m, x, rm, rv: m.F.batch_norm(x, rm, rv, training=True),
+        (X4, rand(5, seed=1), positive(5, seed=2)),
+        ValueError,
+        r"batch_norm: input of shape \(3, 4, 3, 3\) has C=4 channels but running_mean has "
+        r"shape \(5,\)",
+        desc="batch_norm-running-channels",
+    ),
+    ErrorSample(
+        lambda m, x, rm, rv, w: m.F.batch_norm(x, rm, rv, w),
+        (X2, RM, RV, rand(3, seed=3)),
+        ValueError,
+        r"batch_norm: input of shape \(6, 4\) has C=4 channels, so weight must have shape "
+        r"\(4,\), got \(3,\)",
+        desc="batch_norm-weight-channels",
+    ),
+    ErrorSample(
+        lambda m, x: m.F.batch_norm(x, None, None),
+        (X2,),
+        ValueError,
+        r"batch_norm: eval mode .* needs running_mean and running_var",
+        desc="batch_norm-eval-without-stats",
+    ),
+    ErrorSample(
+        lambda m, x: m.F.batch_norm(x, None, None, training=True),
+        (randn(1, 3, seed=4),),
+        ValueError,
+        r"batch_norm: expected more than 1 value per channel when training.*\(1, 3\)",
+        desc="batch_norm-one-value",
+    ),
+    ErrorSample(
+        lambda m, x: m.F.layer_norm(x, (5,)),
+        (randn(3, 4, seed=5),),
+        ValueError,
+        r"layer_norm: normalized_shape \(5,\) must match the trailing dims of the input, "
+        r"got input of shape \(3, 4\)",
+        desc="layer_norm-shape",
+    ),
+    ErrorSample(
+        lambda m, x, w: m.F.layer_norm(x, (4, 5), w),
+        (LN_X, LN_W1),
+        ValueError,
+        r"layer_norm: .* weight must have shape \(4, 5\), got \(5,\)",
+        desc="layer_norm-weight",
+    ),
+    ErrorSample(
+        lambda m, x: m.F.group_norm(x, 4),
+        (GX,),
+        ValueError,
+        r"group_norm: num_groups=4 must divide the C=6 channels of input of shape \(2, 6, 3, 3\)",
+        desc="group_norm-groups",
+    ),
+    ErrorSample(
+        lambda m, x: m.F.instance_norm(x),
+        (X2,),
+        ValueError,
+        r"instance_norm: input must be \(N, C, \*\) with a spatial dim, got shape \(6, 4\)",
+        desc="instance_norm-2d",
+    ),
+    ErrorSample(
+        lambda m, x: m.F.batch_norm(x.long(), None, None, training=True),
+        (X2,),
+        TypeError,
+        r"batch_norm needs a floating-point input",
+        desc="batch_norm-int",
+    ),
+]
