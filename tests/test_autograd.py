@@ -217,3 +217,35 @@ def test_multi_output_function_with_one_output_used():
     a, b = SplitHalves.apply(x)
     (a * 3.0).sum().backward()
     assert_close(x.grad, [3.0, 3.0, 0.0, 0.0])
+
+
+def test_leaf_gradient_lent_in_a_diamond_is_not_corrupted():
+    # x feeds a leaf-gradient path and a later node through the same gradient array (add gives
+    # g to both inputs); x's second contribution must not change what the later node reads.
+    x = nerve.tensor([1.0, 2.0], requires_grad=True)
+    w = nerve.tensor([3.0, 4.0], requires_grad=True)
+    y = x + (x * w)  # dy/dx = 1 + w, dy/dw = x
+    y.sum().backward()
+    assert_close(x.grad, [4.0, 5.0])
+    assert_close(w.grad, [1.0, 2.0])
+
+
+def test_user_gradient_array_is_never_aliased():
+    x = nerve.ones(3, requires_grad=True)
+    g = nerve.ones(3)
+    (x + 0.0).backward(g)
+    x.grad.data *= 7
+    assert_close(g, [1.0, 1.0, 1.0])
+    leaf = nerve.ones(3, requires_grad=True)
+    leaf.backward(g)
+    leaf.grad.data *= 7
+    assert_close(g, [1.0, 1.0, 1.0])
+
+
+def test_views_handed_to_leaves_are_copied():
+    a = nerve.ones(2, 3, requires_grad=True)
+    b = nerve.ones(6, requires_grad=True)
+    (a.reshape(6) * 2.0 + b).sum().backward()
+    assert a.grad.data.base is None and b.grad.data.base is None
+    b.grad.data *= 10
+    assert_close(a.grad, np.full((2, 3), 2.0))

@@ -47,8 +47,15 @@ def _nerve_inputs(sample, dtype):
 
 
 def _floats(out):
+    """The floating-point tensors among an op's outputs (nerve or torch)."""
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
-    return [o for o in outs if o.dtype.kind == "f"] if outs and hasattr(outs[0], "dtype") else outs
+    return [o for o in outs if _is_float(o)]
+
+
+def _is_float(t) -> bool:
+    if hasattr(t, "is_floating_point"):  # torch
+        return t.is_floating_point()
+    return isinstance(t, nerve.Tensor) and t.dtype.kind == "f"
 
 
 def test_every_registered_op_has_samples():

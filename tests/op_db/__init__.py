@@ -27,6 +27,7 @@ FAMILIES = [
     "functional_norm",
     "functional_loss",
     "functional_misc",
+    "functional_recurrent",
 ]
 
 

@@ -19,6 +19,8 @@ LB = rand(3, seed=202)
 EW = randn(7, 3, seed=203)
 E_IDX = np.array([[1, 4, 4, 0], [6, 1, 0, 4]])  # repeated indices and the padding row 0
 E_IDX1 = np.array([2, 5, 2, 2, 3])
+PAD_ZERO = np.ones((7, 1))
+PAD_ZERO[0] = 0.0
 
 # ----------------------------------------------------------------------------- attention
 Q, K, V = randn(2, 2, 3, 4, seed=204), randn(2, 2, 5, 4, seed=205), randn(2, 2, 5, 3, seed=206)
@@ -87,11 +89,21 @@ SAMPLES = {
     ],
     "embedding": [
         Sample(lambda m, i, w: m.F.embedding(i, w), (E_IDX1, EW), desc="1d-repeats"),
-        Sample(lambda m, i, w: m.F.embedding(i, w, padding_idx=0), (E_IDX, EW), desc="padding"),
+        # The padding row feeds the forward but gets no gradient (as torch), which central
+        # differences would see; these samples zero it first (w * PAD_ZERO), so gradcheck holds.
+        # That its gradient is exactly zero, and scale_grad_by_freq (not a true gradient, so
+        # not gradcheckable), are checked against torch in tests/test_functional_embedding.py.
         Sample(
-            lambda m, i, w: m.F.embedding(i, w, padding_idx=-3, scale_grad_by_freq=True),
-            (E_IDX, EW),
-            desc="freq-negative-padding",
+            lambda m, i, w, z: m.F.embedding(i, w * z, padding_idx=0),
+            (E_IDX, EW, PAD_ZERO),
+            grad=(1,),
+            desc="padding",
+        ),
+        Sample(
+            lambda m, i, w, z: m.F.embedding(i, w * z, padding_idx=-7),
+            (E_IDX, EW, PAD_ZERO),
+            grad=(1,),
+            desc="negative-padding",
         ),
         Sample(lambda m, i, w: m.F.embedding(i, w), (np.array(3), EW), desc="0d-index"),
         Sample(lambda m, i, w: m.F.embedding(i, w), (ints(0, 7, 2, 3, 2, seed=224), EW), desc="3d"),

@@ -43,9 +43,16 @@ def topological_order(root_node) -> list:
 
 
 def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
-    """Propagate ``grad`` (d loss / d root) to every leaf that requires a gradient."""
+    """Propagate ``grad`` (d loss / d root) to every leaf that requires a gradient.
+
+    Backward functions never modify the gradients they receive, so the engine may hand a
+    freshly computed array straight to a leaf's ``.grad``. It copies only what could be shared:
+    the caller's own ``grad``, views, and an array already handed to another input.
+    """
+    handed = {id(grad)}  # arrays given out in this pass (ids; a reused id only costs a copy)
+    lent = set()  # leaves whose .grad is such an array, not yet safe to add into in place
     if root._node is None:
-        _accumulate_leaf(root, grad)
+        _accumulate_leaf(root, grad, handed, lent)
         return
     pending = {id(root._node): [None] * root._node.n_outputs}
     pending[id(root._node)][root._index] = grad
@@ -69,8 +76,9 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 g = unbroadcast(g, t.data.shape)
             child = t._node
             if child is None:
-                _accumulate_leaf(t, g)
+                _accumulate_leaf(t, g, handed, lent)
                 continue
+            handed.add(id(g))
             slots = pending.get(id(child))
             if slots is None:
                 slots = pending[id(child)] = [None] * child.n_outputs
@@ -86,12 +94,21 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
             node.release()
 
 
-def _accumulate_leaf(t, g: np.ndarray) -> None:
+def _accumulate_leaf(t, g: np.ndarray, handed: set, lent: set) -> None:
     if not t.requires_grad:
         return
     if t.grad is None:
-        # Copy: backward may hand the same array to several inputs (a + b), and optimizers and
-        # clip_grad_norm_ update .grad in place.
-        t.grad = t._wrap(np.array(g, dtype=t.data.dtype, copy=True))  # always a plain Tensor
+        fresh = g.base is None and id(g) not in handed and g.dtype == t.data.dtype
+        if fresh:
+            lent.add(id(t))
+        else:
+            # optimizers and clip_grad_norm_ update .grad in place: it must not share memory
+            g = np.array(g, dtype=t.data.dtype, copy=True)
+        handed.add(id(g))
+        t.grad = t._wrap(g)  # always a plain Tensor, even for a Parameter
+    elif id(t) in lent:
+        # the lent array may still be read by a node not yet run: add out of place, once
+        t.grad.data = t.grad.data + g
+        lent.discard(id(t))
     else:
         t.grad.data += g

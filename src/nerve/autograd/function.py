@@ -5,6 +5,9 @@ and ``backward(self, *grad_outputs)`` returning one gradient per input (``None``
 none). The instance itself is the graph node and the context: forward stores on ``self`` exactly
 what backward reads, and ``self.needs_input_grad`` says which inputs want a gradient, so forward
 can skip saving for the others. Broadcasting is undone once, in the engine, not in every op.
+
+backward must not modify the arrays it receives (the engine may hand one array to several
+places); it may modify arrays it creates itself, and it may return a received array as is.
 """
 
 from __future__ import annotations

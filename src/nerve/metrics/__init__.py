@@ -30,7 +30,8 @@ from nerve.metrics.accuracy import (
 )
 from nerve.metrics.auc import AUC
 from nerve.metrics.base import Mean, MeanMetricWrapper, Metric, Sum
-from nerve.metrics.confusion import ConfusionMatrix, F1Score, FBetaScore, Precision, Recall
+from nerve.metrics.confusion import ConfusionMatrix, Precision, Recall
+from nerve.metrics.fscore import F1Score, FBetaScore
 from nerve.metrics.regression import (
     MeanAbsoluteError,
     MeanSquaredError,

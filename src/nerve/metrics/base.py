@@ -53,7 +53,7 @@ def check_labels(who: str, labels: np.ndarray, num_classes: int, role: str = "y_
         bad = labels[labels != np.round(labels)]
         if bad.size:
             raise ValueError(
-                f"{who}: {role} must hold integer class labels, found {bad.flat[0]!r}; "
+                f"{who}: {role} must hold integer class labels, found {bad.flat[0].item()!r}; "
                 f"pass labels, or scores of shape (..., {num_classes})"
             )
     elif labels.dtype.kind not in "iub":

@@ -74,17 +74,20 @@ def clip_grad_norm_(
     if not grads:
         return Tensor(np.zeros((), dtype=np.float32))
     dtype = np.result_type(*grads)
-    norms = np.array([_vector_norm(g, norm_type) for g in grads], dtype=dtype)
-    total = _vector_norm(norms, norm_type).astype(dtype)
-    if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(
-            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
-            "so it cannot be clipped. To disable this error and scale the gradients by the "
-            "non-finite norm anyway, set `error_if_nonfinite=False`"
-        )
-    coef = np.minimum(dtype.type(max_norm) / (total + dtype.type(1e-6)), dtype.type(1.0))
-    for g in grads:
-        g *= coef
+    # inf and nan gradients give an inf or nan norm, and scaling by it gives zeros and nans,
+    # as in torch: that is what error_if_nonfinite=False asks for, so NumPy need not warn.
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = np.array([_vector_norm(g, norm_type) for g in grads], dtype=dtype)
+        total = _vector_norm(norms, norm_type).astype(dtype)
+        if error_if_nonfinite and not np.isfinite(total):
+            raise RuntimeError(
+                f"The total norm of order {norm_type} for gradients from `parameters` is "
+                "non-finite, so it cannot be clipped. To disable this error and scale the "
+                "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
+            )
+        coef = np.minimum(dtype.type(max_norm) / (total + dtype.type(1e-6)), dtype.type(1.0))
+        for g in grads:
+            g *= coef
     return Tensor(total)
 
 

@@ -213,7 +213,7 @@ class Pow(Function):
     """
 
     def forward(self, a, b):
-        out = a**b
+        out = _power(a, b) if isinstance(b, (int, float)) else a**b
         self.a, self.b = a, b
         self.out = out if self.needs_input_grad[1] else None
         return out
@@ -229,11 +229,25 @@ class Pow(Function):
                 elif b == 0:
                     ga = np.zeros_like(g)
                 else:
-                    ga = g * b * a ** (b - 1)
+                    ga = g * b * _power(a, b - 1)
             if need_b:
                 log_a = np.log(a if isinstance(a, np.ndarray) else b.dtype.type(a))
                 gb = np.where((a == 0) & (b >= 0), 0, g * self.out * log_a)
         return ga, gb
+
+
+def _power(a, e):
+    """``a ** e`` for a Python scalar ``e``, with torch's fast cases that NumPy lacks.
+
+    NumPy shortcuts 2, 0.5, -1 itself; its general power is ~50x slower than x * x * x.
+    """
+    if e == 3:
+        return a * a * a
+    if e == -2:
+        return 1 / (a * a)
+    if e == -0.5:
+        return 1 / np.sqrt(a)
+    return a**e
 
 
 def add(x, other, *, alpha=1) -> Tensor:
@@ -917,7 +931,10 @@ class ELU(Function):
     def forward(self, x, alpha, scale):
         t = x.dtype.type
         self.scale, self.scaled_alpha = t(scale), t(scale * alpha)
-        out = np.expm1(np.minimum(x, 0))
+        # exp(x) - 1, not expm1: NumPy's expm1 is scalar code, ~10x slower, and the difference
+        # (an absolute 1e-7 in float32) is far below what an activation needs.
+        out = np.exp(np.minimum(x, 0))
+        out -= 1
         out *= t(alpha)
         out += np.maximum(x, 0)
         out *= self.scale
@@ -947,7 +964,7 @@ class GELU(Function):
             k = t(np.sqrt(2.0 / np.pi))
             self.th = np.tanh(k * (x + t(0.044715) * x**3))
             return t(0.5) * x * (1 + self.th)
-        self.cdf = (t(0.5) * (1 + _erf(x / t(np.sqrt(2.0))))).astype(x.dtype, copy=False)
+        self.cdf = _normal_cdf(x)
         return x * self.cdf
 
     def backward(self, g):
@@ -960,6 +977,45 @@ class GELU(Function):
             return g * (t(0.5) * (1 + th) + t(0.5) * x * (1 - th * th) * inner_grad)
         pdf = np.exp(t(-0.5) * x * x) * t(1 / np.sqrt(2 * np.pi))
         return g * (self.cdf + x * pdf)
+
+
+# Numerical Recipes' erfc(z) = s * exp(-z^2 + P(s)), s = 1 / (1 + z / 2): fractional error
+# below 1.2e-7 for every z >= 0. The coefficients of P, constant term first.
+_ERFC_P = (
+    -1.26551223,
+    1.00002368,
+    0.37409196,
+    0.09678418,
+    -0.18628806,
+    0.27886807,
+    -1.13520398,
+    1.48851587,
+    -0.82215223,
+    0.17087277,
+)
+
+
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Phi(x) = P(N(0, 1) <= x) in x's dtype.
+
+    float32 uses the erfc above (float32 accurate, and ~10x faster than SciPy's erf, which
+    works in double precision); other dtypes use erf itself.
+    """
+    t = x.dtype.type
+    if x.dtype != np.float32:
+        return (t(0.5) * (1 + _erf(x * t(np.sqrt(0.5))))).astype(x.dtype, copy=False)
+    z = np.abs(x) * t(np.sqrt(0.5))
+    s = 1 / (1 + t(0.5) * z)
+    p = s * t(_ERFC_P[-1])
+    for c in reversed(_ERFC_P[1:-1]):  # Horner, over the coefficients
+        p += t(c)
+        p *= s
+    p += t(_ERFC_P[0])
+    p -= z * z
+    lower = np.exp(p)
+    lower *= s
+    lower *= t(0.5)  # Phi(-|x|) = erfc(|x| / sqrt(2)) / 2, accurate in the far tail
+    return lower + (x > 0) * (1 - 2 * lower)
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -994,7 +1050,7 @@ class Softplus(Function):
         self.x, self.beta, self.threshold = x, t(beta), threshold
         bx = x * self.beta
         # max(bx, 0) + log1p(exp(-|bx|)) never overflows.
-        out = np.asarray(np.log1p(np.exp(-np.abs(bx))))  # an array even when 0-d: putmask
+        out = np.asarray(_log1p_unit(np.exp(-np.abs(bx))))  # an array even when 0-d: putmask
         out += np.maximum(bx, 0)
         out /= self.beta
         np.putmask(out, bx > threshold, x)
@@ -1006,6 +1062,16 @@ class Softplus(Function):
         np.putmask(d, bx > self.threshold, 1)
         d *= g
         return d
+
+
+def _log1p_unit(y: np.ndarray) -> np.ndarray:
+    """log1p(y) for y in [0, 1], to a few ulps: NumPy's log1p is scalar code, ~10x slower.
+
+    With u = 1 + y rounded, u - 1 is exact and log(u) is off by exactly the rounding error
+    ((u - 1) - y) / u, to first order; for tiny y, u == 1 and the result is y.
+    """
+    u = 1 + y
+    return np.log(u) - ((u - 1) - y) / u
 
 
 def relu(x, inplace: bool = False) -> Tensor:

@@ -18,6 +18,7 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.ops.common import as_tensor, normalize_dim
+from nerve.ops.shape import expand, reshape
 
 __all__ = ["gather", "getitem", "index_select", "masked_fill", "one_hot", "take_along_dim"]
 
@@ -129,7 +130,7 @@ def _int_index(index, op: str, name: str = "index") -> np.ndarray:
     data = as_tensor(index, op).data
     if data.dtype.kind not in "iu":
         raise TypeError(f"{op}: {name} must be an integer tensor, got dtype {data.dtype}")
-    return data
+    return data.astype(np.intp, copy=False)
 
 
 def _check_range(op: str, index: np.ndarray, low: int, n: int, dim: int, shape: tuple) -> None:
@@ -179,6 +180,9 @@ def gather(input, dim: int, index) -> Tensor:
     ``out[i][j][k] = input[i][index[i][j][k]][k]``. ``index`` has input's number of dims, sizes
     no larger than input's in the other dims, and values in [0, size of dim).
 
+    Raises:
+        IndexError: an index is out of range (the message names it and the dim's size).
+
     >>> import nerve
     >>> x = nerve.tensor([[1.0, 2.0], [3.0, 4.0]])
     >>> x.gather(1, nerve.tensor([[0, 0], [1, 0]])).tolist()
@@ -194,8 +198,6 @@ def gather(input, dim: int, index) -> Tensor:
     d = normalize_dim(dim, x.ndim, "gather")
     if x.ndim == 0:
         _check_range("gather", idx, 0, 1, d, x.shape)
-        from nerve.ops.shape import expand, reshape
-
         return expand(reshape(x, (1,) * idx.ndim), idx.shape)
     for a, (n, m) in enumerate(zip(x.shape, idx.shape)):
         if a != d and m > n:
@@ -219,8 +221,6 @@ def take_along_dim(input, indices, dim=None) -> Tensor:
     x = as_tensor(input, "take_along_dim")
     idx = _int_index(indices, "take_along_dim", "indices")
     if dim is None:
-        from nerve.ops.shape import reshape
-
         x = reshape(x, (-1,))
         idx = idx.reshape(-1)
         d = 0

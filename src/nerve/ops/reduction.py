@@ -137,7 +137,7 @@ def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> 
     x = as_tensor(x, "sum")
     if dtype is not None:
         x = x.astype(dtype)
-    elif x.data.dtype.kind in "bi" and x.data.dtype != np.int64:
+    elif x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
         x = x.long()
     return Sum.apply(x, axes=_axes("sum", x, dim, axis), keepdims=keep(keepdim, keepdims))
 
@@ -185,8 +185,9 @@ class Std(Function):
 
     def backward(self, g):
         g = _expand_back(g, self.axes, self.keepdims)
-        with np.errstate(invalid="ignore", divide="ignore"):  # std 0: nan, as torch
-            return g / (self.out * self.dof) * self.d
+        # A constant slice (std 0) gets gradient 0, as in torch; dof 0 (std nan) stays nan.
+        denom = self.out * self.dof
+        return np.divide(g, denom, out=np.zeros(denom.shape, g.dtype), where=denom != 0) * self.d
 
 
 def _correction(op: str, dim, unbiased, correction, ddof):
@@ -409,7 +410,7 @@ def prod(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) ->
     x = as_tensor(x, "prod")
     if dtype is not None:
         x = x.astype(dtype)
-    elif x.data.dtype.kind in "bi" and x.data.dtype != np.int64:
+    elif x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
         x = x.long()
     return Prod.apply(x, axes=_axes("prod", x, dim, axis), keepdims=keep(keepdim, keepdims))
 
@@ -523,7 +524,7 @@ def cumsum(x, dim=None, *, axis=None, dtype=None) -> Tensor:
     ax = _single_dim("cumsum", x, dim, axis)
     if dtype is not None:
         x = x.astype(dtype)
-    elif x.data.dtype.kind in "bi" and x.data.dtype != np.int64:
+    elif x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
         x = x.long()
     if x.ndim == 0:
         x = x.reshape(1)

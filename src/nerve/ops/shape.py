@@ -71,7 +71,10 @@ class Reshape(Function):
 
 
 def reshape(input, shape) -> Tensor:
-    """``x`` with a new shape of the same size (one dim may be -1); a view when possible.
+    """``input`` with a new shape of the same size (one dim may be -1); a view when possible.
+
+    Raises:
+        ValueError: the sizes differ (the message names both shapes).
 
     >>> import nerve
     >>> nerve.arange(6).reshape(2, -1).shape
@@ -221,7 +224,9 @@ def movedim(input, source, destination) -> Tensor:
 class Expand(Function):
     def forward(self, x, shape):
         self.in_shape = x.shape
-        return np.broadcast_to(x, shape)  # a read-only view, as torch's expand shares memory
+        if shape == x.shape:
+            return x.view()
+        return np.broadcast_to(x, shape)  # a read-only view: its elements share memory
 
     def backward(self, g):
         return unbroadcast(g, self.in_shape)
@@ -370,6 +375,9 @@ def cat(tensors, dim: int = 0) -> Tensor:
 
     Dtypes are promoted as in torch (float32 with int64 gives float32); 1-d empty tensors are
     skipped, as torch does for legacy code.
+
+    Raises:
+        ValueError: the shapes differ outside ``dim`` (the message lists every shape).
 
     >>> import nerve
     >>> nerve.cat([nerve.zeros(2, 3), nerve.ones(1, 3)]).shape

@@ -111,7 +111,7 @@ class Optimizer:
                     p.grad.data[...] = 0
 
     def step(self, closure=None):
-        """Update every parameter that has a gradient (parameters whose ``.grad`` is None are skipped).
+        """Update every parameter that has a gradient; those whose ``.grad`` is None are skipped.
 
         Args:
             closure: optional callable that re-evaluates the model and returns the loss; it runs
@@ -224,17 +224,19 @@ def effective_grad(
 
 
 def check_lr(lr) -> None:
-    if not 0.0 <= lr:
+    """Raise ``Invalid learning rate: <lr>`` unless lr >= 0 (torch's message)."""
+    if not lr >= 0.0:  # also refuses nan
         raise ValueError(f"Invalid learning rate: {lr}")
 
 
 def check_nonnegative(name: str, value) -> None:
     """Raise ``Invalid <name> value: <value>`` unless value >= 0 (torch's messages)."""
-    if not 0.0 <= value:
+    if not value >= 0.0:  # also refuses nan
         raise ValueError(f"Invalid {name} value: {value}")
 
 
 def check_betas(betas) -> None:
+    """Raise ``Invalid beta parameter at index <i>: <beta>`` unless 0 <= beta < 1 (torch's)."""
     if len(betas) != 2:
         raise ValueError(f"Invalid betas: expected two values (beta1, beta2), got {betas}")
     for i, beta in enumerate(betas):

@@ -28,12 +28,29 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- helpers
-def _alloc(like: np.ndarray, shape: tuple, fill) -> np.ndarray:
-    """An array of ``shape`` filled with ``fill``, its axes laid out in memory like ``like``'s."""
-    order = sorted(range(like.ndim), key=lambda a: -abs(like.strides[a]))
+def _order(a: np.ndarray) -> tuple:
+    """The axes of ``a`` from outermost to innermost in memory."""
+    return tuple(sorted(range(a.ndim), key=lambda ax: -abs(a.strides[ax])))
+
+
+def _alloc(order: tuple, shape: tuple, dtype, fill=None) -> np.ndarray:
+    """An array of ``shape`` whose axes lie in memory in ``order`` (filled, when ``fill`` is
+    given): ufuncs over arrays of one layout run along contiguous rows, mixed ones do not."""
     dims = [shape[a] for a in order]
-    buf = np.zeros(dims, like.dtype) if fill == 0 else np.full(dims, fill, like.dtype)
+    if fill is None:
+        buf = np.empty(dims, dtype)
+    else:
+        buf = np.zeros(dims, dtype) if fill == 0 else np.full(dims, fill, dtype)
     return buf.transpose(np.argsort(order))
+
+
+def _in_layout(a: np.ndarray, order: tuple) -> np.ndarray:
+    """``a``, copied into the memory ``order`` if it is not laid out that way already."""
+    if _order(a) == order:
+        return a
+    out = _alloc(order, a.shape, a.dtype)
+    out[...] = a
+    return out
 
 
 def _padded(x: np.ndarray, pads: tuple, size: tuple, fill) -> np.ndarray:
@@ -41,7 +58,7 @@ def _padded(x: np.ndarray, pads: tuple, size: tuple, fill) -> np.ndarray:
     (pt, pl), (h, w) = pads, x.shape[2:]
     if size == (h, w):
         return x
-    buf = _alloc(x, x.shape[:2] + size, fill)
+    buf = _alloc(_order(x), x.shape[:2] + size, x.dtype, fill)
     buf[:, :, pt : pt + h, pl : pl + w] = x
     return buf
 
@@ -76,20 +93,29 @@ class MaxPool2d(Function):
         full = tuple(_reach(*a) for a in zip((h, w), padding, kernel, stride, dilation, out_size))
         xp = _padded(x, padding, full, -np.inf)
         idx_dtype = np.int8 if kernel[0] * kernel[1] <= 127 else np.int32
+        # Running max and argmax, one kernel offset at a time. Strict >: the first of equal
+        # maxima wins, as in torch. Offsets only grow, so the argmax update is a max with
+        # k * (s > best): cheaper than masked assignment (measured 0.1 vs 4 ms per offset).
         for k, s in _windows(xp, kernel, stride, dilation, out_size):
             if k == 0:
-                best = s.copy(order="K")
-                idx = np.zeros_like(best, dtype=idx_dtype)
-                continue
-            # Strict >: the first of equal maxima wins, as in torch.
-            np.copyto(idx, k, where=s > best)
-            np.maximum(best, s, out=best)
+                first = s
+            elif k == 1:
+                wins = np.greater(s, first)
+                idx = wins.astype(idx_dtype)
+                best = np.maximum(first, s)
+            else:
+                np.greater(s, best, out=wins)
+                np.maximum(idx, wins.astype(idx_dtype) * idx_dtype(k), out=idx)
+                np.maximum(best, s, out=best)
+        if kernel == (1, 1):
+            best = first.copy(order="K")
+            idx = np.zeros_like(best, dtype=idx_dtype)
         if np.isnan(best).any():  # a NaN wins its window (torch's rule); rare, so fixed after
             seen = np.zeros(best.shape, bool)
             for k, s in _windows(xp, kernel, stride, dilation, out_size):
-                first = np.isnan(s) & ~seen
-                idx[first] = k
-                seen |= first
+                nan = np.isnan(s) & ~seen
+                idx[nan] = k
+                seen |= nan
         self.idx = idx
         self.geometry = ((h, w), full, kernel, stride, padding, dilation, out_size, expand)
         out = best.squeeze(expand) if expand else best
@@ -111,10 +137,17 @@ class MaxPool2d(Function):
         size, full, kernel, stride, padding, dilation, out_size, expand = self.geometry
         if expand:
             g = np.expand_dims(g, expand)
-        dx = _alloc(g, g.shape[:2] + full, 0)
         idx = self.idx
+        order = _order(idx)
+        g = _in_layout(g, order)
+        dx = _alloc(order, g.shape[:2] + full, g.dtype, 0)
+        overlap = any(s < d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
+        # Multiplying by the mask measured 6x faster than copyto/add with where=.
         for k, s in _windows(dx, kernel, stride, dilation, out_size):
-            np.add(s, g, out=s, where=idx == k)  # overlapping windows add up
+            if overlap:
+                s += g * (idx == k)
+            else:  # the offsets' slices are disjoint: assign
+                np.multiply(g, idx == k, out=s)
         dx = dx[:, :, padding[0] : padding[0] + size[0], padding[1] : padding[1] + size[1]]
         return dx.squeeze(expand) if expand else dx
 
@@ -145,7 +178,7 @@ class AvgPool2d(Function):
         if expand:
             g = np.expand_dims(g, expand)
         gd = g * self.inv
-        dx = _alloc(g, g.shape[:2] + full, 0)
+        dx = _alloc(_order(gd), gd.shape[:2] + full, gd.dtype, 0)
         for _, s in _windows(dx, kernel, stride, (1, 1), out_size):
             s += gd
         dx = dx[:, :, padding[0] : padding[0] + size[0], padding[1] : padding[1] + size[1]]

@@ -26,7 +26,13 @@ class CosineAnnealingLR(LRScheduler):
         last_epoch: the index of the last epoch seen (-1 to start afresh).
     """
 
-    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):  # noqa: N803 - torch's name
+    def __init__(
+        self,
+        optimizer,
+        T_max: int,  # noqa: N803 - torch's name
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+    ):
         if T_max <= 0:
             raise ValueError(f"Expected positive T_max, but got {T_max}")
         self.T_max = T_max
@@ -35,17 +41,18 @@ class CosineAnnealingLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
-        t, T, low = self.last_epoch, self.T_max, self.eta_min
+        t, period, low = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return [g["lr"] for g in groups]
         if self._step_count == 1 and t > 0:  # resumed at a later epoch: use the closed form
             return self._closed_form_lr()
-        if (t - 1 - T) % (2 * T) == 0:  # leaving the trough, where the ratio below is 0 / 0
+        # Leaving the trough, where the ratio below would be 0 / 0:
+        if (t - 1 - period) % (2 * period) == 0:
             return [
-                g["lr"] + (base - low) * (1 - math.cos(math.pi / T)) / 2
+                g["lr"] + (base - low) * (1 - math.cos(math.pi / period)) / 2
                 for base, g in zip(self.base_lrs, groups)
             ]
-        ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
+        ratio = (1 + math.cos(math.pi * t / period)) / (1 + math.cos(math.pi * (t - 1) / period))
         return [ratio * (g["lr"] - low) + low for g in groups]
 
     def _closed_form_lr(self) -> list[float]:

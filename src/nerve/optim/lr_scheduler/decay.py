@@ -42,7 +42,9 @@ class LambdaLR(LRScheduler):
         }
         # A function is code, not data: only a callable object's attributes are kept.
         state["lr_lambdas"] = [
-            None if isinstance(fn, _FUNCTION_TYPES) else copy.deepcopy(getattr(fn, "__dict__", None))
+            None
+            if isinstance(fn, _FUNCTION_TYPES)
+            else copy.deepcopy(getattr(fn, "__dict__", None))
             for fn in self.lr_lambdas
         ]
         return state

@@ -49,7 +49,9 @@ class ReduceLROnPlateau(LRScheduler):
         if mode not in ("min", "max"):
             raise ValueError(f"mode {mode} is unknown! Expected 'min' or 'max'.")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"threshold mode {threshold_mode} is unknown! Expected 'rel' or 'abs'.")
+            raise ValueError(
+                f"threshold mode {threshold_mode} is unknown! Expected 'rel' or 'abs'."
+            )
         self.optimizer = optimizer
         self.factor = factor
         n = len(optimizer.param_groups)
