@@ -166,6 +166,9 @@ SAMPLES = {
         Sample(lambda m, a: m.pow(a, 2.5), (P34,), desc="float-exponent"),
         Sample(lambda m, a: a**0.5, (P34,), desc="sqrt"),
         Sample(lambda m, a: a**-1, (P34,), desc="reciprocal"),
+        Sample(lambda m, a: a**-2, (P34,), desc="inverse-square"),
+        Sample(lambda m, a: a**-0.5, (P314,), desc="rsqrt"),
+        Sample(lambda m, a: a**4, (X34,), desc="fourth"),
         Sample(lambda m, a: a**0, (X34,), desc="zero-exponent"),
         Sample(lambda m, a: 2.0**a, (X34,), desc="scalar-base"),
         Sample(lambda m, a: m.pow(1.5, a), (X34,), desc="scalar-base-fn"),
@@ -336,6 +339,7 @@ SAMPLES = {
     "gelu": [
         Sample(lambda m, a: m.F.gelu(a), (X34 * 2,)),
         Sample(lambda m, a: m.F.gelu(a, approximate="tanh"), (X34 * 2,), desc="tanh"),
+        Sample(lambda m, a: m.F.gelu(a), (np.linspace(-10.0, 10.0, 41),), desc="tails"),
         Sample(lambda m, a: m.F.gelu(a), (EMPTY,), desc="empty"),
     ],
     "silu": [

@@ -18,6 +18,8 @@ SCALAR = np.array(0.7)
 TIES = np.array([[0.3, 0.9, 0.9, -0.2], [-0.5, 0.1, -0.5, 0.4]])
 # A row with one zero, a row with two, a row with none.
 ZEROS = np.array([[0.5, 0.0, -1.5, 2.0], [0.0, 1.2, 0.0, -0.7], [1.1, -0.9, 0.6, 1.3]])
+# std's gradient at a constant slice is 0 (torch's choice; central differences agree).
+CONST_ROWS = np.array([[0.25, 0.25, 0.25], [0.1, -0.3, 0.6]])
 BOOLS = np.array([[True, False, True], [True, True, True]])
 
 
@@ -113,6 +115,7 @@ def _var_samples(op: str) -> list:
             torch_fn=lambda m, x: getattr(m, op)(x, dim=1, correction=0),
             desc="ddof",
         ),
+        Sample(lambda m, x: getattr(m, op)(x, 1), (CONST_ROWS,), desc="constant-rows"),
     ]
 
 

@@ -1,0 +1,3 @@
+"""Keras-style activation layers."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Keras-style attention layers."""
+
+__all__: list[str] = []

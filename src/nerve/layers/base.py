@@ -1,0 +1,313 @@
+"""Layer: the Keras-style building block, an nn.Module that builds its weights on first call.
+
+Custom layers are written exactly as in Keras::
+
+    class CustomDense(Layer):
+        def __init__(self, units=32, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units),
+                                     initializer="random_normal", trainable=True)
+            self.b = self.add_weight(shape=(self.units,), initializer="zeros")
+
+        def call(self, inputs):
+            return inputs @ self.w + self.b
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import weakref
+from collections import defaultdict
+
+import numpy as np
+
+from nerve.autograd.tensor import Tensor
+from nerve.initializers import get as get_initializer
+from nerve.nn.module import Module
+from nerve.nn.parameter import Parameter
+from nerve.ops.common import as_tensor
+from nerve.regularizers import get as get_regularizer
+
+_NAME_COUNTS: defaultdict = defaultdict(int)
+_MASKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def unique_name(base: str) -> str:
+    """'dense', then 'dense_1', 'dense_2', ... as Keras names its layers."""
+    n = _NAME_COUNTS[base]
+    _NAME_COUNTS[base] += 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def snake_case(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def get_mask(t) -> Tensor | None:
+    """The Keras mask carried by a tensor (set by Embedding(mask_zero=True) and friends)."""
+    try:
+        return _MASKS.get(t)
+    except TypeError:
+        return None
+
+
+def set_mask(t, mask) -> None:
+    if mask is not None and isinstance(t, Tensor):
+        _MASKS[t] = mask
+
+
+class InputSpec:
+    """What a built layer accepts: ndim / min_ndim and fixed sizes on some axes."""
+
+    def __init__(self, ndim: int | None = None, min_ndim: int | None = None, axes=None):
+        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
+
+    def check(self, layer: Layer, x) -> None:
+        shape = tuple(x.shape)
+        ok = (self.ndim is None or len(shape) == self.ndim) and (
+            self.min_ndim is None or len(shape) >= self.min_ndim
+        )
+        ok = ok and all(
+            -len(shape) <= axis < len(shape) and shape[axis] == size
+            for axis, size in self.axes.items()
+        )
+        if not ok:
+            expected = ["None"] * max(self.ndim or self.min_ndim or 0, 1)
+            for axis, size in self.axes.items():
+                if -len(expected) <= axis < len(expected):
+                    expected[axis] = str(size)
+            raise ValueError(
+                f"Input to layer {layer.name!r} ({type(layer).__name__}) is incompatible: "
+                f"expected shape ({', '.join(expected)}{'' if self.ndim else ', ...'}), "
+                f"got {shape}"
+            )
+
+
+class Layer(Module):
+    """Base class of Keras-style layers (see the module docstring for a custom layer).
+
+    Args (keywords, as in Keras): name, trainable, dtype, input_shape / input_dim (for the
+    first layer of a Sequential model), activity_regularizer.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        trainable: bool = True,
+        dtype=None,
+        input_shape=None,
+        input_dim=None,
+        batch_input_shape=None,
+        batch_size=None,
+        activity_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__()
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}"
+            )
+        d = self.__dict__
+        d["name"] = name or unique_name(snake_case(type(self).__name__))
+        d["dtype"] = np.dtype(dtype or np.float32)
+        d["built"] = False
+        d["input_spec"] = None
+        d["_trainable"] = bool(trainable)
+        d["_regularized"] = []  # (weight, regularizer)
+        d["_activity_losses"] = []
+        d["activity_regularizer"] = get_regularizer(activity_regularizer)
+        d["supports_masking"] = False
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            d["_batch_input_shape"] = tuple(batch_input_shape)
+        elif input_shape is not None:
+            shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+            d["_batch_input_shape"] = (batch_size, *shape)
+        else:
+            d["_batch_input_shape"] = None
+        call = type(self).call
+        params = inspect.signature(call).parameters
+        d["_call_takes_training"] = "training" in params
+        d["_call_takes_mask"] = "mask" in params
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape) -> None:
+        """Create the weights, given the input shape (batch dim included, possibly None)."""
+        self.built = True
+
+    def add_weight(
+        self,
+        shape=None,
+        initializer=None,
+        dtype=None,
+        trainable: bool = True,
+        regularizer=None,
+        constraint=None,
+        name: str | None = None,
+    ) -> Parameter:
+        """Create a weight of ``shape`` filled by ``initializer`` ('glorot_uniform' by default
+        for floats, as in Keras) and register it (and its regularizer) with the layer."""
+        dt = np.dtype(dtype or self.dtype)
+        shape = () if shape is None else tuple(int(s) for s in shape)
+        if initializer is None:
+            initializer = "glorot_uniform" if dt.kind == "f" else "zeros"
+        values = get_initializer(initializer)(shape, dtype=dt)
+        p = Parameter(np.asarray(values, dtype=dt))
+        p.requires_grad_(trainable and self._trainable and dt.kind == "f")
+        if name is None:
+            name = f"weight_{len(self._parameters)}"
+        self.register_parameter(name, p)
+        self.__dict__.setdefault("_declared_trainable", {})[name] = bool(trainable)
+        reg = get_regularizer(regularizer)
+        if reg is not None:
+            self._regularized.append((p, reg))
+        if constraint is not None:
+            self.__dict__.setdefault("_constraints", []).append((p, constraint))
+        return p
+
+    def __setattr__(self, name: str, value) -> None:
+        # Keras tracks lists of layers assigned as attributes; register each as a sub-module.
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, Module) for v in value):
+            for i, v in enumerate(value):
+                self._modules[f"{name}.{i}"] = v
+            object.__setattr__(self, name, value)
+            return
+        super().__setattr__(name, value)
+
+    def __getattr__(self, name: str):
+        params = self.__dict__.get("_parameters")
+        if params is not None and name in params:  # weights made by add_weight(name=...)
+            return params[name]
+        return super().__getattr__(name)
+
+    # ------------------------------------------------------------------ calling
+    def call(self, inputs, *args, **kwargs):
+        return inputs
+
+    def forward(self, inputs, *args, **kwargs):
+        return self.call(inputs, *args, **kwargs)
+
+    def __call__(self, inputs, *args, **kwargs):
+        if not self.built:
+            self._build_from(inputs)
+        if self.input_spec is not None and isinstance(inputs, Tensor):
+            self.input_spec.check(self, inputs)
+        if self._call_takes_training and kwargs.get("training") is None:
+            kwargs["training"] = self.training
+        if self._call_takes_mask and "mask" not in kwargs:
+            first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+            kwargs["mask"] = get_mask(first)
+        if self.activity_regularizer is not None:
+            self._activity_losses.clear()
+        out = super().__call__(inputs, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            for o in out if isinstance(out, (list, tuple)) else (out,):
+                self._activity_losses.append(self.activity_regularizer(o) / o.shape[0])
+        if self.supports_masking and isinstance(out, Tensor):
+            set_mask(out, self.compute_mask(inputs, kwargs.get("mask")))
+        return out
+
+    def _build_from(self, inputs) -> None:
+        if isinstance(inputs, (list, tuple)):
+            shapes = [tuple(as_tensor(x).shape) for x in inputs]
+        else:
+            shapes = tuple(as_tensor(inputs).shape)
+        self.build(shapes)
+        self.__dict__["built"] = True
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if self.supports_masking else None
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freeze (False) or unfreeze this layer and every layer inside it, as Keras does."""
+        for m in self.modules():
+            if isinstance(m, Layer):
+                m.__dict__["_trainable"] = bool(value)
+            declared = m.__dict__.get("_declared_trainable", {})
+            for name, p in m._parameters.items():
+                if p is not None:
+                    p.requires_grad_(bool(value) and declared.get(name, True))
+
+    @property
+    def weights(self) -> list:
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self) -> list:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        frozen = [p for p in self.parameters() if not p.requires_grad]
+        return frozen + [b for b in self.buffers() if b.dtype.kind == "f"]
+
+    def get_weights(self) -> list:
+        """The weights as NumPy arrays (copies), in the order of ``weights``."""
+        return [w.data.copy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(
+                f"set_weights on layer {self.name!r}: expected {len(own)} arrays, "
+                f"got {len(weights)}"
+            )
+        for w, v in zip(own, weights):
+            v = np.asarray(v)
+            if v.shape != w.shape:
+                raise ValueError(
+                    f"set_weights on layer {self.name!r}: shape {v.shape} does not match "
+                    f"the weight's {w.shape}"
+                )
+            w.data[...] = v
+
+    @property
+    def losses(self) -> list:
+        """Regularization penalties of this layer and the layers inside it (Tensors)."""
+        out = []
+        for m in self.modules():
+            if isinstance(m, Layer):
+                out.extend(reg(p) for p, reg in m._regularized)
+                out.extend(m._activity_losses)
+        return out
+
+    def apply_constraints(self) -> None:
+        """Project weights onto their constraints (called after each optimizer step)."""
+        for m in self.modules():
+            for p, constraint in m.__dict__.get("_constraints", ()):
+                p.data[...] = np.asarray(constraint(p.data))
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(
+                f"layer {self.name!r} is not built yet: call it on data, or build(input_shape)"
+            )
+        return int(sum(p.numel() for p in self.parameters()))
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        """JSON-able constructor arguments; subclasses add their own to this dict."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"

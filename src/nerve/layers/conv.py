@@ -1,0 +1,3 @@
+"""Keras-style conv layers."""
+
+__all__: list[str] = []

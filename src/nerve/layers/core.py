@@ -1,0 +1,3 @@
+"""Keras-style core layers."""
+
+__all__: list[str] = []

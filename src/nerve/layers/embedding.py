@@ -1,0 +1,3 @@
+"""Keras-style embedding layers."""
+
+__all__: list[str] = []

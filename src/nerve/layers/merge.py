@@ -1,0 +1,3 @@
+"""Keras-style merge layers."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Keras-style normalization layers."""
+
+__all__: list[str] = []

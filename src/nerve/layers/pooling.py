@@ -1,0 +1,3 @@
+"""Keras-style pooling layers."""
+
+__all__: list[str] = []

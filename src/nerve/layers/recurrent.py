@@ -1,0 +1,3 @@
+"""Keras-style recurrent layers."""
+
+__all__: list[str] = []
