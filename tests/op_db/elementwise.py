@@ -341,9 +341,12 @@ SAMPLES = {
         Sample(lambda m, a: m.F.gelu(a, approximate="tanh"), (X34 * 2,), desc="tanh"),
         Sample(lambda m, a: m.F.gelu(a), (np.linspace(-10.0, 10.0, 41),), desc="tails"),
         Sample(lambda m, a: m.F.gelu(a), (EMPTY,), desc="empty"),
+        Sample(lambda m, a: m.F.gelu(a), (SCALAR,), desc="0d"),
+        Sample(lambda m, a: m.F.gelu(a, approximate="tanh"), (SCALAR,), desc="0d-tanh"),
     ],
     "silu": [
         Sample(lambda m, a: m.F.silu(a), (X34 * 3,)),
+        Sample(lambda m, a: m.F.silu(a), (EMPTY,), desc="empty"),
         Sample(lambda m, a: m.swish(a), (X314,), torch_fn=lambda m, a: m.F.silu(a), desc="swish"),
     ],
     "softplus": [
@@ -356,6 +359,7 @@ SAMPLES = {
             desc="threshold",
         ),
         Sample(lambda m, a: m.F.softplus(a), (np.array([-50.0, 25.0, 100.0]),), desc="far"),
+        Sample(lambda m, a: m.F.softplus(a), (SCALAR,), desc="0d"),
     ],
 }
 

@@ -161,8 +161,9 @@ class Layer(Module):
         values = get_initializer(initializer)(shape, dtype=dt)
         p = Parameter(np.asarray(values, dtype=dt))
         p.requires_grad_(trainable and self._trainable and dt.kind == "f")
-        if name is None:
+        if name is None:  # renamed to the attribute it is assigned to, if any (see __setattr__)
             name = f"weight_{len(self._parameters)}"
+            self.__dict__.setdefault("_auto_named", set()).add(name)
         self.register_parameter(name, p)
         self.__dict__.setdefault("_declared_trainable", {})[name] = bool(trainable)
         reg = get_regularizer(regularizer)
@@ -179,6 +180,14 @@ class Layer(Module):
                 self._modules[f"{name}.{i}"] = v
             object.__setattr__(self, name, value)
             return
+        if isinstance(value, Parameter):
+            auto = self.__dict__.get("_auto_named", ())
+            for key, p in list(self._parameters.items()):
+                if p is value and key in auto and key != name:
+                    del self._parameters[key]
+                    declared = self.__dict__.get("_declared_trainable", {})
+                    if key in declared:
+                        declared[name] = declared.pop(key)
         super().__setattr__(name, value)
 
     def __getattr__(self, name: str):

@@ -125,10 +125,10 @@ def get(identifier) -> Metric:
     if isinstance(identifier, str):
         if identifier in ALIASES:
             return ALIASES[identifier](name=identifier)
-        if identifier.lower() in ("accuracy", "acc"):
-            return Accuracy(name=identifier)
         if identifier in CLASSES and identifier != "ConfusionMatrix":
             return CLASSES[identifier]()
+        if identifier.lower() in ("accuracy", "acc"):
+            return Accuracy(name=identifier)
         hint = " (ConfusionMatrix needs num_classes: build it directly)"
         raise ValueError(
             f"unknown metric {identifier!r}{hint if identifier == 'ConfusionMatrix' else ''}; "

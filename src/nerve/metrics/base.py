@@ -168,6 +168,10 @@ class _Reducer(Metric):
             w = as_array(sample_weight).astype(np.float64)
             while w.ndim > values.ndim and w.shape[-1] == 1:
                 w = w[..., 0]
+            if w.ndim == 0 and values.ndim:
+                # One weight for every sample (Keras would count the whole batch as one sample,
+                # which makes the result depend on how the data is split into batches).
+                w = np.full(values.shape[:1], float(w))
             if values.ndim > w.ndim:
                 values = self._reduce(values, axis=tuple(range(w.ndim, values.ndim)))
             w = weights_like(self.name, w, values.shape)

@@ -15,6 +15,10 @@ class ClassificationReport(dict):
     Keys are the class names (``str`` of the label, or ``target_names``) mapping to dicts of
     precision, recall, f1-score and support, then 'accuracy' (a float; 'micro avg', a dict,
     when ``labels`` leaves some classes out), 'macro avg' and 'weighted avg'.
+
+    >>> r = classification_report([0, 1, 1], [0, 1, 0])
+    >>> r["macro avg"]["support"], str(r).split()[:4]
+    (3.0, ['precision', 'recall', 'f1-score', 'support'])
     """
 
     def __init__(self, rows: dict, text: str):

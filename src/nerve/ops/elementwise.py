@@ -1004,18 +1004,29 @@ def _normal_cdf(x: np.ndarray) -> np.ndarray:
     t = x.dtype.type
     if x.dtype != np.float32:
         return (t(0.5) * (1 + _erf(x * t(np.sqrt(0.5))))).astype(x.dtype, copy=False)
-    z = np.abs(x) * t(np.sqrt(0.5))
-    s = 1 / (1 + t(0.5) * z)
+    if x.ndim == 0:  # NumPy returns scalars for 0-d arrays, and scalars take no out=
+        return _normal_cdf(x.reshape(1)).reshape(())
+    # In place where it can be: fresh large arrays cost page faults.
+    z = np.abs(x)
+    z *= t(np.sqrt(0.5))
+    s = z * t(0.5)
+    s += 1
+    np.reciprocal(s, out=s)
     p = s * t(_ERFC_P[-1])
     for c in reversed(_ERFC_P[1:-1]):  # Horner, over the coefficients
         p += t(c)
         p *= s
     p += t(_ERFC_P[0])
-    p -= z * z
-    lower = np.exp(p)
+    z *= z
+    p -= z
+    lower = np.exp(p, out=p)
     lower *= s
     lower *= t(0.5)  # Phi(-|x|) = erfc(|x| / sqrt(2)) / 2, accurate in the far tail
-    return lower + (x > 0) * (1 - 2 * lower)
+    upper = lower * t(-2)  # Phi(|x|) - Phi(-|x|) = 1 - 2 Phi(-|x|), added where x > 0
+    upper += 1
+    upper *= x > 0
+    upper += lower
+    return upper
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
