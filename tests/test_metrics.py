@@ -196,6 +196,13 @@ def test_precision_recall_class_id(rng, mode):
         assert abs(got - fn(y == 2, s.argmax(1) == 2)) < EXACT
 
 
+def test_precision_recall_pool_multilabel_columns(rng):
+    y = (rng.random((200, 3)) < 0.5).astype(int)
+    p = np.clip(0.6 * rng.random((200, 3)) + 0.4 * y, 0, 1)
+    want = sk.precision_score(y.ravel(), p.ravel() > 0.5)
+    assert abs(feed(M.Precision(), y, p, mode="batches") - want) < EXACT
+
+
 def test_precision_recall_zero_division():
     assert M.Precision()([1, 1], [0.1, 0.2]) == 0.0  # nothing predicted positive
     assert M.Recall()([0, 0], [0.9, 0.2]) == 0.0  # no positive label
@@ -361,6 +368,15 @@ def test_mean_and_sum(rng):
     assert M.Mean().result() == 0.0
 
 
+def test_scalar_sample_weight_weighs_each_sample(rng):
+    y, p = binary(rng)
+    plain = feed(M.BinaryAccuracy(), y, p)
+    m = M.BinaryAccuracy()
+    for a, b in batches(len(y), rng):
+        m.update_state(y[a:b], p[a:b], sample_weight=2.0)
+    assert abs(m.result() - plain) < EXACT
+
+
 # ----------------------------------------------------------------------------- confusion matrix
 
 
@@ -517,6 +533,7 @@ def test_get_other_identifiers():
     assert M.get(m) is m
     assert type(M.get(M.Recall)) is M.Recall
     assert type(M.get("BinaryAccuracy")) is M.BinaryAccuracy
+    assert M.get("Accuracy").name == "accuracy" and M.get("ACC").name == "ACC"
 
     def hits(y_true, y_pred):
         return (y_true == y_pred).astype(float)

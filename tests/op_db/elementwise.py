@@ -333,6 +333,7 @@ SAMPLES = {
     "elu": [
         Sample(lambda m, a: m.F.elu(a), (AWAY34 * 2,)),
         Sample(lambda m, a: m.F.elu(a, alpha=0.5), (AWAY314,), desc="alpha"),
+        Sample(lambda m, a: m.F.elu(a, alpha=-0.7), (AWAY34,), desc="negative-alpha"),
         Sample(lambda m, a: m.F.selu(a), (AWAY34 * 2,), desc="selu"),
         Sample(lambda m, a: m.F.elu(a), (np.array(-0.8),), desc="0d"),
     ],

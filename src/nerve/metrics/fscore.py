@@ -63,7 +63,7 @@ class FBetaScore(Metric):
             y_true = y_true[:, 0]
         if y_true.ndim == 1 and y_true.shape[0] == y_pred.shape[0]:
             if n_classes > 1:
-                y_true = np.eye(n_classes)[check_labels(who, y_true, n_classes)]
+                y_true = np.eye(n_classes, dtype=bool)[check_labels(who, y_true, n_classes)]
             else:
                 y_true = y_true[:, None]
         if y_true.shape != y_pred.shape:
@@ -82,13 +82,12 @@ class FBetaScore(Metric):
         else:
             pred = y_pred > self.threshold
         true = y_true.astype(bool)
-        w = (
-            np.ones(y_true.shape)
-            if sample_weight is None
-            else weights_like(who, sample_weight, y_true.shape)
-        )
-        counts = [(w * (pred & true)).sum(0), (w * (pred & ~true)).sum(0)]
-        counts += [(w * (~pred & true)).sum(0), (w * true).sum(0)]
+        masks = (pred & true, pred & ~true, ~pred & true, true)  # tp, fp, fn, support
+        if sample_weight is None:
+            counts = [m.sum(axis=0, dtype=np.float64) for m in masks]
+        else:
+            w = weights_like(who, sample_weight, y_true.shape)
+            counts = [np.where(m, w, 0.0).sum(axis=0) for m in masks]
         if self.true_positives is None:
             self.true_positives, self.false_positives, self.false_negatives, self.support = counts
         else:

@@ -938,15 +938,15 @@ class ELU(Function):
         out *= t(alpha)
         out += np.maximum(x, 0)
         out *= self.scale
-        self.out = out
+        self.x, self.out = x, out
         return out
 
     def backward(self, g):
-        # From the output, as torch: d/dx = scale for x > 0, out + scale * alpha for x <= 0.
-        out, sa = self.out, self.scaled_alpha
-        d = np.minimum(out, 0)
-        d += sa
-        d += (out > 0) * (self.scale - sa)
+        # d/dx = scale for x > 0, and scale * alpha * exp(x) = out + scale * alpha for x <= 0.
+        positive = self.x > 0
+        d = self.out + self.scaled_alpha
+        d *= ~positive
+        d += positive * self.scale
         d *= g
         return d
 
@@ -957,13 +957,25 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 @register("gelu")
 class GELU(Function):
+    """x * Phi(x), or with ``approximate="tanh"``: x/2 (1 + tanh(k (x + c x^3))).
+
+    Written with in-place updates: on arrays this size, fresh temporaries cost page faults.
+    """
+
     def forward(self, x, approximate):
         t = x.dtype.type
         self.x, self.approximate = x, approximate
         if approximate == "tanh":
-            k = t(np.sqrt(2.0 / np.pi))
-            self.th = np.tanh(k * (x + t(0.044715) * x**3))
-            return t(0.5) * x * (1 + self.th)
+            inner = x * x
+            inner *= t(_GELU_C)
+            inner += 1
+            inner *= x
+            inner *= t(_GELU_K)
+            self.th = th = np.tanh(inner)
+            out = th + 1
+            out *= x
+            out *= t(0.5)
+            return out
         self.cdf = _normal_cdf(x)
         return x * self.cdf
 
@@ -971,12 +983,29 @@ class GELU(Function):
         x = self.x
         t = x.dtype.type
         if self.approximate == "tanh":
-            k = t(np.sqrt(2.0 / np.pi))
+            # 0.5 (1 + th) + 0.5 x (1 - th^2) k (1 + 3 c x^2)
             th = self.th
-            inner_grad = k * (1 + t(3 * 0.044715) * x * x)
-            return g * (t(0.5) * (1 + th) + t(0.5) * x * (1 - th * th) * inner_grad)
-        pdf = np.exp(t(-0.5) * x * x) * t(1 / np.sqrt(2 * np.pi))
-        return g * (self.cdf + x * pdf)
+            d = x * x
+            d *= t(3 * _GELU_C)
+            d += 1
+            d *= x
+            d *= th * th - 1
+            d *= t(-0.5 * _GELU_K)
+            d += t(0.5) * th
+            d += t(0.5)
+        else:
+            d = x * x  # Phi(x) + x * pdf(x)
+            d *= t(-0.5)
+            d = np.exp(d)
+            d *= t(1 / np.sqrt(2 * np.pi))
+            d *= x
+            d += self.cdf
+        d *= g
+        return d
+
+
+_GELU_K = float(np.sqrt(2.0 / np.pi))
+_GELU_C = 0.044715
 
 
 # Numerical Recipes' erfc(z) = s * exp(-z^2 + P(s)), s = 1 / (1 + z / 2): fractional error
@@ -1082,7 +1111,12 @@ def _log1p_unit(y: np.ndarray) -> np.ndarray:
     ((u - 1) - y) / u, to first order; for tiny y, u == 1 and the result is y.
     """
     u = 1 + y
-    return np.log(u) - ((u - 1) - y) / u
+    r = u - 1
+    r -= y
+    r /= u
+    out = np.log(u)
+    out -= r
+    return out
 
 
 def relu(x, inplace: bool = False) -> Tensor:

@@ -176,7 +176,9 @@ class Einsum(Function):
                 terms.append(letter)
                 operands.append(np.ones(sizes[letter], dtype=g.dtype))
         grad = np.einsum(f"{','.join(terms)}->{unique}", *operands, optimize=True)
-        grad = np.broadcast_to(grad, tuple(sizes[c] for c in unique))
+        full_shape = tuple(sizes[c] for c in unique)
+        if grad.shape != full_shape:  # a size-1 dim of the others: the engine sums it back
+            grad = np.broadcast_to(grad, full_shape)
         if len(unique) == len(subs):
             return grad
         # A repeated letter ('ii->i'): the gradient lives on the diagonal.

@@ -277,7 +277,7 @@ class MinDim(_AtIndex):
 class _Extreme(Function):
     """amax/amin: the gradient is split evenly among the elements equal to the result."""
 
-    reduce = staticmethod(np.max)
+    reduce: staticmethod  # np.max or np.min, set by the subclass
 
     def forward(self, x, axes, keepdims):
         out = self.reduce(x, axis=axes, keepdims=True)
@@ -314,7 +314,7 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, along_cls, all_cls, arg, resul
         return all_cls.apply(x, axes=None, keepdims=False)
     ax = _single_dim(op, x, dim, axis)
     if x.ndim == 0:
-        return result(x, Tensor._wrap(np.zeros((), dtype=np.int64)))
+        return result(x.clone(), Tensor._wrap(np.zeros((), dtype=np.int64)))
     _require_nonempty(op, x.shape, (ax,))
     idx = np.expand_dims(arg(x.data, axis=ax), ax)
     values = along_cls.apply(x, indices=idx, axis=ax, keepdims=keepdims)

@@ -62,14 +62,15 @@ class Lion(Optimizer):
         g = effective_grad(param, grad, 0.0, group["maximize"])
         exp_avg = state["exp_avg"]
 
-        work = np.subtract(g, exp_avg)  # the one scratch array of the step
+        work = np.subtract(g, exp_avg)  # scratch
         work *= 1.0 - beta1
         work += exp_avg  # c = m + (1 - beta1) * (g - m)
-        np.sign(work, out=work)
-        if weight_decay != 0:
-            param *= 1.0 - lr * weight_decay
-        work *= lr
-        param -= work
+        # A second array: NumPy 2's sign written in place (out= its input) runs ~6x slower.
+        update = np.sign(work)
         np.subtract(g, exp_avg, out=work)
         work *= 1.0 - beta2
         exp_avg += work
+        if weight_decay != 0:
+            param *= 1.0 - lr * weight_decay
+        update *= lr
+        param -= update

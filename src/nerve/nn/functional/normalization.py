@@ -83,52 +83,65 @@ class BatchNorm(Function):
             xv, spec, pshape = x.reshape(x.shape[0], c, -1), "ncm", (c, 1)
         count = x.size // c
         t = x.dtype.type
-        if training:
-            mean = np.einsum(f"{spec}->c", xv)
-            mean *= t(1.0 / count)
-            xhat = xv - mean.reshape(pshape)
-            var = np.einsum(f"{spec},{spec}->c", xhat, xhat)
-            var *= t(1.0 / count)
-            if running_mean is not None:
-                _update_running(running_mean, mean, momentum)
-            if running_var is not None:
-                _update_running(running_var, var * t(count / (count - 1)), momentum)
-        else:
-            mean = running_mean.astype(x.dtype, copy=False)
-            var = running_var.astype(x.dtype, copy=False)
-            xhat = xv - mean.reshape(pshape)
+        self.training, self.spec, self.vshape, self.count = training, spec, xv.shape, count
+        if not training:
+            # Eval is an affine map per channel: out = x * scale + shift (as torch computes it),
+            # two passes and no xhat.
+            mean = np.array(running_mean, dtype=x.dtype)  # a copy: the buffer may change later
+            invstd = _invstd(running_var.astype(x.dtype, copy=False), eps)
+            scale = invstd if weight is None else invstd * weight
+            shift = mean * -scale
+            if bias is not None:
+                shift += bias
+            out = xv * scale.reshape(pshape)
+            out += shift.reshape(pshape)
+            self.scale = scale.reshape(pshape)
+            # the weight gradient needs xhat: rebuilt from x in backward, only if asked for
+            self.x, self.mean, self.invstd = (xv, mean, invstd) if need_w else (None,) * 3
+            return out.reshape(x.shape)
+        mean = np.einsum(f"{spec}->c", xv)
+        mean *= t(1.0 / count)
+        xhat = xv - mean.reshape(pshape)
+        var = np.einsum(f"{spec},{spec}->c", xhat, xhat)
+        var *= t(1.0 / count)
+        if running_mean is not None:
+            _update_running(running_mean, mean, momentum)
+        if running_var is not None:
+            _update_running(running_var, var * t(count / (count - 1)), momentum)
         invstd = _invstd(var, eps)
         xhat *= invstd.reshape(pshape)
         out = _affine_out(xhat, weight, bias, pshape)
-        self.training = training
-        self.xhat = xhat if (need_w or (need_x and training)) else None
+        self.xhat = xhat if (need_w or need_x) else None
         self.scale = None
         if need_x:
             self.scale = (invstd if weight is None else invstd * weight).reshape(pshape)
-        self.spec, self.vshape, self.count = spec, xv.shape, count
         return out.reshape(x.shape)
 
     def backward(self, g):
         need_x, need_w, need_b = self.needs_input_grad[:3]
-        xhat, spec, training = self.xhat, self.spec, self.training
+        spec = self.spec
         gv = g.reshape(self.vshape)
-        gsum = np.einsum(f"{spec}->c", gv) if (need_b or (need_x and training)) else None
-        gxsum = None
-        if need_w or (need_x and training):
-            gxsum = np.einsum(f"{spec},{spec}->c", gv, xhat)
+        gsum = np.einsum(f"{spec}->c", gv) if (need_b or (need_x and self.training)) else None
+        if not self.training:
+            gx = (gv * self.scale).reshape(g.shape) if need_x else None
+            gw = None
+            if need_w:
+                xc = self.x - self.mean.reshape(self.scale.shape)
+                gw = np.einsum(f"{spec},{spec}->c", gv, xc)
+                gw *= self.invstd
+            return gx, gw, gsum
+        xhat = self.xhat
+        gxsum = np.einsum(f"{spec},{spec}->c", gv, xhat) if (need_w or need_x) else None
         gx = None
         if need_x:
-            if training:
-                # gx = w * invstd * (g - mean(g) - xhat * mean(g * xhat)), reusing the sums
-                # that the weight and bias gradients need anyway.
-                pshape = self.scale.shape
-                inv_n = g.dtype.type(1.0 / self.count)
-                gx = xhat * (gxsum * -inv_n).reshape(pshape)
-                gx += gv
-                gx -= (gsum * inv_n).reshape(pshape)
-                gx *= self.scale
-            else:
-                gx = gv * self.scale
+            # gx = w * invstd * (g - mean(g) - xhat * mean(g * xhat)), reusing the sums that the
+            # weight and bias gradients need anyway.
+            pshape = self.scale.shape
+            inv_n = g.dtype.type(1.0 / self.count)
+            gx = xhat * (gxsum * -inv_n).reshape(pshape)
+            gx += gv
+            gx -= (gsum * inv_n).reshape(pshape)
+            gx *= self.scale
             gx = gx.reshape(g.shape)
         return gx, (gxsum if need_w else None), (gsum if need_b else None)
 

@@ -142,7 +142,8 @@ class MaxPool2d(Function):
         g = _in_layout(g, order)
         dx = _alloc(order, g.shape[:2] + full, g.dtype, 0)
         overlap = any(s < d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
-        # Multiplying by the mask measured 6x faster than copyto/add with where=.
+        # Multiplying by the mask measured 6x faster than copyto/add with where= (the price: an
+        # inf gradient becomes NaN at its window's other inputs).
         for k, s in _windows(dx, kernel, stride, dilation, out_size):
             if overlap:
                 s += g * (idx == k)
