@@ -60,7 +60,11 @@ class Function:
                 return tuple(Tensor._wrap(_as_array(o)) for o in out)
             self.inputs = inputs
             self.freed = False
-            return tuple(Tensor._wrap(_as_array(o), self, k) for k, o in enumerate(out))
+            # integer outputs (indices) are not differentiable: they stay out of the graph
+            return tuple(
+                Tensor._wrap(a, self, k) if a.dtype.kind == "f" else Tensor._wrap(a)
+                for k, a in enumerate(map(_as_array, out))
+            )
         self.n_outputs = 1
         if not any_grad:
             return Tensor._wrap(_as_array(out))

@@ -4,8 +4,13 @@ Each normalizes ``x`` to ``xhat = (x - mean) / sqrt(var + eps)`` over some axes 
 then applies a per-channel (or per-element) affine ``xhat * weight + bias``. Backward uses the
 standard closed form, with ``gxhat = g * weight`` and ``n`` the number of reduced elements:
 ``gx = invstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))``. Only ``xhat`` and ``invstd``
-are saved. Sums go through ``np.einsum``: about twice as fast as ``(a * b).sum(axes)`` here and
-it builds no temporary, with float32 accuracy equal to NumPy's pairwise ``sum``.
+are saved (batch_norm in eval saves nothing big: it is one affine map per channel). Sums go
+through ``np.einsum``: about twice as fast as ``(a * b).sum(axes)`` here and it builds no
+temporary, with float32 accuracy equal to NumPy's pairwise ``sum``.
+
+These ops are memory-bound and NumPy cannot fuse passes, so they run about 2-4x slower than
+torch's fused kernels on large inputs (batch_norm in training about 1-1.3x); the matmuls
+around them dominate a training step.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm"]
 
 # ----------------------------------------------------------------------------- shared row math
 def _normalize_rows(x2: np.ndarray, eps: float):
-    """xhat and invstd (R, 1) for each row of ``x2`` (R, D); xhat is a new array."""
+    """xhat (a new array), invstd, mean and biased var (each (R,)) of the rows of ``x2`` (R, D)."""
     d = x2.shape[1]
     inv_d = x2.dtype.type(1.0 / d)
     mean = np.einsum("ij->i", x2)
