@@ -19,3 +19,14 @@ def _seed():
 @pytest.fixture(scope="session")
 def torch():
     return pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """Keras 3 on its torch backend, the reference for the Keras door (skips when absent)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip("Keras is not on its torch backend")
+    return keras

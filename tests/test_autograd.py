@@ -154,7 +154,7 @@ def test_inplace_ops_keep_dtype_and_identity():
 
 def test_float32_is_kept_with_python_and_numpy_scalars():
     x = nerve.randn(3)
-    for y in (x * 2.5, x + np.float64(1.0), 2.0 / (x + 10.0), x ** 2, np.float64(3.0) * x):
+    for y in (x * 2.5, x + np.float64(1.0), 2.0 / (x + 10.0), x**2, np.float64(3.0) * x):
         assert y.dtype == np.float32
 
 
@@ -249,3 +249,10 @@ def test_views_handed_to_leaves_are_copied():
     assert a.grad.data.base is None and b.grad.data.base is None
     b.grad.data *= 10
     assert_close(a.grad, np.full((2, 3), 2.0))
+
+
+def test_zero_dim_leaf_gets_an_array_gradient():
+    x = nerve.tensor(0.5, requires_grad=True)
+    (x.exp() * 2.0).backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
+    x.grad.data *= 2  # in place, as optimizers do

@@ -55,7 +55,9 @@ def test_load_state_dict_strict_and_shape_errors():
     state = dict(a.state_dict())
     state.pop("head.bias")
     state["extra"] = np.zeros(1)
-    with pytest.raises(KeyError, match=r"missing keys \['head.bias'\].*unexpected keys \['extra'\]"):
+    with pytest.raises(
+        KeyError, match=r"missing keys \['head.bias'\].*unexpected keys \['extra'\]"
+    ):
         b.load_state_dict(state)
     result = b.load_state_dict(state, strict=False)
     assert result.missing_keys == ["head.bias"] and result.unexpected_keys == ["extra"]
@@ -148,8 +150,10 @@ def test_default_inits_have_torchs_bounds():
         (lambda w: nn.init.xavier_uniform_(w), np.sqrt(2 / (200 + 300))),
         (lambda w: nn.init.xavier_normal_(w), np.sqrt(2 / (200 + 300))),
         (lambda w: nn.init.kaiming_uniform_(w, nonlinearity="relu"), np.sqrt(2 / 300)),
-        (lambda w: nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu"),
-         np.sqrt(2 / 200)),  # fmt: skip
+        (
+            lambda w: nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu"),
+            np.sqrt(2 / 200),
+        ),  # fmt: skip
         (lambda w: nn.init.normal_(w, 0, 0.02), 0.02),
         (lambda w: nn.init.trunc_normal_(w, std=0.02), 0.02 * 0.98),
     ],

@@ -91,7 +91,7 @@ def test_creation_functions():
     assert_close(nerve.eye(3), np.eye(3))
     assert nerve.rand(3, 4).dtype == np.float32
     r = nerve.randint(0, 10, (100,))
-    assert r.dtype == np.int64 and 0 <= r.data.min() and r.data.max() < 10
+    assert r.dtype == np.int64 and r.data.min() >= 0 and r.data.max() < 10
     with pytest.raises(ValueError, match="non-negative"):
         nerve.zeros(-1)
 

@@ -32,8 +32,8 @@ float16 = _np.dtype("float16")
 int64 = _np.dtype("int64")
 int32 = _np.dtype("int32")
 uint8 = _np.dtype("uint8")
-bool = _np.dtype("bool")  # noqa: A001 - torch's name
+bool = _np.dtype("bool")
 long = int64
-float = float32  # noqa: A001 - torch's name
+float = float32
 
 __version__ = "0.1.0"

@@ -72,6 +72,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
         for t, g, need in zip(node.inputs, input_grads, node.needs_input_grad):
             if not need or g is None:
                 continue
+            if type(g) is not np.ndarray:  # NumPy gives 0-d results as scalars
+                g = np.asarray(g)
             if g.shape != t.data.shape:
                 g = unbroadcast(g, t.data.shape)
             child = t._node

@@ -391,7 +391,7 @@ class Tensor:
     def pow(self, exponent):
         return _ew.pow(self, exponent)
 
-    def clamp(self, min=None, max=None):  # noqa: A002 - torch's names
+    def clamp(self, min=None, max=None):
         return _ew.clamp(self, min, max)
 
     clip = clamp

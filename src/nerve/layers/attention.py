@@ -243,8 +243,8 @@ class MultiHeadAttention(Layer):
         ]
         mask = self._attention_mask(query, value, key, masks, attention_mask, use_causal_mask)
         q = self._project(query, "query")
-        k = self._project(key, "key")
         v = self._project(value, "value")
+        k = self._project(key, "key")
         p = self.dropout if training else 0.0
         attn_mask = None
         if mask is not None:

@@ -766,12 +766,16 @@ class IsFinite(_NoGrad):
 
 
 def eq(x, other) -> Tensor:
-    """``x == other`` elementwise, as a bool Tensor."""
+    """``x == other`` elementwise, as a bool Tensor (``x == None`` is False, as in torch)."""
+    if other is None:  # so that `x in [None, ...]` and `x == None` work
+        return False
     return _binary(Eq, x, other, "eq")
 
 
 def ne(x, other) -> Tensor:
-    """``x != other`` elementwise, as a bool Tensor."""
+    """``x != other`` elementwise, as a bool Tensor (``x != None`` is True, as in torch)."""
+    if other is None:
+        return True
     return _binary(Ne, x, other, "ne")
 
 
