@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 import nerve
 from nerve import optimizers
 from nerve.optimizers import schedules
 from nerve.testing import assert_close
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # inside Keras
 
 CASES = [
     ("Adam", {}),

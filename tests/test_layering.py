@@ -45,9 +45,9 @@ LEVELS = {
 def level(module: str) -> int | None:
     best = None
     for prefix, lvl in LEVELS.items():
-        if module == prefix or module.startswith(prefix + "."):
-            if best is None or len(prefix) > len(best[0]):
-                best = (prefix, lvl)
+        matches = module == prefix or module.startswith(prefix + ".")
+        if matches and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, lvl)
     return None if best is None else best[1]
 
 

@@ -460,52 +460,81 @@ def test_bidirectional_return_state_lists_forward_then_backward_states(torch):
     check(torch, layer, rand(2, 5, 3), reference)
 
 
-def masked_reference(torch, kind, layer, x, mask, zero_output=False):
+def masked_reference(torch, kind, xt, mask, weights, zero_output=False, initial=None):
     """Keras's masked recurrence, one torch cell step at a time: a masked step keeps the states
     and repeats the previous output (zeros before the first unmasked step)."""
     from torch.func import functional_call
 
     cell = {"LSTM": torch.nn.LSTMCell, "GRU": torch.nn.GRUCell, "SimpleRNN": torch.nn.RNNCell}
     module = cell[kind](3, H)
-    w = [torch.tensor(a.data) for a in layer.weights]
-    params = {k.replace("_l0", ""): v for k, v in torch_params(kind, *w).items()}
-    xt = torch.tensor(x)
-    states = [torch.zeros(x.shape[0], H) for _ in range(2 if kind == "LSTM" else 1)]
-    prev = torch.zeros(x.shape[0], H)
+    params = {k.replace("_l0", ""): v for k, v in torch_params(kind, *weights).items()}
+    n = xt.shape[0]
+    states = initial or [torch.zeros(n, H) for _ in range(2 if kind == "LSTM" else 1)]
+    prev = torch.zeros(n, H)
     outs = []
-    for t in range(x.shape[1]):
+    for t in range(xt.shape[1]):
         arg = tuple(states) if kind == "LSTM" else states[0]
         new = functional_call(module, params, (xt[:, t], arg))
         new = list(new) if kind == "LSTM" else [new]
-        keep = torch.tensor(mask[:, t, None])
+        keep = torch.tensor(np.ascontiguousarray(mask[:, t, None]))
         states = [torch.where(keep, a, b) for a, b in zip(new, states)]
         prev = torch.where(keep, new[0], torch.zeros_like(prev) if zero_output else prev)
         outs.append(prev)
     return torch.stack(outs, 1), states
 
 
+MASK = np.array(
+    [[1, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 0, 1]], dtype=bool
+)  # right padding, left padding, holes
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("kind", ["LSTM", "GRU", "SimpleRNN"])
-def test_masked_steps_keep_the_state(torch, kind):
+def test_masked_steps_keep_the_state(torch, kind, return_sequences):
+    layer = rnn_layer(kind, return_sequences=return_sequences, return_state=True)
+    init = [rand(3, H, seed=30 + i) for i in range(2 if kind == "LSTM" else 1)]
+
+    def reference(xt, *w):
+        states = [torch.tensor(s) for s in init]
+        out, states = masked_reference(torch, kind, xt, MASK, w, initial=states)
+        return (out if return_sequences else out[:, -1]), *states
+
     x = rand(3, 6, 3)
-    mask = np.array(
-        [[1, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 0, 1]], dtype=bool
-    )  # right padding, left padding, holes
-    layer = rnn_layer(kind, return_sequences=True, return_state=True)
+    mask = nerve.tensor(MASK)
+    check(torch, layer, x, reference, mask=mask, initial_state=[nerve.tensor(s) for s in init])
+    # Independently: a right-padded sequence ends in the state of its unpadded part, and
+    # masked steps get no gradient.
     xn = nerve.tensor(x, requires_grad=True)
-    out, *states = layer(xn, mask=nerve.tensor(mask))
-    ref_out, ref_states = masked_reference(torch, kind, layer, x, mask)
-    assert_close(out, ref_out.numpy(), rtol=1e-5, atol=1e-6)
-    for a, b in zip(states, ref_states):
-        assert_close(a, b.numpy(), rtol=1e-5, atol=1e-6)
-    # Independently: a right-padded sequence ends in the state of its unpadded part.
+    _, *states = layer(xn, mask=mask)
     full = rnn_layer(kind, return_state=True)
     full.set_weights(layer.get_weights())
     _, *short = full(nerve.tensor(x[:1, :4]))
     for a, b in zip(states, short):
         assert_close(a[:1], b, rtol=1e-5, atol=1e-6)
-    # Masked steps get no gradient.
-    (out.sum() + sum(s.sum() for s in states)).backward()
-    assert (xn.grad.data[~mask] == 0).all() and (xn.grad.data[mask] != 0).any()
+    sum(s.sum() for s in states).backward()
+    assert (xn.grad.data[~MASK] == 0).all() and (xn.grad.data[MASK] != 0).all()
+
+
+def test_masked_go_backwards_reverses_the_mask_too(torch):
+    layer = rnn_layer("GRU", return_sequences=True, go_backwards=True)
+
+    def reference(xt, *w):
+        return masked_reference(torch, "GRU", xt.flip(1), MASK[:, ::-1], w)[0]
+
+    check(torch, layer, rand(3, 6, 3), reference, mask=nerve.tensor(MASK))
+
+
+def test_bidirectional_masked_sequences_output_zeros_at_masked_steps(torch):
+    layer = layers.Bidirectional(layers.LSTM(H, return_sequences=True))
+    layer.build((3, 6, 3))
+
+    def reference(xt, *w):
+        fwd, _ = masked_reference(torch, "LSTM", xt, MASK, w[:3], zero_output=True)
+        bwd, _ = masked_reference(torch, "LSTM", xt.flip(1), MASK[:, ::-1], w[3:], True)
+        return torch.cat([fwd, bwd.flip(1)], -1)
+
+    out = check(torch, layer, rand(3, 6, 3), reference, mask=nerve.tensor(MASK))
+    assert (out.data[~MASK] == 0).all()
 
 
 @needs_mask_lookup
@@ -522,20 +551,6 @@ def test_mask_travels_with_returned_sequences_only():
     assert_close(pooled, np.stack([x.data[0, :2].mean(0), x.data[1].mean(0)]), rtol=1e-6)
     out = layers.SimpleRNN(H, return_sequences=True)(x)
     assert (out.data[0, 2:] == out.data[0, 1]).all()  # masked steps repeat the last output
-
-
-def test_bidirectional_masked_sequences_output_zeros_at_masked_steps(torch):
-    x = rand(2, 5, 3)
-    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=bool)
-    layer = layers.Bidirectional(layers.GRU(H, return_sequences=True))
-    out = layer(nerve.tensor(x), mask=nerve.tensor(mask))
-    assert (out.data[0, 3:] == 0).all()
-    fwd, _ = masked_reference(torch, "GRU", layer.forward_layer, x, mask, zero_output=True)
-    bwd, _ = masked_reference(
-        torch, "GRU", layer.backward_layer, x[:, ::-1].copy(), mask[:, ::-1].copy(), True
-    )
-    ref = np.concatenate([fwd.numpy(), bwd.numpy()[:, ::-1]], -1)
-    assert_close(out, ref, rtol=1e-5, atol=1e-6)
 
 
 def test_input_dropout_is_one_mask_for_all_steps():
@@ -832,3 +847,16 @@ def test_call_time_errors():
     q = nerve.ones(2, 4, 6)
     with pytest.raises(ValueError, match=r"attention_mask of shape \(2, 3, 3\) does not"):
         mha(q, q, attention_mask=nerve.ones(2, 3, 3).bool())
+
+
+def test_regularizers_add_their_penalties_to_losses():
+    conv = layers.Conv2D(2, 3, kernel_regularizer="l2", activity_regularizer="l1")
+    out = conv(nerve.tensor(rand(2, 5, 5, 3)))
+    penalties = [float(p.item()) for p in conv.losses]
+    k = conv.kernel.data
+    assert_close(np.array(penalties), [0.01 * (k**2).sum(), 0.01 * np.abs(out.data).sum() / 2])
+    lstm = layers.LSTM(3, recurrent_regularizer="l1", bias_regularizer="l2")
+    lstm(nerve.tensor(rand(2, 4, 3)))
+    r, b = lstm.recurrent_kernel.data, lstm.bias.data
+    expected = [0.01 * np.abs(r).sum(), 0.01 * (b**2).sum()]
+    assert_close(np.array([float(p.item()) for p in lstm.losses]), expected, rtol=1e-5)

@@ -37,3 +37,25 @@ long = int64
 float = float32
 
 __version__ = "0.1.0"
+
+# Sub-packages load on first use (nerve.nn, nerve.optim, ...), keeping `import nerve` fast.
+_SUBMODULES = {
+    "activations",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "nn",
+    "optim",
+    "optimizers",
+    "regularizers",
+    "testing",
+}
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"nerve.{name}")
+    raise AttributeError(f"module 'nerve' has no attribute {name!r}")

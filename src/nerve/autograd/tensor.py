@@ -186,8 +186,9 @@ class Tensor:
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
-                    f"backward() without a gradient needs a tensor with one element, this one has "
-                    f"shape {self.data.shape}; pass gradient= with that shape (or call .sum() first)"
+                    "backward() without a gradient needs a tensor with one element, this one "
+                    f"has shape {self.data.shape}; pass gradient= with that shape "
+                    "(or call .sum() first)"
                 )
             g = np.ones_like(self.data)
         else:

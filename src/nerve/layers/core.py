@@ -97,7 +97,7 @@ def input_mask(inputs, mask=None):
     return get_mask(inputs[0] if isinstance(inputs, (list, tuple)) and inputs else inputs)
 
 
-def _positive_int(value, what: str, owner: str) -> int:
+def positive_int(value, what: str, owner: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{owner}: {what} must be a positive integer, got {value!r}")
     return int(value)
@@ -149,7 +149,7 @@ class Dense(Layer):
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self.units = _positive_int(units, "units", "Dense")
+        self.units = positive_int(units, "units", "Dense")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -452,7 +452,7 @@ class RepeatVector(Layer):
 
     def __init__(self, n: int, **kwargs):
         super().__init__(**kwargs)
-        self.n = _positive_int(n, "n", "RepeatVector")
+        self.n = positive_int(n, "n", "RepeatVector")
         self.input_spec = InputSpec(ndim=2)
 
     def call(self, inputs):

@@ -1,1 +1,1 @@
-"""Differentiable primitives on Tensor: elementwise, reduction, shape, indexing, linalg, creation."""
+"""Differentiable primitives: elementwise, reduction, shape, indexing, linalg, creation."""
