@@ -114,6 +114,7 @@ class _Conv(Layer):
     """Shared argument handling, layout changes and config of the convolution layers."""
 
     rank = 2
+    _allows_causal = True  # padding='causal' (1-d convolutions only)
 
     def __init__(
         self,
@@ -161,8 +162,6 @@ class _Conv(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-
-    _allows_causal = True
 
     # -- layout
     @property

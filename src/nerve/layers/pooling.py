@@ -13,7 +13,14 @@ import numpy as np
 
 from nerve.autograd.tensor import Tensor
 from nerve.layers.base import Layer
-from nerve.layers.conv import as_input, data_format_of, normalize_tuple, padding_of, same_pads
+from nerve.layers.conv import (
+    as_input,
+    base_config,
+    data_format_of,
+    normalize_tuple,
+    padding_of,
+    same_pads,
+)
 from nerve.nn import functional as F
 from nerve.nn.functional.pooling import AvgPool2d, MaxPool2d
 from nerve.ops import reduction
@@ -99,7 +106,7 @@ class _Pooling(Layer):
         return self._from_nchw(y)
 
     def get_config(self) -> dict:
-        config = Layer.get_config(self)
+        config = base_config(self)
         config.update(
             pool_size=list(self.pool_size),
             strides=list(self.strides),
@@ -211,7 +218,7 @@ class _GlobalPooling(Layer):
         return reduction.mean(x, dim=self._axes(), keepdim=self.keepdims)
 
     def get_config(self) -> dict:
-        config = Layer.get_config(self)
+        config = base_config(self)
         config.update(data_format=self.data_format, keepdims=self.keepdims)
         return config
 
