@@ -13,9 +13,11 @@ $(VENV)/.nerve: pyproject.toml
 	$(PIP) -e '.[test,dev]'
 	touch $@
 
-# torch is only for the parity tests and benchmarks: the CPU build, never a runtime dependency.
+# References for the parity tests, never runtime dependencies of nerve: torch (the CPU build
+# on this machine's disk) for the PyTorch door, Keras 3 on its torch backend for the Keras door.
 $(VENV)/.torch: $(VENV)/.nerve
 	$(PIP) torch==2.13.0
+	$(PIP) keras==3.15.0
 	touch $@
 
 demo: $(VENV)/.nerve
