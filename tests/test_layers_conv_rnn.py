@@ -566,24 +566,25 @@ def test_input_dropout_is_one_mask_for_all_steps():
 
 
 # ----------------------------------------------------------------------------- attention
-def mha_reference(torch, query, value, key, weights, mask=None, big=None):
+def mha_reference(torch, query, value, key, weights, mask=None):
     """Keras's MultiHeadAttention math in torch einsums, over Keras-shaped weights."""
     qk, qb, kk, kb, vk, vb, ok, ob = weights
     q = torch.einsum("btd,dhk->bhtk", query, qk) + qb[:, None]
     k = torch.einsum("bsd,dhk->bhsk", key, kk) + kb[:, None]
     v = torch.einsum("bsd,dhk->bhsk", value, vk) + vb[:, None]
     scores = torch.einsum("bhtk,bhsk->bhts", q / math.sqrt(qk.shape[-1]), k)
-    if mask is not None:
-        m = torch.tensor(mask)[:, None]
-        scores = scores + torch.where(m, 0.0, big) if big else scores.masked_fill(~m, -math.inf)
     weights = scores.softmax(-1)
+    if mask is not None:  # a fully masked query row gets zero weights
+        m = torch.tensor(mask)[:, None]
+        weights = scores.masked_fill(~m, -1e9).softmax(-1).masked_fill(~m, 0.0)
     out = torch.einsum("bhts,bhsv->bhtv", weights, v)
     return torch.einsum("bhtv,hvo->bto", out, ok) + ob, weights
 
 
+@pytest.mark.parametrize("scores", [False, True])
 @pytest.mark.parametrize("cross", [False, True])
 @pytest.mark.parametrize("masking", ["none", "causal", "attention_mask", "input_masks"])
-def test_multi_head_attention_matches_reference(torch, cross, masking):
+def test_multi_head_attention_matches_reference(torch, cross, masking, scores):
     query = rand(2, 5, 8)
     value = rand(2, 6, 6, seed=1) if cross else query
     key = rand(2, 6, 7, seed=2) if cross else None
@@ -602,7 +603,7 @@ def test_multi_head_attention_matches_reference(torch, cross, masking):
         vm = np.ones((2, s), dtype=bool)
         vm[0, -2:] = False
         call_kw.update(query_mask=nerve.tensor(qm), value_mask=nerve.tensor(vm))
-        mask = qm[:, :, None] & vm[:, None, :]  # fully masked query rows: Keras's uniform rows
+        mask = qm[:, :, None] & vm[:, None, :]  # with fully masked query rows
     inputs = (query, value) if key is None else (query, value, key)
     layer(*(nerve.tensor(a) for a in inputs))  # build
 
@@ -610,10 +611,13 @@ def test_multi_head_attention_matches_reference(torch, cross, masking):
         q, v = args[0], args[1]
         k = args[2] if key is not None else v
         w = args[len(inputs) :]
-        big = -1e9 if masking == "input_masks" else None
-        return mha_reference(torch, q, v, k, w, mask, big)[0]
+        out, weights = mha_reference(torch, q, v, k, w, mask)
+        return (out, weights) if scores else out
 
-    check(torch, layer, inputs, reference, rtol=1e-4, atol=2e-5, **call_kw)
+    call_kw["return_attention_scores"] = scores
+    out = check(torch, layer, inputs, reference, rtol=1e-4, atol=2e-5, **call_kw)
+    if masking == "input_masks":  # a fully masked query: zero weights, output = output bias
+        assert_close(out[0][1, 3:] if scores else out[1, 3:], np.zeros((2, 8)), atol=1e-6)
 
 
 def test_multi_head_attention_scores_and_output_shape(torch):
@@ -860,3 +864,121 @@ def test_regularizers_add_their_penalties_to_losses():
     r, b = lstm.recurrent_kernel.data, lstm.bias.data
     expected = [0.01 * np.abs(r).sum(), 0.01 * (b**2).sum()]
     assert_close(np.array([float(p.item()) for p in lstm.losses]), expected, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- Keras 3 itself
+MASK9 = np.array([[1, 0, 1, 1, 0, 0, 1, 0, 0], [0, 0, 1, 1, 1, 1, 1, 1, 1]], dtype=bool)
+IMG, IMG_FIRST, SEQ = (2, 7, 8, 4), (2, 4, 7, 8), (2, 9, 4)
+KERAS_CASES = [  # (make(layers module), input shape, call kwargs): one lambda builds both
+    (lambda lay: lay.Conv2D(4, 3, activation="relu"), IMG, {}),
+    (lambda lay: lay.Conv2D(4, (3, 2), strides=2, padding="same"), IMG, {}),
+    (lambda lay: lay.Conv2D(4, 4, strides=(2, 3), padding="same"), IMG, {}),
+    (lambda lay: lay.Conv2D(4, 3, dilation_rate=2, padding="same"), IMG, {}),
+    (lambda lay: lay.Conv2D(4, 2, groups=2, data_format="channels_first"), IMG_FIRST, {}),
+    (lambda lay: lay.Conv1D(3, 3, padding="causal", dilation_rate=2), SEQ, {}),
+    (lambda lay: lay.Conv1D(3, 4, strides=2, padding="same"), SEQ, {}),
+    (lambda lay: lay.Conv2DTranspose(2, 3, strides=2), IMG, {}),
+    (lambda lay: lay.Conv2DTranspose(2, 3, strides=2, padding="same"), IMG, {}),
+    (lambda lay: lay.Conv2DTranspose(2, 4, strides=2, padding="same"), IMG, {}),
+    (lambda lay: lay.Conv2DTranspose(2, 2, strides=3), IMG, {}),
+    (lambda lay: lay.Conv2DTranspose(2, 3, strides=2, padding="same", output_padding=1), IMG, {}),
+    (lambda lay: lay.Conv2DTranspose(2, 3, padding="same", dilation_rate=2), IMG, {}),
+    (lambda lay: lay.Conv1DTranspose(3, 3, strides=2, padding="same"), SEQ, {}),
+    (lambda lay: lay.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2), IMG, {}),
+    (lambda lay: lay.SeparableConv2D(5, 3, padding="same", depth_multiplier=2), IMG, {}),
+    (lambda lay: lay.MaxPooling2D(3, 2, padding="same"), IMG, {}),
+    (lambda lay: lay.MaxPooling2D((2, 3), (1, 2), padding="same"), IMG, {}),
+    (lambda lay: lay.AveragePooling2D(2), IMG, {}),
+    (lambda lay: lay.AveragePooling2D(2, padding="same"), IMG, {}),
+    (lambda lay: lay.AveragePooling2D(3, 1, padding="same"), IMG, {}),
+    (lambda lay: lay.MaxPooling1D(3, 2, padding="same"), SEQ, {}),
+    (lambda lay: lay.AveragePooling1D(3, 2, padding="same"), SEQ, {}),
+    (lambda lay: lay.GlobalAveragePooling2D(), IMG, {}),
+    (lambda lay: lay.GlobalMaxPooling1D(keepdims=True), SEQ, {}),
+    (lambda lay: lay.LSTM(5), SEQ, {}),
+    (lambda lay: lay.LSTM(5, return_sequences=True, return_state=True, go_backwards=True), SEQ,
+     {"mask": MASK9}),
+    (lambda lay: lay.GRU(5), SEQ, {"mask": MASK9}),
+    (lambda lay: lay.SimpleRNN(5, return_sequences=True), SEQ, {"mask": MASK9}),
+    (lambda lay: lay.Bidirectional(lay.LSTM(5, return_sequences=True)), SEQ, {"mask": MASK9}),
+    (lambda lay: lay.Bidirectional(lay.GRU(5, return_state=True), merge_mode="ave"), SEQ,
+     {"mask": MASK9}),
+]  # fmt: skip
+
+
+def keras_numpy(keras, out):
+    """Keras outputs (torch tensors on its torch backend) as NumPy arrays."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return [o.detach().cpu().numpy() for o in outs]
+
+
+@pytest.mark.parametrize("make,shape,call_kw", KERAS_CASES)
+def test_matches_keras(keras, make, shape, call_kw):
+    """Keras 3 with nerve's weights (get_weights -> set_weights) gives nerve's outputs."""
+    x = rand(*shape)
+    ours = make(layers)
+    out = ours(nerve.tensor(x), **{k: nerve.tensor(v) for k, v in call_kw.items()})
+    theirs = make(keras.layers)
+    theirs(x, **call_kw)
+    theirs.set_weights(ours.get_weights())
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    expected = keras_numpy(keras, theirs(x, **call_kw))
+    assert len(outs) == len(expected)
+    for a, b in zip(outs, expected):
+        assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_average_pooling_same_follows_tensorflow_not_keras_torch_edge_padding(keras):
+    """Where 'same' pads unevenly Keras's torch backend pads by repeating the edge (so edge
+    values count twice); nerve excludes the padding, as TensorFlow and JAX do."""
+    x = rand(1, 7, 8, 1)
+    out = layers.AveragePooling2D(3, 2, padding="same")(nerve.tensor(x)).data
+    # width 8: pads (0, 1); height 7: pads (1, 1). The last window of the first row covers
+    # rows 0..1 and columns 6..7 of the input.
+    assert_close(out[0, 0, -1, 0], x[0, :2, 6:, 0].mean(), rtol=1e-6)
+    theirs = keras_numpy(keras, keras.layers.AveragePooling2D(3, 2, padding="same")(x))[0]
+    assert not np.allclose(out, theirs)
+
+
+@pytest.mark.parametrize("scores", [False, True])
+@pytest.mark.parametrize(
+    "kw,cross,call_kw",
+    [
+        (dict(num_heads=2, key_dim=3), False, {"use_causal_mask": True}),
+        (dict(num_heads=2, key_dim=3, value_dim=4, output_shape=7), True, {}),
+        (dict(num_heads=2, key_dim=3), True, {"attention_mask": "partial"}),
+        (dict(num_heads=2, key_dim=3), True, {"query_mask": "q", "value_mask": "v"}),
+    ],
+)
+def test_multi_head_attention_matches_keras(keras, kw, cross, call_kw, scores):
+    query = rand(2, 5, 8)
+    value = rand(2, 6, 6, seed=1) if cross else query
+    masks = {
+        "partial": np.random.default_rng(3).random((2, 5, 6)) < 0.6,
+        "q": np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=bool),
+        "v": np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]], dtype=bool),
+    }
+    masks["partial"][:, :, 0] = True
+    call_kw = {k: masks.get(v, v) for k, v in call_kw.items()}
+    call_kw["return_attention_scores"] = scores
+    ours = layers.MultiHeadAttention(**kw)
+    out = ours(
+        nerve.tensor(query),
+        nerve.tensor(value),
+        **{k: nerve.tensor(v) if isinstance(v, np.ndarray) else v for k, v in call_kw.items()},
+    )
+    theirs = keras.layers.MultiHeadAttention(**kw)
+    theirs(query, value, **call_kw)
+    theirs.set_weights(ours.get_weights())
+    k_query = query
+    if "query_mask" in call_kw:  # Keras 3.15 reads the query's mask from the tensor only
+        k_query = keras.ops.convert_to_tensor(query)
+        k_query._keras_mask = keras.ops.convert_to_tensor(call_kw.pop("query_mask"))
+    expected = keras_numpy(keras, theirs(k_query, value, **call_kw))
+    outs = out if isinstance(out, tuple) else (out,)
+    if k_query is not query and not scores:
+        # Keras 3.15's fused path (no dropout, no scores) gives a fully masked query uniform
+        # weights; its masked softmax, and nerve, give zeros: compare the other queries.
+        outs, expected = [outs[0].data[1]], [expected[0][1]]
+    for a, b in zip(outs, expected):
+        assert_close(a, b, rtol=1e-5, atol=1e-5)

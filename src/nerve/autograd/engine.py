@@ -105,7 +105,7 @@ def _accumulate_leaf(t, g: np.ndarray, handed: set, lent: set) -> None:
             lent.add(id(t))
         else:
             # optimizers and clip_grad_norm_ update .grad in place: it must not share memory
-            g = np.array(g, dtype=t.data.dtype, copy=True)
+            g = np.array(g, dtype=t.data.dtype, copy=True, order="C")
         handed.add(id(g))
         t.grad = t._wrap(g)  # always a plain Tensor, even for a Parameter
     elif id(t) in lent:

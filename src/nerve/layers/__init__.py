@@ -6,6 +6,7 @@ from nerve.layers.base import InputSpec, Layer
 from nerve.layers.conv import *  # noqa: F403
 from nerve.layers.core import *  # noqa: F403
 from nerve.layers.embedding import *  # noqa: F403
+from nerve.layers.input_layer import Input, InputLayer, KerasTensor
 from nerve.layers.merge import *  # noqa: F403
 from nerve.layers.normalization import *  # noqa: F403
 from nerve.layers.pooling import *  # noqa: F403

@@ -56,8 +56,9 @@ class MultiHeadAttention(Layer):
         training: apply dropout (defaults to the module's training flag).
         use_causal_mask: query i attends to keys 0..i only.
 
-    A query whose keys are all masked attends to all of them uniformly, as in Keras (whose
-    masked softmax adds -1e9, not -inf).
+    A query whose keys are all masked gets zero attention weights and a zero attention output
+    (the output projection's bias alone), as Keras's masked softmax gives. (Keras 3.15's fused
+    path, taken without dropout and scores, gives such a query uniform weights instead.)
 
     Shape:
         Weights: query kernel (dim, heads, key_dim) and bias (heads, key_dim); key kernel
@@ -113,7 +114,7 @@ class MultiHeadAttention(Layer):
         self.value_dim = int(value_dim) if value_dim is not None else self.key_dim
         self.dropout = float(dropout)
         self.use_bias = bool(use_bias)
-        self.output_shape = output_shape
+        self._output_shape = output_shape  # (Layer's output_shape is the traced one)
         self.attention_axes = None
         self.kernel_initializer = get_initializer(kernel_initializer)
         self.bias_initializer = get_initializer(bias_initializer)
@@ -123,7 +124,10 @@ class MultiHeadAttention(Layer):
 
     # ------------------------------------------------------------------ building
     def build(self, query_shape, value_shape=None, key_shape=None) -> None:
-        value_shape = query_shape if value_shape is None else value_shape
+        """Make the weights for these input shapes. Layer.__call__ builds from the query alone;
+        then the weights wait for ``call``, which sees the value and key too."""
+        if value_shape is None:
+            return
         key_shape = value_shape if key_shape is None else key_shape
         for what, s in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
             if len(s) != 3 or s[-1] is None:
@@ -134,7 +138,7 @@ class MultiHeadAttention(Layer):
         h = self.num_heads
         dims = [int(query_shape[-1]), int(key_shape[-1]), int(value_shape[-1])]
         self._dims = dict(zip(("query", "key", "value"), dims))
-        out = self.output_shape or (dims[0],)
+        out = self._output_shape or (dims[0],)
         heads = {"query": self.key_dim, "key": self.key_dim, "value": self.value_dim}
         for part in ("query", "key", "value"):
             self._projection(part, (self._dims[part], h, heads[part]), (h, heads[part]))
@@ -156,14 +160,6 @@ class MultiHeadAttention(Layer):
                 regularizer=self.bias_regularizer,
                 name=f"{part}_bias",
             )
-
-    def __call__(self, query, value=None, key=None, **kwargs):
-        if value is None:
-            raise TypeError(f"MultiHeadAttention {self.name!r}: call it as layer(query, value)")
-        if not self.built:
-            shapes = [None if t is None else tuple(as_tensor(t).shape) for t in (query, value, key)]
-            self.build(*shapes)
-        return super().__call__(query, value, key, **kwargs)
 
     # ------------------------------------------------------------------ calling
     def _project(self, x: Tensor, part: str) -> Tensor:
@@ -241,30 +237,26 @@ class MultiHeadAttention(Layer):
             _bool_mask(m if m is not None else get_mask(t))
             for m, t in ((query_mask, query), (value_mask, value), (key_mask, key))
         ]
+        if "query_kernel" not in self._parameters:
+            self.build(query.shape, value.shape, key.shape)
         mask = self._attention_mask(query, value, key, masks, attention_mask, use_causal_mask)
         q = self._project(query, "query")
         v = self._project(value, "value")
         k = self._project(key, "key")
         p = self.dropout if training else 0.0
-        attn_mask = None
-        if mask is not None:
-            if mask.any(axis=-1).all():
-                attn_mask = Tensor._wrap(mask)
-            else:  # Keras's masked softmax: -1e9 added, so a fully masked row stays uniform
-                big = -3e4 if q.dtype == np.float16 else -1e9
-                attn_mask = Tensor._wrap(np.where(mask, 0, big).astype(q.dtype))
         if return_attention_scores:
             scale = q.dtype.type(1 / math.sqrt(self.key_dim))
             scores = linalg.matmul(q * scale, k.transpose(-2, -1))
-            if attn_mask is not None:
-                if attn_mask.dtype == np.bool_:
-                    hidden = Tensor._wrap(~mask)
-                    scores = indexing.masked_fill(scores, hidden, q.dtype.type(-np.inf))
-                else:
-                    scores = scores + attn_mask
+            if mask is not None:  # Keras's masked softmax: -1e9, then zeros where masked
+                hidden = Tensor._wrap(~mask)
+                big = q.dtype.type(-3e4 if q.dtype == np.float16 else -1e9)
+                scores = indexing.masked_fill(scores, hidden, big)
             weights = reduction.softmax(scores, -1)
+            if mask is not None and not mask.any(axis=-1).all():
+                weights = indexing.masked_fill(weights, hidden, q.dtype.type(0))
             out = linalg.matmul(F.dropout(weights, p, True) if p else weights, v)
-        else:
+        else:  # a fully masked query gets zeros here too
+            attn_mask = None if mask is None else Tensor._wrap(mask)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=p)
         n, t = query.shape[0], query.shape[1]
         out = out.transpose(1, 2).reshape(n, t, self.num_heads * self.value_dim)
@@ -289,7 +281,7 @@ class MultiHeadAttention(Layer):
             value_dim=self.value_dim,
             dropout=self.dropout,
             use_bias=self.use_bias,
-            output_shape=None if self.output_shape is None else list(self.output_shape),
+            output_shape=None if self._output_shape is None else list(self._output_shape),
             attention_axes=self.attention_axes,
             kernel_initializer=serialize_initializer(self.kernel_initializer),
             bias_initializer=serialize_initializer(self.bias_initializer),

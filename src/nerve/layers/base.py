@@ -204,6 +204,8 @@ class Layer(Module):
         return self.call(inputs, *args, **kwargs)
 
     def __call__(self, inputs, *args, **kwargs):
+        if _symbolic.has_symbolic((inputs, args, kwargs)):
+            return _symbolic.symbolic_call(self, (inputs, *args), kwargs)
         if not self.built:
             self._build_from(inputs)
         if self.input_spec is not None and isinstance(inputs, Tensor):
@@ -320,3 +322,6 @@ class Layer(Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+from nerve.layers import input_layer as _symbolic  # noqa: E402  (it subclasses Layer)

@@ -353,8 +353,9 @@ class Conv1D(_ConvND):
 def transpose_geometry(size, kernel, stride, dilation, padding, output_padding) -> tuple:
     """(crop at the start, output length) of a Keras transposed convolution along one dim.
 
-    The full transposed convolution is (size - 1) * stride + dilated kernel long; Keras (as the
-    TensorFlow/JAX backends compute it) keeps ``length`` elements starting at ``crop``. With
+    The full transposed convolution is (size - 1) * stride + dilated kernel long; Keras keeps
+    ``length`` elements starting at ``crop`` (TensorFlow's convention, which Keras 3's JAX and
+    torch backends follow). With
     'same' and no output_padding, that is the input gradient of a 'same' convolution with the
     odd unit of padding at the end (length size * stride).
     """

@@ -42,10 +42,9 @@ class Embedding(Layer):
 
     >>> import nerve
     >>> from nerve import layers
-    >>> from nerve.layers.base import get_mask
     >>> emb = layers.Embedding(10, 4, mask_zero=True)
-    >>> y = emb(nerve.tensor([[3, 1, 0]]))
-    >>> y.shape, get_mask(y).tolist()
+    >>> ids = nerve.tensor([[3, 1, 0]])
+    >>> emb(ids).shape, emb.compute_mask(ids).tolist()
     ((1, 3, 4), [[True, True, False]])
     """
 

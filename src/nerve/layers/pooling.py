@@ -4,7 +4,9 @@
 (output ceil(size / stride), the odd unit of padding after) and its average counts only the
 input elements in each window; F's functions cannot say that (symmetric padding of at most half
 the window), so 'same' calls the pooling ops directly with that geometry and the per-window
-counts as divisors. 1-d layers run the 2-d ops with a unit height.
+counts as divisors. 1-d layers run the 2-d ops with a unit height. (Keras 3.15 on its torch
+backend pads an uneven 'same' average pool by repeating the edge instead, so edge values count
+twice there; nerve follows TensorFlow and JAX.)
 """
 
 from __future__ import annotations

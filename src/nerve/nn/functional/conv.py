@@ -9,12 +9,12 @@ returned as an (N, C, H, W) view of (C, H, W, N) memory, so the next conv's tran
 
 Layouts measured on the benchmark's two convs (batch 128: 1->32 channels 3x3 at 28x28, then
 32->64 3x3 at 13x13), forward / backward (input and weight grads) in ms, medians of 15
-interleaved runs, one thread, CPU time on a shared 2-core machine:
-  (N*OH*OW, C*kh*kw) NHWC-like columns, one GEMM:     11.4 / 16.3   30.1 / 43.8
-  (N, C*kh*kw, OH*OW) per-sample columns, batched:     3.5 /  7.7   17.1 / 50.0
-  (C*kh*kw, N*OH*OW) channels-first columns, one GEMM:  3.9 /  8.7   15.1 / 29.8
-  (C*kh*kw, OH*OW*N) batch-last columns (this file):   3.7 /  6.0   14.3 / 22.2
-  torch 2.13:                                          23.0 / 77.1   36.3 / 80.8
+interleaved runs, 2 threads, on a shared 2-core machine:
+  (N*OH*OW, C*kh*kw) NHWC-like columns, one GEMM:      3.6 /  9.3   17.3 / 20.1
+  (N, C*kh*kw, OH*OW) per-sample columns, batched:     2.3 /  5.0    9.1 / 23.6
+  (C*kh*kw, N*OH*OW) channels-first columns, one GEMM:  1.6 /  4.7    8.2 / 15.9
+  (C*kh*kw, OH*OW*N) batch-last columns (this file):   1.7 /  3.0    6.3 / 10.7
+  torch 2.13:                                           1.5 / 21.0    8.3 / 18.1
 """
 
 from __future__ import annotations

@@ -1,0 +1,152 @@
+"""Turning what fit/evaluate/predict receive into batches of Tensors.
+
+Arrays (NumPy or nerve Tensors, a list of them for several inputs, a dict for named inputs) are
+batched by fancy indexing whole arrays, shuffled per epoch with nerve's generator. Any other
+iterable (a DataLoader, a generator) is taken to yield ``(x, y)`` or ``(x, y, sample_weight)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nerve import backend
+from nerve.autograd.tensor import Tensor
+
+
+def _as_array(x, what: str):
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, np.ndarray):
+        return x
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:
+        raise TypeError(f"{what}: cannot use {type(x).__name__} as data") from exc
+    if arr.dtype == object:
+        raise TypeError(f"{what}: cannot use {type(x).__name__} as data (ragged or mixed types)")
+    return arr
+
+
+def _float32(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.float32) if a.dtype == np.float64 else a
+
+
+def structure_map(fn, structure):
+    if isinstance(structure, dict):
+        return {k: fn(v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return [fn(v) for v in structure]
+    return None if structure is None else fn(structure)
+
+
+def leaves(structure) -> list:
+    if isinstance(structure, dict):
+        return list(structure.values())
+    if isinstance(structure, (list, tuple)):
+        return list(structure)
+    return [] if structure is None else [structure]
+
+
+def is_array_data(x) -> bool:
+    if isinstance(x, (np.ndarray, Tensor)):
+        return True
+    if isinstance(x, dict):
+        return all(isinstance(v, (np.ndarray, Tensor, list)) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return len(x) > 0 and all(isinstance(v, (np.ndarray, Tensor)) for v in x)
+    return False
+
+
+class ArrayData:
+    """x, y and sample weights as arrays, with a common first dimension."""
+
+    def __init__(self, x, y=None, sample_weight=None, what: str = "fit"):
+        self.x = structure_map(lambda a: _float32(_as_array(a, what)), x)
+        self.y = structure_map(lambda a: _float32(_as_array(a, what)), y)
+        self.sample_weight = (
+            None if sample_weight is None else _as_array(sample_weight, what).astype(np.float32)
+        )
+        sizes = {len(a) for a in leaves(self.x) + leaves(self.y)}
+        if self.sample_weight is not None:
+            sizes.add(len(self.sample_weight))
+        if len(sizes) > 1:
+            shapes = ", ".join(
+                f"{name} has {len(a)}"
+                for name, group in (("x", leaves(self.x)), ("y", leaves(self.y)))
+                for a in group
+            )
+            raise ValueError(
+                f"{what}: x and y must have the same number of samples, but {shapes}"
+                + (
+                    f", sample_weight has {len(self.sample_weight)}"
+                    if self.sample_weight is not None
+                    else ""
+                )
+            )
+        self.size = sizes.pop() if sizes else 0
+
+    def split(self, fraction: float) -> tuple[ArrayData, ArrayData]:
+        """The first (1 - fraction) and the last ``fraction`` of the samples (Keras's order)."""
+        cut = int(self.size * (1.0 - fraction))
+        return self._take(slice(0, cut)), self._take(slice(cut, self.size))
+
+    def _take(self, index) -> ArrayData:
+        out = ArrayData.__new__(ArrayData)
+        out.x = structure_map(lambda a: a[index], self.x)
+        out.y = structure_map(lambda a: a[index], self.y)
+        out.sample_weight = None if self.sample_weight is None else self.sample_weight[index]
+        out.size = len(leaves(out.x)[0]) if leaves(out.x) else 0
+        return out
+
+    def batches(self, batch_size: int, shuffle: bool = False, steps: int | None = None):
+        """(x, y, sample_weight) batches as Tensors; the order redrawn per call when shuffling."""
+        order = backend.rng().permutation(self.size) if shuffle else None
+        n_batches = -(-self.size // batch_size)
+        if steps is not None:
+            n_batches = min(n_batches, steps)
+        wrap = Tensor._wrap
+        for b in range(n_batches):
+            index = (
+                order[b * batch_size : (b + 1) * batch_size]
+                if order is not None
+                else slice(b * batch_size, (b + 1) * batch_size)
+            )
+            x = structure_map(lambda a, i=index: wrap(a[i]), self.x)
+            y = structure_map(lambda a, i=index: wrap(a[i]), self.y)
+            sw = None if self.sample_weight is None else self.sample_weight[index]
+            yield x, y, sw
+
+    def num_batches(self, batch_size: int) -> int:
+        return -(-self.size // batch_size)
+
+
+class IterableData:
+    """Batches from a DataLoader or generator: each item is x, (x, y) or (x, y, sample_weight)."""
+
+    def __init__(self, source, what: str = "fit"):
+        self.source, self.what = source, what
+        try:
+            self.length = len(source)
+        except TypeError:
+            self.length = None
+
+    def batches(self, batch_size=None, shuffle=False, steps: int | None = None):
+        for k, item in enumerate(self.source):
+            if steps is not None and k >= steps:
+                return
+            if isinstance(item, (tuple, list)) and len(item) in (2, 3):
+                x, y, sw = (*item, None) if len(item) == 2 else item
+            else:
+                x, y, sw = item, None, None
+            to_tensor = self._tensor
+            yield (
+                structure_map(to_tensor, x),
+                structure_map(to_tensor, y),
+                (None if sw is None else np.asarray(sw.data if isinstance(sw, Tensor) else sw)),
+            )
+
+    def _tensor(self, a):
+        return a if isinstance(a, Tensor) else Tensor._wrap(_float32(_as_array(a, self.what)))
+
+    def num_batches(self, batch_size=None) -> int | None:
+        return self.length

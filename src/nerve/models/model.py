@@ -1,0 +1,514 @@
+"""Model: a Layer that trains. Subclass it and write ``call``, or build it functionally with
+``Model(inputs=Input(...), outputs=...)``; ``compile`` then ``fit``/``evaluate``/``predict``.
+
+The loop itself lives in ``training.py``; this file describes the network, its compiled loss
+and metrics, and the per-batch steps users may override (``train_step``, as in Keras).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+from nerve import losses as losses_module
+from nerve import metrics as metrics_module
+from nerve import optimizers as optimizers_module
+from nerve.autograd.tensor import Tensor
+from nerve.layers.base import Layer
+from nerve.layers.input_layer import InputLayer, KerasTensor, substitute
+from nerve.models import training
+from nerve.models.summary import summary_table
+from nerve.nn.module import Module
+from nerve.ops import reduction, shape
+
+
+def _flat(structure) -> list:
+    if isinstance(structure, dict):
+        return list(structure.values())
+    if isinstance(structure, (list, tuple)):
+        return list(structure)
+    return [structure]
+
+
+class Model(Layer):
+    """A trainable network with Keras's API.
+
+    >>> import numpy as np
+    >>> from nerve import layers, models
+    >>> inputs = layers.Input(shape=(4,))
+    >>> outputs = layers.Dense(3, activation="softmax")(layers.Dense(8, activation="relu")(inputs))
+    >>> model = models.Model(inputs, outputs)
+    >>> model.compile("adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    >>> history = model.fit(np.zeros((8, 4)), np.zeros(8), epochs=2, verbose=0)
+    >>> sorted(history.history)
+    ['accuracy', 'loss']
+    """
+
+    def __init__(self, inputs=None, outputs=None, name: str | None = None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        d = self.__dict__
+        d["compiled"] = False
+        d["optimizer"] = None
+        d["stop_training"] = False
+        d["history"] = None
+        d["_graph"] = None
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("Model: pass both inputs= and outputs= for a functional model")
+            self._init_graph(inputs, outputs)
+
+    # ------------------------------------------------------------------ functional graph
+    def _init_graph(self, inputs, outputs) -> None:
+        flat_in, flat_out = _flat(inputs), _flat(outputs)
+        for t in flat_in + flat_out:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(
+                    f"Model: inputs and outputs must be symbolic tensors from layers.Input and "
+                    f"layer calls, got {type(t).__name__}"
+                )
+        for t in flat_in:
+            if not isinstance(t.node.layer, InputLayer):
+                raise ValueError(f"Model: input {t!r} does not come from layers.Input")
+        order, seen = [], set()
+        stack = [(t.node, False) for t in flat_out]
+        while stack:  # iterative post-order DFS: each node after the nodes it reads
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((t.node, False) for t in node.inputs if id(t.node) not in seen)
+        missing = [
+            n.layer.name
+            for n in order
+            if isinstance(n.layer, InputLayer) and n.outputs[0] not in flat_in
+        ]
+        if missing:
+            raise ValueError(f"Model: the outputs depend on inputs {missing} not in inputs=")
+        names = set()
+        for node in order:
+            layer = node.layer
+            if layer.name in names and self._modules.get(layer.name) is not layer:
+                raise ValueError(f"Model: two different layers are named {layer.name!r}")
+            names.add(layer.name)
+            self._modules[layer.name] = layer
+        self.__dict__["_graph"] = (inputs, outputs, flat_in, flat_out, order)
+        self.__dict__["built"] = True
+
+    def _run_graph(self, inputs):
+        structure, outputs, flat_in, flat_out, order = self._graph
+        if isinstance(inputs, dict):
+            try:
+                given = [inputs[t.name] for t in flat_in]
+            except KeyError as exc:
+                raise ValueError(
+                    f"model {self.name!r}: missing input {exc.args[0]!r}; the model's inputs are "
+                    f"{[t.name for t in flat_in]}"
+                ) from None
+        else:
+            given = _flat(inputs)
+        if len(given) != len(flat_in):
+            raise ValueError(
+                f"model {self.name!r} expects {len(flat_in)} input(s), got {len(given)}"
+            )
+        values = {}
+        for kt, x in zip(flat_in, given):
+            x = x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x, dtype=np.float32))
+            expected = kt.shape[1:]
+            if len(x.shape) != len(kt.shape) or any(
+                e is not None and e != g for e, g in zip(expected, x.shape[1:])
+            ):
+                raise ValueError(
+                    f"Input {kt.name!r} of model {self.name!r} is incompatible: expected shape "
+                    f"{kt.shape}, got {tuple(x.shape)}"
+                )
+            values[id(kt)] = x
+        for node in order:
+            if isinstance(node.layer, InputLayer):
+                continue
+            args = substitute(node.args, values)
+            out = node.layer(*args, **substitute(node.kwargs, values))
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            for kt, value in zip(node.outputs, outs):
+                values[id(kt)] = value
+        return substitute(outputs, values)
+
+    def call(self, inputs, training=None, mask=None):
+        if self._graph is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no call(): subclass Model and write call(), or build "
+                "it functionally with Model(inputs=..., outputs=...)"
+            )
+        return self._run_graph(inputs)
+
+    @property
+    def inputs(self) -> list:
+        return [] if self._graph is None else self._graph[2]
+
+    @property
+    def outputs(self) -> list:
+        return [] if self._graph is None else self._graph[3]
+
+    @property
+    def output_names(self) -> list[str]:
+        if self._graph is None:
+            return ["output"]
+        _, outputs, _, flat_out, _ = self._graph
+        if isinstance(outputs, dict):
+            return list(outputs)
+        return [t.node.layer.name for t in flat_out]
+
+    @classmethod
+    def from_module(cls, module: Module, name: str | None = None) -> Model:
+        """A Model around any nn.Module, so a PyTorch-style network trains through fit."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Model.from_module: expected an nn.Module, got {type(module).__name__}")
+        return ModuleModel(module, name=name)
+
+    # ------------------------------------------------------------------ layers
+    @property
+    def layers(self) -> list:
+        return [m for m in self._modules.values() if isinstance(m, Module)]
+
+    def get_layer(self, name: str | None = None, index: int | None = None):
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if getattr(layer, "name", None) == name:
+                return layer
+        raise ValueError(
+            f"No such layer: {name!r}. Existing layers are: "
+            f"{[getattr(layer, 'name', type(layer).__name__) for layer in self.layers]}"
+        )
+
+    def summary(self, print_fn=print, line_length: int | None = None) -> None:
+        """Print the layers, their output shapes and parameter counts, as Keras does."""
+        if not self.built:
+            raise ValueError(
+                f"This model ({self.name!r}) has not yet been built. Build the model first by "
+                "calling build() or by calling the model on a batch of data."
+            )
+        print_fn(summary_table(self))
+
+    # ------------------------------------------------------------------ compiling
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        run_eagerly=None,
+        steps_per_execution=1,
+        jit_compile=None,
+        auto_scale_loss=None,
+    ):
+        """Choose the optimizer, the loss (per output for several) and the metrics."""
+        if loss is None:
+            raise ValueError("compile: a loss is needed (e.g. 'sparse_categorical_crossentropy')")
+        if isinstance(optimizer, (str, dict, optimizers_module.Optimizer)):
+            optimizer = optimizers_module.get(optimizer)
+        elif not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+            raise TypeError(f"compile: cannot use {optimizer!r} as an optimizer")
+        names = self.output_names
+        self.optimizer = optimizer
+        self._losses = self._per_output(loss, names, "loss", losses_module.get)
+        self._loss_fns = [
+            None
+            if fn is None
+            else (
+                fn if isinstance(fn, losses_module.Loss) else losses_module.LossFunctionWrapper(fn)
+            )
+            for fn in self._losses
+        ]
+        if loss_weights is None:
+            self._loss_weights = [1.0] * len(names)
+        else:
+            self._loss_weights = [
+                1.0 if w is None else float(w)
+                for w in self._per_output(loss_weights, names, "loss_weights", float)
+            ]
+        metric_lists = self._metric_lists(metrics, names)
+        self._metrics = []
+        for k, group in enumerate(metric_lists):
+            for m in group:
+                metric = metrics_module.get(m)
+                if len(names) > 1:
+                    metric.name = f"{names[k]}_{metric.name}"
+                self._metrics.append((k, metric))
+        self._loss_trackers = [metrics_module.Mean(name="loss")] + (
+            [metrics_module.Mean(name=f"{n}_loss") for n in names] if len(names) > 1 else []
+        )
+        self.compiled = True
+
+    @staticmethod
+    def _per_output(value, names: list, what: str, convert) -> list:
+        if isinstance(value, dict):
+            unknown = set(value) - set(names)
+            if unknown:
+                raise ValueError(
+                    f"compile: {what} names unknown outputs {sorted(unknown)}; outputs are {names}"
+                )
+            return [None if n not in value else convert(value[n]) for n in names]
+        if isinstance(value, (list, tuple)) and len(names) > 1:
+            if len(value) != len(names):
+                raise ValueError(f"compile: {len(value)} {what} for {len(names)} outputs")
+            return [None if v is None else convert(v) for v in value]
+        return [convert(value)] * len(names)
+
+    @staticmethod
+    def _metric_lists(metrics, names: list) -> list:
+        if metrics is None:
+            return [[] for _ in names]
+        if isinstance(metrics, dict):
+            return [list(_flat(metrics.get(n, []))) for n in names]
+        metrics = list(metrics)
+        if len(names) > 1 and metrics and all(isinstance(m, (list, tuple)) for m in metrics):
+            return [list(m) for m in metrics]
+        return [list(metrics) for _ in names]
+
+    def _check_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"You must call compile() before {what}() (model {self.name!r} is not compiled)"
+            )
+
+    # ------------------------------------------------------------------ steps
+    def compute_loss(self, y, y_pred, sample_weight=None) -> tuple[Tensor, list]:
+        """The weighted sum of the outputs' losses plus the regularization penalties."""
+        targets, preds = _flat(y), _flat(y_pred)
+        if len(targets) != len(preds):
+            raise ValueError(
+                f"model {self.name!r} has {len(preds)} output(s) but y holds {len(targets)} "
+                "target array(s)"
+            )
+        total, parts = None, []
+        for fn, w, target, pred in zip(self._loss_fns, self._loss_weights, targets, preds):
+            if fn is None:
+                parts.append(None)
+                continue
+            value = fn(target, pred, sample_weight)
+            parts.append(value)
+            term = value if w == 1.0 else value * w
+            total = term if total is None else total + term
+        penalties = self.losses
+        if penalties:
+            total = total + reduction.sum(_stack_scalars(penalties))
+        return total, parts
+
+    def train_step(self, x, y, sample_weight=None) -> dict:
+        """One update: forward, loss, backward, optimizer step; returns the running logs."""
+        y_pred = self(x)
+        loss, parts = self.compute_loss(y, y_pred, sample_weight)
+        optimizer = self.optimizer
+        if isinstance(optimizer, optimizers_module.Optimizer) and not optimizer.built:
+            optimizer.build(self.trainable_weights)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if self.__dict__.get("_has_constraints") is None:
+            self.__dict__["_has_constraints"] = any(
+                m.__dict__.get("_constraints") for m in self.modules()
+            )
+        if self._has_constraints:
+            self.apply_constraints()
+        self._update_metrics(loss, parts, y, y_pred, sample_weight)
+        return self.metric_results()
+
+    def test_step(self, x, y, sample_weight=None) -> dict:
+        y_pred = self(x)
+        loss, parts = self.compute_loss(y, y_pred, sample_weight)
+        self._update_metrics(loss, parts, y, y_pred, sample_weight)
+        return self.metric_results()
+
+    def predict_step(self, x):
+        out = self(x)
+        if isinstance(out, dict):
+            return {k: v.data for k, v in out.items()}
+        if isinstance(out, (list, tuple)):
+            return [o.data for o in out]
+        return out.data
+
+    def _update_metrics(self, loss, parts, y, y_pred, sample_weight) -> None:
+        n = len(_flat(y)[0])
+        self._loss_trackers[0].update_state(float(loss.data), sample_weight=n)
+        for tracker, part in zip(self._loss_trackers[1:], parts):
+            if part is not None:
+                tracker.update_state(float(part.data), sample_weight=n)
+        targets, preds = _flat(y), _flat(y_pred)
+        for k, metric in self._metrics:
+            metric.update_state(targets[k].data, preds[k].data, sample_weight)
+
+    def reset_metrics(self) -> None:
+        self._check_compiled("reset_metrics")
+        for tracker in self._loss_trackers:
+            tracker.reset_state()
+        for _, metric in self._metrics:
+            metric.reset_state()
+
+    def metric_results(self) -> dict:
+        logs = {t.name: float(t.result()) for t in self._loss_trackers}
+        for _, metric in self._metrics:
+            value = metric.result()
+            logs[metric.name] = float(value) if np.ndim(value) == 0 else value
+        return logs
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return list(self.metric_results()) if self.compiled else []
+
+    # ------------------------------------------------------------------ training API
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs: int = 1,
+        verbose="auto",
+        callbacks=None,
+        validation_split: float = 0.0,
+        validation_data=None,
+        shuffle: bool = True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch: int = 0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq: int = 1,
+    ):
+        """Train for ``epochs`` epochs; returns a History (see nerve.models.training)."""
+        return training.fit(
+            self,
+            x,
+            y,
+            batch_size,
+            epochs,
+            verbose,
+            callbacks,
+            validation_split,
+            validation_data,
+            shuffle,
+            class_weight,
+            sample_weight,
+            initial_epoch,
+            steps_per_epoch,
+            validation_steps,
+            validation_batch_size,
+            validation_freq,
+        )
+
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict: bool = False,
+    ):
+        """The loss and metrics on the data: a float, a list [loss, *metrics], or a dict."""
+        return training.evaluate(
+            self, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict
+        )
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs on ``x`` as NumPy arrays, computed batch by batch."""
+        return training.predict(self, x, batch_size, verbose, steps, callbacks)
+
+    def train_on_batch(
+        self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False
+    ):
+        self._check_compiled("train_on_batch")
+        data = training.ArrayData(x, y, sample_weight, "train_on_batch")
+        xb, yb, sw = next(data.batches(max(data.size, 1)))
+        if class_weight is not None:
+            cw = training._class_weights(class_weight, yb)
+            sw = cw if sw is None else sw * cw
+        self.reset_metrics()
+        self.train()
+        logs = self.train_step(xb, yb, sw)
+        self.eval()
+        return logs if return_dict else _as_list(logs)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        logs = self.evaluate(
+            x,
+            y,
+            batch_size=len(_flat(x)[0]),
+            verbose=0,
+            sample_weight=sample_weight,
+            return_dict=True,
+        )
+        return logs if return_dict else _as_list(logs)
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=len(_flat(x)[0]), verbose=0)
+
+    # ------------------------------------------------------------------ weights files
+    def save_weights(self, filepath: str) -> None:
+        """Write the state_dict to ``filepath`` atomically (an .npz archive of named arrays).
+
+        The saving issue replaces this with safetensors inside the .nerve file format.
+        """
+        state = {k: np.ascontiguousarray(v) for k, v in self.state_dict().items()}
+        directory = os.path.dirname(os.path.abspath(filepath))
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **state)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, filepath)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    def load_weights(self, filepath: str) -> None:
+        try:
+            with np.load(filepath, allow_pickle=False) as archive:
+                state = {k: archive[k] for k in archive.files}
+        except (OSError, ValueError) as exc:
+            raise ValueError(
+                f"load_weights: {filepath!r} is not a readable weights file ({exc})"
+            ) from None
+        self.load_state_dict(state)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if self._graph is not None:
+            config["layers"] = [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+                if isinstance(layer, Layer)
+            ]
+        return config
+
+
+class ModuleModel(Model):
+    """The Model made by ``Model.from_module``: its call is the module's forward."""
+
+    def __init__(self, module: Module, name: str | None = None):
+        super().__init__(name=name or f"{type(module).__name__.lower()}_model")
+        self.module = module
+        self.__dict__["built"] = True
+
+    def call(self, inputs):
+        return self.module(inputs)
+
+
+def _stack_scalars(values: list) -> Tensor:
+    return shape.stack([v.reshape(()) for v in values])
+
+
+def _as_list(logs: dict):
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values

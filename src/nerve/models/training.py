@@ -1,0 +1,189 @@
+"""The training loop: fit, evaluate, predict, and the per-batch steps. Reads top to bottom.
+
+- ``fit`` resolves the data and callbacks, then runs epochs of ``train_step`` over batches,
+  validates through ``evaluate`` at the end of each epoch, and tells the callbacks at each stage.
+- ``Model.train_step`` (overridable, as in Keras) does one forward, loss, backward and update,
+  and feeds the streaming metrics, which are never computed by a second pass over the data.
+- Progress and history are ordinary callbacks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nerve.autograd.grad_mode import no_grad
+from nerve.callbacks import CallbackList, History, ProgbarLogger
+from nerve.models.data_adapter import ArrayData, IterableData, is_array_data
+
+
+def _data(x, y, sample_weight, what: str):
+    if is_array_data(x):
+        return ArrayData(x, y, sample_weight, what)
+    if y is not None:
+        raise ValueError(f"{what}: y must not be given when x is a DataLoader or generator")
+    if x is None:
+        raise ValueError(f"{what}: no data given")
+    return IterableData(x, what)
+
+
+def _verbose(verbose) -> int:
+    return 1 if verbose == "auto" else int(verbose)
+
+
+def _callbacks(model, callbacks, verbose: int, epochs: int, steps, add_history: bool):
+    cbs = list(callbacks or [])
+    if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
+        cbs.append(ProgbarLogger())
+    history = None
+    if add_history:
+        history = History()
+        cbs.append(history)
+    cb = CallbackList(cbs)
+    cb.set_model(model)
+    cb.set_params({"epochs": epochs, "steps": steps, "verbose": verbose})
+    return cb, history
+
+
+def _class_weights(class_weight: dict, y) -> np.ndarray:
+    labels = np.asarray(y.data)
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        labels = labels.argmax(axis=-1)
+    labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
+    table = np.ones(max(max(class_weight) + 1, int(labels.max()) + 1), np.float32)
+    for k, w in class_weight.items():
+        table[int(k)] = w
+    return table[labels]
+
+
+def fit(
+    model,
+    x=None,
+    y=None,
+    batch_size=None,
+    epochs: int = 1,
+    verbose="auto",
+    callbacks=None,
+    validation_split: float = 0.0,
+    validation_data=None,
+    shuffle: bool = True,
+    class_weight=None,
+    sample_weight=None,
+    initial_epoch: int = 0,
+    steps_per_epoch=None,
+    validation_steps=None,
+    validation_batch_size=None,
+    validation_freq: int = 1,
+):
+    model._check_compiled("fit")
+    batch_size = 32 if batch_size is None else int(batch_size)
+    data = _data(x, y, sample_weight, "fit")
+    if validation_split:
+        if not isinstance(data, ArrayData):
+            raise ValueError("fit: validation_split needs array data; pass validation_data")
+        if not 0.0 < validation_split < 1.0:
+            raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
+        data, val = data.split(validation_split)
+    elif validation_data is not None:
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+            val = _data(*validation_data, *([None] if len(validation_data) == 2 else []), "fit")
+        else:
+            val = _data(validation_data, None, None, "fit")
+    else:
+        val = None
+
+    verbose = _verbose(verbose)
+    steps = steps_per_epoch or data.num_batches(batch_size)
+    cb, history = _callbacks(model, callbacks, verbose, epochs, steps, add_history=True)
+    model.history = history
+    model.stop_training = False
+    logs: dict = {}
+    cb.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        model.train()
+        cb.on_epoch_begin(epoch)
+        for step, (xb, yb, sw) in enumerate(data.batches(batch_size, shuffle, steps_per_epoch)):
+            cb.on_train_batch_begin(step)
+            if class_weight is not None:
+                cw = _class_weights(class_weight, yb)
+                sw = cw if sw is None else sw * cw
+            logs = model.train_step(xb, yb, sw)
+            cb.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        epoch_logs = dict(logs)
+        if val is not None and (epoch + 1) % validation_freq == 0:
+            val_logs = evaluate(
+                model,
+                val,
+                batch_size=validation_batch_size or batch_size,
+                verbose=0,
+                steps=validation_steps,
+                return_dict=True,
+                callback_list=cb,
+            )
+            epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        cb.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training:
+            break
+    cb.on_train_end(epoch_logs if epochs > initial_epoch else {})
+    model.eval()
+    return history
+
+
+def evaluate(
+    model,
+    x=None,
+    y=None,
+    batch_size=None,
+    verbose="auto",
+    sample_weight=None,
+    steps=None,
+    callbacks=None,
+    return_dict: bool = False,
+    callback_list=None,
+):
+    model._check_compiled("evaluate")
+    data = x if isinstance(x, (ArrayData, IterableData)) else _data(x, y, sample_weight, "evaluate")
+    batch_size = 32 if batch_size is None else int(batch_size)
+    cb = callback_list
+    if cb is None:
+        cb, _ = _callbacks(model, callbacks, _verbose(verbose), 1, None, add_history=False)
+    model.reset_metrics()
+    model.eval()
+    logs: dict = {}
+    cb.on_test_begin()
+    with no_grad():
+        for step, (xb, yb, sw) in enumerate(data.batches(batch_size, False, steps)):
+            cb.on_test_batch_begin(step)
+            logs = model.test_step(xb, yb, sw)
+            cb.on_test_batch_end(step, logs)
+    logs = model.metric_results()
+    cb.on_test_end(logs)
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    data = _data(x, None, None, "predict")
+    batch_size = 32 if batch_size is None else int(batch_size)
+    cb, _ = _callbacks(model, callbacks, 0 if verbose == "auto" else int(verbose), 1, None, False)
+    model.eval()
+    outputs = []
+    cb.on_predict_begin()
+    with no_grad():
+        for step, (xb, _, _) in enumerate(data.batches(batch_size, False, steps)):
+            cb.on_predict_batch_begin(step)
+            out = model.predict_step(xb)
+            outputs.append(out)
+            cb.on_predict_batch_end(step, {"outputs": out})
+    cb.on_predict_end()
+    if not outputs:
+        raise ValueError("predict: the data yielded no batch")
+    if isinstance(outputs[0], (list, tuple)):
+        return [np.concatenate([o[k] for o in outputs]) for k in range(len(outputs[0]))]
+    if isinstance(outputs[0], dict):
+        return {k: np.concatenate([o[k] for o in outputs]) for k in outputs[0]}
+    return np.concatenate(outputs)
