@@ -252,6 +252,8 @@ _ALIASES = {
     "constant": Constant,
     "random_normal": RandomNormal,
     "random_uniform": RandomUniform,
+    "uniform": RandomUniform,
+    "normal": RandomNormal,
     "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling,
     "glorot_uniform": GlorotUniform,
@@ -287,5 +289,7 @@ def get(identifier):
     raise ValueError(f"cannot interpret {identifier!r} as an initializer")
 
 
-def serialize(initializer) -> dict:
+def serialize(initializer) -> dict | None:
+    if initializer is None:
+        return None
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}

@@ -88,5 +88,7 @@ def get(identifier):
     raise ValueError(f"cannot interpret {identifier!r} as a regularizer")
 
 
-def serialize(regularizer) -> dict:
+def serialize(regularizer) -> dict | None:
+    if regularizer is None:
+        return None
     return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}

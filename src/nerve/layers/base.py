@@ -80,15 +80,23 @@ class InputSpec:
             for axis, size in self.axes.items()
         )
         if not ok:
-            expected = ["None"] * max(self.ndim or self.min_ndim or 0, 1)
-            for axis, size in self.axes.items():
-                if -len(expected) <= axis < len(expected):
-                    expected[axis] = str(size)
             raise ValueError(
                 f"Input to layer {layer.name!r} ({type(layer).__name__}) is incompatible: "
-                f"expected shape ({', '.join(expected)}{'' if self.ndim else ', ...'}), "
-                f"got {shape}"
+                f"expected shape {self.describe()}, got {shape}"
             )
+
+    def describe(self) -> str:
+        """The expected shape as text, e.g. '(None, 784)' or '(None, ..., 64)'."""
+        n = self.ndim or max(
+            self.min_ndim or 1, 1 + max((-a for a in self.axes if a < 0), default=0)
+        )
+        dims = ["None"] * n
+        for axis, size in self.axes.items():
+            if -n <= axis < n:
+                dims[axis] = str(size)
+        if self.ndim is None and n > 1:
+            dims.insert(1, "...")
+        return f"({', '.join(dims)})"
 
 
 class Layer(Module):
@@ -162,7 +170,8 @@ class Layer(Module):
         if initializer is None:
             initializer = "glorot_uniform" if dt.kind == "f" else "zeros"
         values = get_initializer(initializer)(shape, dtype=dt)
-        p = Parameter(np.asarray(values, dtype=dt))
+        p = Parameter(np.zeros(0, np.float32))
+        p.data = np.array(values, dtype=dt)  # Parameter() would make float64 float32
         p.requires_grad_(trainable and self._trainable and dt.kind == "f")
         if name is None:  # renamed to the attribute it is assigned to, if any (see __setattr__)
             name = f"weight_{len(self._parameters)}"
@@ -211,13 +220,18 @@ class Layer(Module):
             return _symbolic.symbolic_call(self, (inputs, *args), kwargs)
         if not self.built:
             self._build_from(inputs)
-        if self.input_spec is not None and isinstance(inputs, Tensor):
+        if self.input_spec is not None and hasattr(inputs, "shape"):
             self.input_spec.check(self, inputs)
-        if self._call_takes_training and kwargs.get("training") is None:
-            kwargs["training"] = self.training
-        if self._call_takes_mask and "mask" not in kwargs:
-            first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
-            kwargs["mask"] = get_mask(first)
+        if self._call_takes_training:
+            if kwargs.get("training") is None:
+                kwargs["training"] = self.training
+        else:
+            kwargs.pop("training", None)  # a model passes it to every layer; Keras drops it
+        mask = kwargs.pop("mask", None)
+        if mask is None and (self._call_takes_mask or self.supports_masking):
+            mask = get_mask(inputs[0] if isinstance(inputs, (list, tuple)) else inputs)
+        if self._call_takes_mask:
+            kwargs["mask"] = mask
         if self.activity_regularizer is not None:
             self._activity_losses.clear()
         out = super().__call__(inputs, *args, **kwargs)
@@ -225,7 +239,7 @@ class Layer(Module):
             for o in out if isinstance(out, (list, tuple)) else (out,):
                 self._activity_losses.append(self.activity_regularizer(o) / o.shape[0])
         if self.supports_masking and isinstance(out, Tensor):
-            set_mask(out, self.compute_mask(inputs, kwargs.get("mask")))
+            set_mask(out, self.compute_mask(inputs, mask))
         return out
 
     def _build_from(self, inputs) -> None:

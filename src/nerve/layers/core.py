@@ -502,7 +502,8 @@ class Lambda(Layer):
         if not callable(function):
             raise TypeError(f"Lambda: function must be callable, got {type(function).__name__}")
         self.function = function
-        self.output_shape = output_shape
+        # not output_shape: the functional API records the inferred shape under that name
+        self._output_shape = output_shape
         self.mask = mask
         self.arguments = dict(arguments or {})
         params = inspect.signature(function).parameters
@@ -524,7 +525,7 @@ class Lambda(Layer):
         return self.mask
 
     def get_config(self) -> dict:
-        shape = self.output_shape
+        shape = self._output_shape
         if callable(shape):
             shape = _callable_name(shape)
         elif shape is not None:

@@ -167,7 +167,9 @@ class Model(Layer):
     def from_module(cls, module: Module, name: str | None = None) -> Model:
         """A Model around any nn.Module, so a PyTorch-style network trains through fit."""
         if not isinstance(module, Module):
-            raise TypeError(f"Model.from_module: expected an nn.Module, got {type(module).__name__}")
+            raise TypeError(
+                f"Model.from_module: expected an nn.Module, got {type(module).__name__}"
+            )
         return ModuleModel(module, name=name)
 
     # ------------------------------------------------------------------ layers
