@@ -41,15 +41,19 @@ __version__ = "0.1.0"
 # Sub-packages load on first use (nerve.nn, nerve.optim, ...), keeping `import nerve` fast.
 _SUBMODULES = {
     "activations",
+    "callbacks",
     "initializers",
     "layers",
     "losses",
     "metrics",
+    "models",
     "nn",
     "optim",
     "optimizers",
+    "plot",
     "regularizers",
     "testing",
+    "utils",
 }
 
 

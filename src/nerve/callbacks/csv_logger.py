@@ -7,7 +7,6 @@ import os
 
 import numpy as np
 
-
 from nerve.callbacks.base import Callback
 
 
