@@ -1,6 +1,6 @@
 """Pictures of training: learning curves, a confusion matrix, and a text graph of a model.
 
-matplotlib is an optional extra (``pip install matplotlib``): it is imported inside the
+matplotlib is an optional extra (``pip install 'nerve[plot]'``): it is imported inside the
 functions that draw, which use the Agg backend through ``matplotlib.figure.Figure`` and never
 touch pyplot's global state, so they work on a server and in a notebook alike (a returned
 Figure shows itself in Jupyter). ``model`` needs nothing but nerve.
@@ -20,7 +20,9 @@ def _figure(**kwargs):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise ImportError("nerve.plot needs matplotlib to draw: pip install matplotlib") from exc
+        raise ImportError(
+            "nerve.plot needs matplotlib to draw: pip install 'nerve[plot]' (or matplotlib)"
+        ) from exc
     fig = Figure(**kwargs)
     FigureCanvasAgg(fig)
     return fig
