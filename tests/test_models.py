@@ -89,7 +89,7 @@ def test_embedding_lstm_classifier_learns_a_sequence_task():
     model.compile(optimizer=optimizers.Adam(0.01), loss="binary_crossentropy",
                   metrics=["accuracy"])  # fmt: skip
     model.fit(x[:500], y[:500], batch_size=32, epochs=15, verbose=0)
-    assert model.evaluate(x[500:], y[500:], verbose=0)[1] > 0.8  # chance is 0.5; seeds give 0.84-0.88
+    assert model.evaluate(x[500:], y[500:], verbose=0)[1] > 0.8  # chance: 0.5; seeds: 0.84-0.88
 
 
 class CustomDense(layers.Layer):

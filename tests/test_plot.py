@@ -49,9 +49,10 @@ def test_history_with_nothing_to_draw_says_so():
 def test_confusion_matrix_counts_and_png(tmp_path):
     y_true = np.array([0, 0, 1, 2, 2, 2])
     probs = np.eye(3)[[0, 1, 1, 2, 0, 2]]  # class probabilities: their argmax is the prediction
-    fig = plot.confusion_matrix(y_true, probs, class_names=["a", "b", "c"], path=tmp_path / "cm.png")
+    path = tmp_path / "cm.png"
+    fig = plot.confusion_matrix(y_true, probs, class_names=["a", "b", "c"], path=path)
     np.testing.assert_array_equal(fig.matrix, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
-    assert (tmp_path / "cm.png").read_bytes().startswith(PNG_MAGIC)
+    assert path.read_bytes().startswith(PNG_MAGIC)
 
 
 def test_confusion_matrix_matches_scikit_learn():

@@ -56,6 +56,26 @@ SAMPLES = {
             desc="non-contiguous",
         ),
     ],
+    "dense": [
+        Sample(
+            lambda m, x, k, b: m.F.dense(x, k, b),
+            (randn(5, seed=231), LW.T.copy(), LB),
+            torch_fn=lambda m, x, k, b: x @ k + b,
+            desc="1d",
+        ),
+        Sample(
+            lambda m, x, k, b: m.F.dense(x, k, b),
+            (randn(2, 3, 5, seed=232), LW.T.copy(), LB),
+            torch_fn=lambda m, x, k, b: x @ k + b,
+            desc="3d",
+        ),
+        Sample(
+            lambda m, x, k: m.F.dense(x.transpose(0, 1), k),
+            (randn(5, 4, seed=233), LW.T.copy()),
+            torch_fn=lambda m, x, k: x.transpose(0, 1) @ k,
+            desc="non-contiguous-no-bias",
+        ),
+    ],
     "dropout": [
         Sample(
             _seeded(lambda m, x: m.F.dropout(x, p=0.3)),
@@ -178,6 +198,14 @@ ERRORS = [
         ValueError,
         r"linear: bias must have shape \(3,\) to match weight \(3, 5\), got \(4,\)",
         desc="linear-bias",
+    ),
+    ErrorSample(
+        lambda m, x, k: m.F.dense(x, k),
+        (randn(2, 4, seed=4), LW.T.copy()),
+        ValueError,
+        r"dense: input of shape \(2, 4\) has 4 features in its last dim but kernel of shape "
+        r"\(5, 3\) expects in_features=5",
+        desc="dense-in-features",
     ),
     ErrorSample(
         lambda m, i, w: m.F.embedding(i, w),

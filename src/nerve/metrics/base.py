@@ -186,6 +186,11 @@ class _Reducer(Metric):
         self.total += float(values.sum())
         self.count += float(count)
 
+    def add_scalar(self, value: float, weight: float = 1.0) -> None:
+        """Add one number with its weight: the training loop's fast path for its loss trackers."""
+        self.total += float(value) * weight
+        self.count += weight
+
 
 class Mean(_Reducer):
     """The (weighted) mean of the values given so far.

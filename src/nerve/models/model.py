@@ -219,6 +219,7 @@ class Model(Layer):
             raise TypeError(f"compile: cannot use {optimizer!r} as an optimizer")
         names = self.output_names
         self.optimizer = optimizer
+        self.loss = loss  # as given, like Keras's model.loss
         self._losses = self._per_output(loss, names, "loss", losses_module.get)
         self._loss_fns = [
             None
@@ -338,10 +339,10 @@ class Model(Layer):
 
     def _update_metrics(self, loss, parts, y, y_pred, sample_weight) -> None:
         n = len(_flat(y)[0])
-        self._loss_trackers[0].update_state(float(loss.data), sample_weight=n)
+        self._loss_trackers[0].add_scalar(loss.data, n)
         for tracker, part in zip(self._loss_trackers[1:], parts):
             if part is not None:
-                tracker.update_state(float(part.data), sample_weight=n)
+                tracker.add_scalar(part.data, n)
         targets, preds = _flat(y), _flat(y_pred)
         for k, metric in self._metrics:
             metric.update_state(targets[k].data, preds[k].data, sample_weight)

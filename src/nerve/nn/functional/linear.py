@@ -1,4 +1,5 @@
-"""linear: ``x @ W.T + b`` as one fused op (one matmul per gradient in backward)."""
+"""linear (``x @ W.T + b``, torch's weight layout) and dense (``x @ K + b``, Keras's kernel
+layout): each one fused op with one matmul per gradient in backward."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.ops.common import as_tensor
 
-__all__ = ["linear"]
+__all__ = ["dense", "linear"]
 
 
 @register("linear")
@@ -78,3 +79,71 @@ def linear(input, weight, bias=None) -> Tensor:
             + ("" if b is None else f", {b.data.dtype}")
         )
     return Linear.apply(x, w, b)
+
+
+@register("dense")
+class Dense(Function):
+    """y = x @ K + b over the last dim of x, K of shape (in, out): Keras's Dense kernel."""
+
+    def forward(self, x, kernel, bias):
+        need_x, need_k, _ = self.needs_input_grad
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, x.shape[-1])
+        out = x2 @ kernel
+        if bias is not None:
+            out += bias
+        self.x2 = x2 if need_k else None
+        self.kernel = kernel if need_x else None
+        self.x_shape = x.shape
+        return out.reshape(*lead, kernel.shape[1])
+
+    def backward(self, g):
+        need_x, need_k, need_b = self.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = (g2 @ self.kernel.T).reshape(self.x_shape) if need_x else None
+        gk = self.x2.T @ g2 if need_k else None
+        gb = g2.sum(axis=0) if need_b else None
+        return gx, gk, gb
+
+
+def dense(input, kernel, bias=None) -> Tensor:
+    """Apply ``y = input @ kernel + bias`` with a Keras-layout kernel (in_features, units).
+
+    Args:
+        input: (..., in_features); a 1-d input is one sample.
+        kernel: (in_features, units).
+        bias: (units,) or None.
+
+    Returns:
+        (..., units).
+
+    Raises:
+        ValueError: when the last dim of ``input`` is not ``in_features``, or a shape is wrong.
+        TypeError: for non-float tensors or mixed dtypes.
+
+    >>> import nerve
+    >>> import nerve.nn.functional as F
+    >>> F.dense(nerve.ones(2, 3), nerve.ones(3, 4), nerve.zeros(4)).shape
+    (2, 4)
+    """
+    x = as_tensor(input, "dense")
+    k = as_tensor(kernel, "dense kernel")
+    b = None if bias is None else as_tensor(bias, "dense bias")
+    if k.ndim != 2:
+        raise ValueError(f"dense: kernel must be 2-d (in_features, units), got shape {k.shape}")
+    if x.ndim == 0 or x.shape[-1] != k.shape[0]:
+        raise ValueError(
+            f"dense: input of shape {x.shape} has {x.shape[-1] if x.ndim else 'no'} features "
+            f"in its last dim but kernel of shape {k.shape} expects in_features={k.shape[0]}"
+        )
+    if b is not None and b.shape != (k.shape[1],):
+        raise ValueError(
+            f"dense: bias must have shape ({k.shape[1]},) to match kernel {k.shape}, got {b.shape}"
+        )
+    dt = x.data.dtype
+    if dt.kind != "f" or k.data.dtype != dt or (b is not None and b.data.dtype != dt):
+        raise TypeError(
+            f"dense: input, kernel and bias need one floating dtype, got {dt}, {k.data.dtype}"
+            + ("" if b is None else f", {b.data.dtype}")
+        )
+    return Dense.apply(x, k, b)
