@@ -231,3 +231,26 @@ def test_bad_input_says_what_is_wrong():
         model.fit(np.zeros((4, 3)), np.zeros((4, 5)), verbose=0)
     with pytest.raises(ValueError, match=r"expected shape \(None, ..., 3\), got \(4, 6\)"):
         model.predict(np.zeros((4, 6)), verbose=0)
+
+
+def test_transfer_learning_frozen_base_keeps_its_weights_while_the_head_learns(digits):
+    (x_train, y_train), _ = digits
+    nerve.utils.set_random_seed(3)
+    base = models.Sequential(
+        [layers.Input((64,)), layers.Dense(32, activation="relu"), layers.Dense(16)], name="base"
+    )
+    base.trainable = False
+    model = models.Sequential([base, layers.Activation("relu"), layers.Dense(10)])
+    model.compile(
+        optimizer="adam",
+        loss=nerve.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    frozen = [w.numpy().copy() for w in base.weights]
+    head = model.layers[-1]
+    history = model.fit(x_train, y_train, epochs=3, verbose=0)
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 4
+    for before, after in zip(frozen, base.weights):
+        np.testing.assert_array_equal(before, after.numpy())
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert head.kernel.numpy().std() > 0

@@ -134,13 +134,22 @@ class Callback:
         """Called at the end of ``predict``."""
 
 
+def _logs(logs) -> dict:
+    """The logs every callback sees: a new dict, sorted by name, as Keras's ``pythonify_logs``.
+
+    Sorting makes History, CSVLogger and the progress bar list ``accuracy`` before ``loss`` as
+    Keras 3 does; the copy is shared by the callbacks of one call, so a value one callback adds
+    (ReduceLROnPlateau's ``learning_rate``) reaches those after it.
+    """
+    return dict(sorted(logs.items())) if logs else {}
+
+
 class CallbackList(Callback):
     """Many callbacks behind one: every hook is passed on to each, in order.
 
-    It also adds ``logs["learning_rate"]`` at each epoch's end once the optimizer's rate has
-    changed during training (set by a callback, a schedule or by hand): the rate the epoch began
-    with, so History, CSVLogger and the progress bar all see it. While it has not changed, the
-    logs stay as the model made them.
+    Each hook gets the logs as a dict sorted by name (an empty one for ``None``), as Keras 3's
+    CallbackList passes them. ``learning_rate`` is in the epoch logs only when a callback puts
+    it there (LearningRateScheduler and ReduceLROnPlateau do, every epoch), as in Keras 3.15.
 
     Args:
         callbacks: the callbacks, in the order they are called.
@@ -148,6 +157,12 @@ class CallbackList(Callback):
         add_progbar: append a ProgbarLogger when there is none.
         model: set it on every callback now.
         **params: passed to ``set_params`` when given.
+
+    >>> class Show(Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         print(list(logs))
+    >>> CallbackList([Show()]).on_epoch_end(0, {"loss": 0.5, "accuracy": 0.75})
+    ['accuracy', 'loss']
     """
 
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
@@ -167,8 +182,6 @@ class CallbackList(Callback):
             self.callbacks.append(History())
         if add_progbar and not any(isinstance(cb, ProgbarLogger) for cb in self.callbacks):
             self.callbacks.append(ProgbarLogger())
-        self._lr_start = self._lr_epoch = None
-        self._lr_logged = False
         if model is not None:
             self.set_model(model)
         if params:
@@ -193,81 +206,84 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             cb.set_params(params)
 
-    def _lr(self) -> float | None:
-        return get_learning_rate(getattr(self.model, "optimizer", None))
-
     # ------------------------------------------------------------------ training
     def on_train_begin(self, logs=None):
-        self._lr_start, self._lr_epoch, self._lr_logged = self._lr(), None, False
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_train_begin(logs)
 
     def on_epoch_begin(self, epoch, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_epoch_begin(epoch, logs)
-        # Read after the callbacks: a LearningRateScheduler sets this epoch's rate here.
-        self._lr_epoch = self._lr()
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = {} if logs is None else logs
-        lr = self._lr_epoch if self._lr_epoch is not None else self._lr()
-        if lr is not None and "learning_rate" not in logs:
-            start = lr if self._lr_start is None else self._lr_start
-            if self._lr_logged or lr != start or self._lr() != lr:
-                logs["learning_rate"] = lr
-                self._lr_logged = True
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_epoch_end(epoch, logs)
 
     def on_train_batch_begin(self, batch, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_train_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_train_batch_end(batch, logs)
 
     def on_train_end(self, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_train_end(logs)
 
     def on_batch_begin(self, batch, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_batch_begin(batch, logs)
 
     def on_batch_end(self, batch, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_batch_end(batch, logs)
 
     # ------------------------------------------------------------------ evaluate and predict
     def on_test_begin(self, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_test_begin(logs)
 
     def on_test_batch_begin(self, batch, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_test_batch_begin(batch, logs)
 
     def on_test_batch_end(self, batch, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_test_batch_end(batch, logs)
 
     def on_test_end(self, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_test_end(logs)
 
     def on_predict_begin(self, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_predict_begin(logs)
 
     def on_predict_batch_begin(self, batch, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_predict_batch_begin(batch, logs)
 
     def on_predict_batch_end(self, batch, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_predict_batch_end(batch, logs)
 
     def on_predict_end(self, logs=None):
+        logs = _logs(logs)
         for cb in self.callbacks:
             cb.on_predict_end(logs)

@@ -10,27 +10,43 @@ import numpy as np
 
 from nerve.callbacks.monitor_callback import MonitorCallback
 
+_MODEL_SUFFIX, _WEIGHTS_SUFFIX = ".nerve", ".weights.safetensors"
+
 
 class ModelCheckpoint(MonitorCallback):
     """Save the model (``model.save``) or its weights (``model.save_weights``) as it trains.
 
+    Each file is written atomically by the model's own save (a temp file beside it, then a
+    rename), so a crash mid-save leaves the previous checkpoint whole.
+
     Args:
-        filepath: where to save; it may hold ``str.format`` placeholders filled from ``epoch``
+        filepath: where to save, ending in ``.nerve`` (the whole model) or, with
+            ``save_weights_only``, in ``.weights.safetensors`` (as Keras 3 wants ``.keras`` and
+            ``.weights.h5``). It may hold ``str.format`` placeholders filled from ``epoch``
             (counted from 1), ``batch`` (from 1, when saving by batches) and the logs, e.g.
             ``"ckpt/{epoch:02d}-{val_loss:.2f}.nerve"``. Missing directories are made.
         monitor: the log name ``save_best_only`` compares. Default ``"val_loss"``.
         verbose: 1 prints a line at each save (and each skipped one with save_best_only).
         save_best_only: save only when ``monitor`` improves on the best value so far.
-        save_weights_only: save the weights alone; otherwise the whole model, through
-            ``model.save`` (while the model has none, the weights, with a warning once).
+        save_weights_only: save the weights alone (``model.save_weights``).
         mode: ``"min"``, ``"max"`` or ``"auto"`` (see MonitorCallback).
-        save_freq: ``"epoch"``, or an int: save after every that many training batches.
+        save_freq: ``"epoch"``, or an int: save after every that many training batches,
+            counted across epochs.
         initial_value_threshold: the "best" value to beat before the first save.
 
     Raises:
-        ValueError: ``save_freq`` is neither ``"epoch"`` nor a positive int.
+        ValueError: ``save_freq`` is neither ``"epoch"`` nor a positive int, or ``filepath``
+            does not end in the suffix of what is saved.
         IsADirectoryError: the formatted path is an existing directory.
         KeyError: a placeholder names a value that is not in the logs.
+
+    >>> cb = ModelCheckpoint("ckpt/{epoch:02d}-{val_loss:.2f}.nerve", save_best_only=True)
+    >>> cb._get_file_path(epoch=2, batch=None, logs={"val_loss": 0.4567})  # epochs count from 1
+    'ckpt/03-0.46.nerve'
+    >>> ModelCheckpoint("ckpt.npz")
+    Traceback (most recent call last):
+    ...
+    ValueError: The filepath provided must end in `.nerve` (nerve's model format), ...
     """
 
     def __init__(
@@ -53,6 +69,18 @@ class ModelCheckpoint(MonitorCallback):
                 "Expected save_freq are 'epoch' or integer values"
             )
         self.filepath = os.fspath(filepath)
+        if save_weights_only and not self.filepath.endswith(_WEIGHTS_SUFFIX):
+            raise ValueError(
+                "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath provided "
+                f"must end in `{_WEIGHTS_SUFFIX}` (nerve's weights format). Received: "
+                f"filepath={self.filepath}"
+            )
+        if not save_weights_only and not self.filepath.endswith(_MODEL_SUFFIX):
+            raise ValueError(
+                f"The filepath provided must end in `{_MODEL_SUFFIX}` (nerve's model format), or "
+                f"in `{_WEIGHTS_SUFFIX}` with save_weights_only=True. Received: "
+                f"filepath={self.filepath}"
+            )
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
@@ -60,7 +88,6 @@ class ModelCheckpoint(MonitorCallback):
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen = None
         self._current_epoch = 0
-        self._warned_no_save = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
@@ -144,17 +171,9 @@ class ModelCheckpoint(MonitorCallback):
         dirname = os.path.dirname(filepath)
         if dirname:
             os.makedirs(dirname, exist_ok=True)
-        save = getattr(self.model, "save", None)
-        if self.save_weights_only or not callable(save):
-            if not self.save_weights_only and not self._warned_no_save:
-                warnings.warn(
-                    f"ModelCheckpoint: {type(self.model).__name__} has no save() yet; saving its "
-                    "weights with save_weights() instead (reload them with load_weights)",
-                    stacklevel=3,
-                )
-                self._warned_no_save = True
+        if self.save_weights_only:
             self.model.save_weights(filepath)
         else:
-            save(filepath)
+            self.model.save(filepath)
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}", flush=True)

@@ -4,6 +4,7 @@ ReduceLROnPlateau share, with Keras 3's rules for ``mode`` and ``min_delta``."""
 from __future__ import annotations
 
 import operator
+import re
 import warnings
 
 from nerve.callbacks.base import Callback
@@ -75,7 +76,7 @@ class MonitorCallback(Callback):
         if mode not in ("auto", "min", "max"):
             warnings.warn(
                 f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto mode.",
-                stacklevel=2,
+                stacklevel=3,  # the line that built the callback
             )
             mode = "auto"
         self.monitor = monitor
@@ -92,9 +93,13 @@ class MonitorCallback(Callback):
                 "down",
             ):
                 return m._direction
-        if name in _UP or "accuracy" in name:
+        # A second metric of a kind is named "auc_1"; an output's metric "out_accuracy".
+        name = re.sub(r"_\d+$", "", name)
+        if name.endswith("loss") or name.endswith("crossentropy"):
+            return "down"
+        if "accuracy" in name or any(name == k or name.endswith("_" + k) for k in _UP):
             return "up"
-        if name in _DOWN or name.endswith("loss") or name.endswith("crossentropy"):
+        if any(name == k or name.endswith("_" + k) for k in _DOWN):
             return "down"
         return None
 

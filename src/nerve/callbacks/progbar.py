@@ -101,7 +101,8 @@ class Progbar:
         self.dynamic = _is_terminal(sys.stdout if stream is None else stream)
         self._values = None
         self._current = 0
-        self._start = self._last_draw = time.perf_counter()
+        self._start = time.perf_counter()
+        self._last_draw = -np.inf  # the first update draws at once, as Keras's does
         self._time_after_first_step = None
         self._prev_width = 0
 

@@ -10,4 +10,5 @@ from nerve.layers.input_layer import Input, InputLayer, KerasTensor
 from nerve.layers.merge import *  # noqa: F403
 from nerve.layers.normalization import *  # noqa: F403
 from nerve.layers.pooling import *  # noqa: F403
+from nerve.layers.preprocessing import *  # noqa: F403
 from nerve.layers.recurrent import *  # noqa: F403

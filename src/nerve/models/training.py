@@ -148,7 +148,8 @@ def evaluate(
     batch_size = 32 if batch_size is None else int(batch_size)
     cb = callback_list
     if cb is None:
-        cb, _ = _callbacks(model, callbacks, _verbose(verbose), 1, None, add_history=False)
+        n = steps if steps is not None else data.num_batches(batch_size)
+        cb, _ = _callbacks(model, callbacks, _verbose(verbose), 1, n, add_history=False)
     model.reset_metrics()
     model.eval()
     logs: dict = {}
@@ -169,7 +170,8 @@ def evaluate(
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
     data = _data(x, None, None, "predict")
     batch_size = 32 if batch_size is None else int(batch_size)
-    cb, _ = _callbacks(model, callbacks, 0 if verbose == "auto" else int(verbose), 1, None, False)
+    n = steps if steps is not None else data.num_batches(batch_size)
+    cb, _ = _callbacks(model, callbacks, _verbose(verbose), 1, n, False)
     model.eval()
     outputs = []
     cb.on_predict_begin()

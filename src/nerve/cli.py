@@ -1,0 +1,354 @@
+"""The ``nerve`` command: train a built-in model on an image dataset, then evaluate, predict, export.
+
+    nerve train [--dataset fashion_mnist] [--model cnn] [--epochs 3] [--augment] [--output DIR]
+    nerve evaluate MODEL [--dataset fashion_mnist]
+    nerve predict MODEL IMAGE.png|IMAGE.npy ...
+    nerve summary MODEL
+    nerve export MODEL [--format onnx] [--opset 17] [--output FILE]
+
+Every failure a user can cause (an unknown dataset, missing data, an unreadable model file, a bad
+option value) ends in one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+DATASETS = ("fashion_mnist", "mnist", "digits")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "nadam", "adamax", "lion")
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+
+class UsageError(Exception):
+    """A problem the user can fix: printed as one line, exit status 2."""
+
+
+# ----------------------------------------------------------------------------- data
+def _images(x: np.ndarray) -> np.ndarray:
+    """uint8 or float images (N, H, W[, C]) -> float32 (N, H, W, C) in [0, 1]."""
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise UsageError(f"expected images shaped (N, H, W) or (N, H, W, C), got {x.shape}")
+    x = x.astype(np.float32)
+    if x.size and x.max() > 1.0:
+        x /= 255.0 if x.max() > 16.0 else 16.0  # 8-bit pixels; sklearn's digits go to 16
+    return x
+
+
+def load_dataset(name: str):
+    """((x_train, y_train), (x_test, y_test)) as float32 NHWC images and int64 labels."""
+    from nerve import datasets
+
+    if name.lower().endswith(".csv"):
+        (x_train, y_train), (x_test, y_test) = _split_csv(datasets.from_csv(name))
+    elif name in DATASETS:
+        (x_train, y_train), (x_test, y_test) = getattr(datasets, name).load_data()
+    else:
+        raise UsageError(
+            f"unknown dataset {name!r}: choose {', '.join(DATASETS)} or a path to a .csv file"
+        )
+    return (_images(x_train), np.asarray(y_train, np.int64)), (
+        _images(x_test),
+        np.asarray(y_test, np.int64),
+    )
+
+
+def _split_csv(data):
+    """A Kaggle-style CSV holds one labelled set: keep its last 10% as the test set."""
+    x, y = data
+    n_test = max(1, len(x) // 10)
+    if len(x) < 2:
+        raise UsageError(f"the CSV file holds {len(x)} labelled image(s); at least 2 are needed")
+    return (x[:-n_test], y[:-n_test]), (x[-n_test:], y[-n_test:])
+
+
+def _augmentation():
+    """Mirror images, shift by up to 2 pixels, turn by up to 10 degrees: one resampling per batch.
+
+    The loader's generator drives the random draws, so ``--seed`` makes them repeatable.
+    """
+    from nerve.data import transforms as T
+
+    return T.Compose([T.RandomHorizontalFlip(), T.RandomTranslation(2), T.RandomRotation(10)])
+
+
+# ----------------------------------------------------------------------------- train
+def cmd_train(args) -> int:
+    import nerve
+    from nerve import callbacks, optimizers, plot
+    from nerve.models import recipes
+
+    _check_positive(epochs=args.epochs, batch_size=args.batch_size)
+    if args.lr is not None and not args.lr > 0:
+        raise UsageError(f"--lr must be a positive number, got {args.lr}")
+    nerve.utils.set_random_seed(args.seed)
+    (x_train, y_train), (x_test, y_test) = load_dataset(args.dataset)
+    if args.limit:
+        x_train, y_train = x_train[: args.limit], y_train[: args.limit]
+    num_classes = int(max(y_train.max(), y_test.max())) + 1
+    model = recipes.build(args.model, x_train.shape[1:], num_classes)
+    optimizer = optimizers.get(args.optimizer)
+    if args.lr is not None:
+        optimizer.learning_rate = args.lr
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    out = os.path.abspath(args.output or os.path.join("runs", f"{args.model}-{_stem(args)}"))
+    os.makedirs(out, exist_ok=True)
+    logs = [callbacks.CSVLogger(os.path.join(out, "history.csv"))]
+    n_val = len(x_train) // 10
+    validation = (x_train[-n_val:], y_train[-n_val:])
+    x_fit, y_fit = x_train[:-n_val], y_train[:-n_val]
+    print(
+        f"nerve {nerve.__version__}: training {args.model} on {args.dataset} "
+        f"({len(x_fit)} train, {n_val} validation, {len(x_test)} test images of "
+        f"{'x'.join(map(str, x_train.shape[1:]))}; {model.count_params():,} parameters)"
+    )
+    start = time.perf_counter()
+    if args.augment:
+        from nerve.data import ArrayDataset, DataLoader
+
+        loader = DataLoader(
+            ArrayDataset(x_fit, y_fit),
+            batch_size=args.batch_size,
+            shuffle=True,
+            generator=args.seed,
+            transform=_channels_first(_augmentation()),
+        )
+        history = model.fit(loader, epochs=args.epochs, validation_data=validation, callbacks=logs)
+    else:
+        history = model.fit(
+            x_fit,
+            y_fit,
+            batch_size=args.batch_size,
+            epochs=args.epochs,
+            validation_data=validation,
+            callbacks=logs,
+        )
+    seconds = time.perf_counter() - start
+    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
+    predictions = model.predict(x_test, batch_size=512, verbose=0).argmax(axis=-1)
+
+    model_path = os.path.join(out, "model.nerve")
+    model.save(model_path)
+    _write_json(os.path.join(out, "history.json"), {"epoch": history.epoch, **history.history})
+    names = FASHION_CLASSES if args.dataset == "fashion_mnist" else None
+    pictures = []
+    try:
+        plot.history(history, path=os.path.join(out, "curves.png"))
+        plot.confusion_matrix(
+            y_test, predictions, class_names=names, path=os.path.join(out, "confusion_matrix.png")
+        )
+        pictures = ["curves.png", "confusion_matrix.png"]
+    except ImportError as exc:
+        print(f"(no pictures: {exc})")
+    report = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "epochs": len(history.epoch),
+        "test_accuracy": float(test_accuracy),
+        "test_loss": float(test_loss),
+        "seconds_per_epoch": seconds / max(len(history.epoch), 1),
+        "parameters": model.count_params(),
+        "output": out,
+    }
+    _write_json(os.path.join(out, "report.json"), report)
+    files = ", ".join(["model.nerve", "history.csv", "history.json", *pictures, "report.json"])
+    print(
+        f"\ntest accuracy {test_accuracy:.4f} (loss {test_loss:.4f}) after "
+        f"{report['epochs']} epoch(s), {report['seconds_per_epoch']:.1f} s per epoch, "
+        f"{report['parameters']:,} parameters\nwrote {files} to {out}"
+    )
+    if args.epochs < 10:
+        print(f"train longer for higher accuracy: nerve train --model {args.model} --epochs 10")
+    return 0
+
+
+def _channels_first(transform):
+    """The transforms work on (N, C, H, W) batches; the Keras-style models read (N, H, W, C)."""
+
+    def apply(batch):
+        return np.ascontiguousarray(
+            np.moveaxis(transform(np.moveaxis(np.asarray(batch), -1, 1)), 1, -1)
+        )
+
+    return apply
+
+
+def _stem(args) -> str:
+    return os.path.splitext(os.path.basename(args.dataset))[0]
+
+
+def _check_positive(**values) -> None:
+    for name, value in values.items():
+        if value <= 0:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} must be a positive integer, got {value}")
+
+
+def _write_json(path: str, data) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, default=float)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------- other commands
+def _load_model(path: str):
+    import nerve
+
+    if not os.path.exists(path):
+        raise UsageError(f"no model file at {path}")
+    return nerve.load_model(path)
+
+
+def cmd_evaluate(args) -> int:
+    model = _load_model(args.model)
+    _, (x_test, y_test) = load_dataset(args.dataset)
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)[:2]
+    print(f"{args.dataset}: test accuracy {accuracy:.4f}, loss {loss:.4f} ({len(x_test)} images)")
+    return 0
+
+
+def _read_image(path: str, shape) -> np.ndarray:
+    """One image file (PNG or other Pillow format, or .npy) as float32 (H, W, C) in [0, 1]."""
+    height, width, channels = shape
+    if path.lower().endswith(".npy"):
+        image = np.load(path, allow_pickle=False)
+    else:
+        try:
+            from PIL import Image
+        except ImportError as exc:
+            raise UsageError("reading images needs Pillow: pip install 'nerve[plot]'") from exc
+        try:
+            with Image.open(path) as img:
+                img = img.convert("L" if channels == 1 else "RGB").resize((width, height))
+                image = np.asarray(img)
+        except OSError as exc:
+            raise UsageError(f"cannot read image {path}: {exc}") from exc
+    image = _images(image[None])[0]
+    if image.shape != (height, width, channels):
+        raise UsageError(f"{path}: image of shape {image.shape}, the model expects {tuple(shape)}")
+    return image
+
+
+def cmd_predict(args) -> int:
+    model = _load_model(args.model)
+    shape = tuple(model.input_shape[1:])
+    for path in args.images:
+        if not os.path.exists(path):
+            raise UsageError(f"no image file at {path}")
+    batch = np.stack([_read_image(p, shape) for p in args.images])
+    probabilities = model.predict(batch, verbose=0)
+    for path, p in zip(args.images, probabilities):
+        k = int(p.argmax())
+        label = FASHION_CLASSES[k] if len(p) == 10 and args.fashion_names else str(k)
+        print(f"{path}: class {label} (probability {float(p[k]):.3f})")
+    return 0
+
+
+def cmd_summary(args) -> int:
+    _load_model(args.model).summary()
+    return 0
+
+
+def cmd_export(args) -> int:
+    if args.format != "onnx":
+        raise UsageError(f"unknown export format {args.format!r}; supported: onnx")
+    from nerve import onnx as nerve_onnx
+
+    model = _load_model(args.model)
+    shape = tuple(model.input_shape[1:])
+    path = args.output or os.path.splitext(args.model)[0] + ".onnx"
+    example = np.zeros((1, *shape), np.float32)
+    nerve_onnx.export(model, example, path, opset=args.opset)
+    print(f"wrote {path} (ONNX opset {args.opset}, dynamic batch)")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from nerve.models.recipes import RECIPES
+
+    parser = argparse.ArgumentParser(
+        prog="nerve", description="Train, evaluate and export neural networks with nerve."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a built-in model and report on the test set")
+    train.add_argument(
+        "--dataset", default="fashion_mnist", help=f"{', '.join(DATASETS)} or PATH.csv"
+    )
+    train.add_argument("--model", default="cnn", choices=list(RECIPES))
+    train.add_argument("--epochs", type=int, default=3)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--lr", type=float, default=None, help="learning rate (default: Keras's)")
+    train.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
+    train.add_argument("--augment", action="store_true", help="random rotations, shifts, zooms")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    train.add_argument("--output", default=None, help="directory for the files (runs/MODEL-DATA)")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="test accuracy of a saved model")
+    evaluate.add_argument("model")
+    evaluate.add_argument("--dataset", default="fashion_mnist")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    predict = sub.add_parser("predict", help="classify image files (PNG, NPY)")
+    predict.add_argument("model")
+    predict.add_argument("images", nargs="+")
+    predict.add_argument(
+        "--fashion-names", action="store_true", help="print Fashion-MNIST class names"
+    )
+    predict.set_defaults(func=cmd_predict)
+
+    summary = sub.add_parser("summary", help="print a saved model's layers")
+    summary.add_argument("model")
+    summary.set_defaults(func=cmd_summary)
+
+    export = sub.add_parser("export", help="export a saved model (ONNX)")
+    export.add_argument("model")
+    export.add_argument("--format", default="onnx")
+    export.add_argument("--opset", type=int, default=17)
+    export.add_argument("--output", default=None)
+    export.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("nerve: interrupted", file=sys.stderr)
+        return 130
+    except (UsageError, ValueError, OSError, ImportError) as exc:
+        # Errors a user can cause and fix; a bug elsewhere still shows its traceback.
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"nerve {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

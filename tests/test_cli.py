@@ -1,0 +1,89 @@
+"""The `nerve` command line: train writes its files and report; errors are one line, exit 2."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nerve.cli import main
+
+pytest.importorskip("sklearn")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One quick training run on the 8x8 digits, shared by the tests that read its files."""
+    out = tmp_path_factory.mktemp("run")
+    code = main(
+        ["train", "--dataset", "digits", "--model", "mlp", "--epochs", "3", "--output", str(out)]
+    )
+    assert code == 0
+    return out
+
+
+def test_train_writes_model_history_pictures_and_report(trained, capsys):
+    names = {p.name for p in trained.iterdir()}
+    expected = {"model.nerve", "history.csv", "history.json", "report.json"}
+    assert expected <= names
+    report = json.loads((trained / "report.json").read_text())
+    assert report["model"] == "mlp" and report["epochs"] == 3
+    assert report["test_accuracy"] > 0.85  # 3 epochs of the MLP on digits: ~0.93
+    history = json.loads((trained / "history.json").read_text())
+    assert history["epoch"] == [0, 1, 2] and len(history["val_accuracy"]) == 3
+    assert (trained / "history.csv").read_text().splitlines()[0].startswith("epoch,")
+    if pytest.importorskip("matplotlib"):
+        assert {"curves.png", "confusion_matrix.png"} <= names
+
+
+def test_evaluate_summary_and_predict_a_saved_model(trained, tmp_path, capsys):
+    model = str(trained / "model.nerve")
+    assert main(["evaluate", model, "--dataset", "digits"]) == 0
+    accuracy = float(capsys.readouterr().out.split("test accuracy ")[1].split(",")[0])
+    report = json.loads((trained / "report.json").read_text())
+    assert accuracy == pytest.approx(report["test_accuracy"], abs=5e-5)  # printed to 4 places
+    assert main(["summary", model]) == 0
+    assert "Total params" in capsys.readouterr().out
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    np.save(tmp_path / "zero.npy", digits.images[0].astype(np.uint8))  # a 0, pixels 0..16
+    assert main(["predict", model, str(tmp_path / "zero.npy")]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{tmp_path / 'zero.npy'}: class ") and "probability" in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--dataset", "nope"], "unknown dataset 'nope'"),
+        (["train", "--dataset", "digits", "--epochs", "0"], "--epochs must be a positive integer"),
+        (["train", "--dataset", "digits", "--lr", "-1"], "--lr must be a positive number"),
+        (["evaluate", "missing.nerve"], "no model file at missing.nerve"),
+        (["summary", __file__], "test_cli.py"),  # not a model file: named in the message
+    ],
+)
+def test_errors_are_one_line_and_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_python_dash_m_nerve_runs_the_command():
+    done = subprocess.run(
+        [sys.executable, "-m", "nerve", "train", "--dataset", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("nerve train: error: unknown dataset")
+
+
+def test_train_with_augmentation_runs_through_a_data_loader(tmp_path, capsys):
+    argv = ["train", "--dataset", "digits", "--model", "cnn", "--epochs", "1", "--augment"]
+    assert main([*argv, "--limit", "400", "--output", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and "train longer" in out
+    assert (tmp_path / "model.nerve").exists()
