@@ -42,6 +42,8 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "activations",
     "callbacks",
+    "data",
+    "datasets",
     "initializers",
     "layers",
     "losses",
@@ -52,14 +54,20 @@ _SUBMODULES = {
     "optimizers",
     "plot",
     "regularizers",
+    "saving",
     "testing",
     "utils",
 }
 
 
+# Functions of a lazily loaded sub-package, reachable as nerve.<name>.
+_LAZY_FUNCTIONS = {"save": "saving", "load": "saving", "load_model": "saving"}
+
+
 def __getattr__(name):
-    if name in _SUBMODULES:
+    if name in _SUBMODULES or name in _LAZY_FUNCTIONS:
         import importlib
 
-        return importlib.import_module(f"nerve.{name}")
+        module = importlib.import_module(f"nerve.{_LAZY_FUNCTIONS.get(name, name)}")
+        return getattr(module, name) if name in _LAZY_FUNCTIONS else module
     raise AttributeError(f"module 'nerve' has no attribute {name!r}")

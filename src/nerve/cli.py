@@ -1,4 +1,4 @@
-"""The ``nerve`` command: train a built-in model on an image dataset, then evaluate, predict, export.
+"""The ``nerve`` command: train a built-in model on images, then evaluate, predict, export.
 
     nerve train [--dataset fashion_mnist] [--model cnn] [--epochs 3] [--augment] [--output DIR]
     nerve evaluate MODEL [--dataset fashion_mnist]

@@ -7,9 +7,6 @@ and metrics, and the per-batch steps users may override (``train_step``, as in K
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
 
 from nerve import losses as losses_module
@@ -149,6 +146,19 @@ class Model(Layer):
     @property
     def inputs(self) -> list:
         return [] if self._graph is None else self._graph[2]
+
+    @property
+    def input_shape(self):
+        """The batch input shape, ``(None, ...)``, or a list of them for several inputs."""
+        batch_shape = self.__dict__.get("_batch_input_shape")  # Sequential keeps its own
+        if batch_shape is not None:
+            return tuple(batch_shape)
+        if not self.inputs:
+            raise AttributeError(
+                f"model {self.name!r} has no defined input shape yet: call it on data first"
+            )
+        shapes = [tuple(t.shape) for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def outputs(self) -> list:
@@ -455,35 +465,29 @@ class Model(Layer):
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=len(_flat(x)[0]), verbose=0)
 
-    # ------------------------------------------------------------------ weights files
-    def save_weights(self, filepath: str) -> None:
-        """Write the state_dict to ``filepath`` atomically (an .npz archive of named arrays).
+    # ------------------------------------------------------------------ saving
+    # The file formats live in nerve.saving (level 8, above models): it installs its functions
+    # here when imported, and the first save or load imports it through the package facade.
+    def save(self, filepath, overwrite: bool = True) -> None:
+        """Write the whole model (architecture, weights, compile and optimizer state) to a
+        ``.nerve`` file; ``nerve.load_model`` reads it back. See ``nerve.saving.save_model``."""
+        _saving_hook("save_model")(self, filepath, overwrite=overwrite)
 
-        The saving issue replaces this with safetensors inside the .nerve file format.
-        """
-        state = {k: np.ascontiguousarray(v) for k, v in self.state_dict().items()}
-        directory = os.path.dirname(os.path.abspath(filepath))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **state)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, filepath)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Write the weights (the state_dict) to a ``.weights.safetensors`` file, atomically."""
+        _saving_hook("save_weights")(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath: str) -> None:
-        try:
-            with np.load(filepath, allow_pickle=False) as archive:
-                state = {k: archive[k] for k in archive.files}
-        except (OSError, ValueError) as exc:
-            raise ValueError(
-                f"load_weights: {filepath!r} is not a readable weights file ({exc})"
-            ) from None
-        self.load_state_dict(state)
+    def load_weights(self, filepath) -> None:
+        """Read weights from ``.weights.safetensors``, a ``.nerve`` file, or an old ``.npz``."""
+        _saving_hook("load_weights")(self, filepath)
+
+    def _build_from(self, inputs) -> None:
+        # Remembered so that a saved subclassed model can build its weights again on loading.
+        items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        shapes = [tuple(x.shape) for x in items if hasattr(x, "shape")]
+        if len(shapes) == len(items):
+            self.__dict__["_build_input_shape"] = shapes if len(shapes) > 1 else shapes[0]
+        super()._build_from(inputs)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -506,6 +510,22 @@ class ModuleModel(Model):
 
     def call(self, inputs):
         return self.module(inputs)
+
+
+_SAVING_HOOKS: dict = {}
+
+
+def register_saving_hooks(**hooks) -> None:
+    """Called by nerve.saving when imported: the functions behind save/save_weights/load_weights."""
+    _SAVING_HOOKS.update(hooks)
+
+
+def _saving_hook(name: str):
+    if name not in _SAVING_HOOKS:
+        import nerve
+
+        nerve.saving  # noqa: B018  (the facade imports nerve.saving, which registers the hooks)
+    return _SAVING_HOOKS[name]
 
 
 def _stack_scalars(values: list) -> Tensor:
