@@ -1,12 +1,13 @@
 # The README's two commands are `make demo` (the main job) and `make test`.
 # Each sets up what it needs in .venv first, so both work on a fresh Debian machine.
+# `make demo` also installs the Fashion-MNIST Debian package when it is missing and apt is usable.
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint format clean fashion-mnist
 
 $(VENV)/.nerve: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,19 +21,31 @@ $(VENV)/.torch: $(VENV)/.nerve
 	$(PIP) keras==3.15.0
 	touch $@
 
-demo: $(VENV)/.nerve
-	$(PY) examples/digits_mlp.py
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
 
-test: $(VENV)/.torch
-	$(PY) -m ruff check src tests examples
-	$(PY) -m ruff format --check src tests examples
+demo: $(VENV)/.nerve fashion-mnist
+	$(VENV)/bin/nerve train $(ARGS)
+
+# Best effort: with root (or sudo) and apt, install the package; otherwise nerve train says
+# where to put the files.
+fashion-mnist:
+	@if [ ! -d $(FASHION_MNIST) ] && command -v apt-get >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		echo "installing the Debian package dataset-fashion-mnist"; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist \
+			|| echo "could not install dataset-fashion-mnist; nerve train will say what to do"; \
+	fi
+
+test: $(VENV)/.torch fashion-mnist
+	$(PY) -m ruff check src tests examples benchmarks
+	$(PY) -m ruff format --check src tests examples benchmarks
 	$(PY) -m pytest
 
 lint: $(VENV)/.nerve
-	$(PY) -m ruff check src tests examples
+	$(PY) -m ruff check src tests examples benchmarks
 
 format: $(VENV)/.nerve
-	$(PY) -m ruff format src tests examples
+	$(PY) -m ruff format src tests examples benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
