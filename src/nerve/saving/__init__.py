@@ -1,0 +1,34 @@
+"""Saving and loading: whole models in ``.nerve`` files, weights and state_dicts in safetensors.
+
+``model.save('m.nerve')`` / ``nerve.load_model('m.nerve')`` keep the architecture, weights,
+compile and optimizer state; ``model.save_weights('m.weights.safetensors')`` the weights;
+``nerve.save(module.state_dict(), path)`` / ``nerve.load(path)`` any state_dict. Nothing is
+pickled and loading never runs code from a file: custom classes come back only by registered
+name (:func:`register_serializable`) or through ``custom_objects=``.
+
+Importing this package installs ``Model.save``, ``save_weights`` and ``load_weights`` (models sit
+below saving in nerve's levels, so they reach it through this registration, never by import).
+"""
+
+from nerve.models import model as _model
+from nerve.saving.api import load, load_model, load_weights, save, save_model, save_weights
+from nerve.saving.archive import FORMAT_VERSION
+from nerve.saving.registry import register_serializable, registered_name
+from nerve.saving.safetensors_io import NerveFileError
+
+_model.register_saving_hooks(
+    save_model=save_model, save_weights=save_weights, load_weights=load_weights
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "NerveFileError",
+    "load",
+    "load_model",
+    "load_weights",
+    "register_serializable",
+    "registered_name",
+    "save",
+    "save_model",
+    "save_weights",
+]
