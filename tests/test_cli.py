@@ -87,3 +87,22 @@ def test_train_with_augmentation_runs_through_a_data_loader(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "test accuracy" in out and "train longer" in out
     assert (tmp_path / "model.nerve").exists()
+
+
+def test_export_writes_an_onnx_file_that_onnxruntime_runs(trained, tmp_path, capsys):
+    ort = pytest.importorskip("onnxruntime")
+    path = tmp_path / "model.onnx"
+    assert main(["export", str(trained / "model.nerve"), "--output", str(path)]) == 0
+    assert "opset 17" in capsys.readouterr().out
+    import nerve
+
+    model = nerve.load_model(trained / "model.nerve")
+    x = np.random.default_rng(0).random((5, 8, 8, 1), dtype=np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (out,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(out, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_export_rejects_an_unknown_format(trained, capsys):
+    assert main(["export", str(trained / "model.nerve"), "--format", "tflite"]) == 2
+    assert "unknown export format 'tflite'" in capsys.readouterr().err
