@@ -9,8 +9,13 @@ PIP := $(PY) -m pip install -q --disable-pip-version-check
 
 .PHONY: demo test lint format clean fashion-mnist
 
+# Debian's python3 lacks venv until python3-venv is installed: do that when apt allows.
 $(VENV)/.nerve: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		rm -rf $(VENV); \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq python3-venv; \
+		$(PYTHON) -m venv $(VENV); }
 	$(PIP) -e '.[test,dev]'
 	touch $@
 
