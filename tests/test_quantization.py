@@ -139,3 +139,28 @@ def test_errors():
         quantize(nn.Linear(3, 2), [(_rand(4, 3), np.zeros(4))])
     with pytest.raises(TypeError, match="nn.Module"):
         quantize(lambda x: x, _rand(4, 3))
+
+
+def test_a_quantized_keras_model_saves_4x_smaller_and_loads_back(tmp_path):
+    import nerve
+    from nerve import layers, models
+    from nerve.quantization import quantize
+
+    nerve.utils.set_random_seed(0)
+    model = models.Sequential([
+        layers.Input((12, 12, 1)),
+        layers.Conv2D(16, 3, activation="relu"),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10),
+    ])  # fmt: skip
+    x = np.random.default_rng(0).random((64, 12, 12, 1), dtype=np.float32)
+    quantized = quantize(model, x)
+    model.save(tmp_path / "float.nerve")
+    quantized.save(tmp_path / "int8.nerve")
+    ratio = (tmp_path / "float.nerve").stat().st_size / (tmp_path / "int8.nerve").stat().st_size
+    assert 3.5 < ratio < 4.1  # int8 weights; float32 biases and scales stay
+    loaded = nerve.load_model(tmp_path / "int8.nerve")
+    names = [type(layer).__name__ for layer in loaded.layers]
+    assert names == ["QuantizedConv2D", "Flatten", "QuantizedDense", "QuantizedDense"]
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), quantized.predict(x, verbose=0))

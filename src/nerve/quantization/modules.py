@@ -14,6 +14,7 @@ import numpy as np
 
 from nerve import layers, nn
 from nerve.autograd.tensor import Tensor
+from nerve.saving import register_serializable
 
 QMIN, QMAX = -128, 127
 
@@ -59,6 +60,7 @@ class _Quantized:
         axis = self._channel_axis if per_channel else None
         q, scale = quantize_weight(w.data, axis, reduce_range)
         a_scale, zero_point = activation_grid(lo, hi)
+        self.__dict__["per_channel"] = bool(per_channel)
         self.register_buffer("weight_int8", Tensor(q))
         self.register_buffer("weight_scale", Tensor(scale))
         self.register_buffer("input_scale", Tensor(np.array(a_scale, np.float32)))
@@ -114,7 +116,26 @@ class QuantizedConv2d(_Quantized, nn.Conv2d):
         return super().forward(self._fake_quantize(x))
 
 
-class QuantizedDense(_Quantized, layers.Dense):
+class _KerasQuantized(_Quantized):
+    """The Keras-style int8 layers also come back from a .nerve file: built from their config,
+    they turn their fresh float kernel into int8 buffers of the right shapes at once, which the
+    file's weights then fill."""
+
+    def __init__(self, *args, per_channel: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.__dict__["per_channel"] = bool(per_channel)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self._weight_name in self._parameters:
+            self._quantize(self.per_channel, 0.0, 0.0, reduce_range=False)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "per_channel": self.per_channel}
+
+
+@register_serializable(package="nerve")
+class QuantizedDense(_KerasQuantized, layers.Dense):
     """Keras-style Dense with an int8 kernel (one scale per unit)."""
 
     _weight_name = "kernel"
@@ -128,7 +149,8 @@ class QuantizedDense(_Quantized, layers.Dense):
         return super().call(self._fake_quantize(inputs))
 
 
-class QuantizedConv1D(_Quantized, layers.Conv1D):
+@register_serializable(package="nerve")
+class QuantizedConv1D(_KerasQuantized, layers.Conv1D):
     """Keras-style Conv1D with an int8 kernel (one scale per filter)."""
 
     _weight_name = "kernel"
@@ -142,7 +164,8 @@ class QuantizedConv1D(_Quantized, layers.Conv1D):
         return super().call(self._fake_quantize(inputs))
 
 
-class QuantizedConv2D(_Quantized, layers.Conv2D):
+@register_serializable(package="nerve")
+class QuantizedConv2D(_KerasQuantized, layers.Conv2D):
     """Keras-style Conv2D with an int8 kernel (one scale per filter)."""
 
     _weight_name = "kernel"
