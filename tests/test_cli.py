@@ -106,3 +106,30 @@ def test_export_writes_an_onnx_file_that_onnxruntime_runs(trained, tmp_path, cap
 def test_export_rejects_an_unknown_format(trained, capsys):
     assert main(["export", str(trained / "model.nerve"), "--format", "tflite"]) == 2
     assert "unknown export format 'tflite'" in capsys.readouterr().err
+
+
+def test_train_on_a_kaggle_style_csv(tmp_path, capsys):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rows = ["label," + ",".join(f"pixel{i}" for i in range(64))]
+    for image, label in zip(digits.images[:600], digits.target[:600]):
+        rows.append(f"{label}," + ",".join(str(int(v * 255 / 16)) for v in image.ravel()))
+    path = tmp_path / "train.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    argv = [
+        "train",
+        "--dataset",
+        str(path),
+        "--model",
+        "mlp",
+        "--epochs",
+        "15",
+        "--batch-size",
+        "32",
+    ]
+    assert main([*argv, "--output", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["test_accuracy"] > 0.7  # chance: 0.1; 486 training images, 60 test
+    assert "(486 train, 54 validation, 60 test images of 8x8x1" in capsys.readouterr().out
