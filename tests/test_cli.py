@@ -133,3 +133,10 @@ def test_train_on_a_kaggle_style_csv(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert report["test_accuracy"] > 0.7  # chance: 0.1; 486 training images, 60 test
     assert "(486 train, 54 validation, 60 test images of 8x8x1" in capsys.readouterr().out
+
+
+def test_bench_passes_its_options_to_the_benchmark_suite(tmp_path, capsys):
+    out = tmp_path / "bench"
+    argv = ["bench", "--quick", "--only", "mlp", "--no-torch", "--no-memory", "--out", str(out)]
+    assert main(argv) == 0
+    assert "MLP" in (out / "benchmarks.md").read_text()

@@ -5,6 +5,7 @@
     nerve predict MODEL IMAGE.png|IMAGE.npy ...
     nerve summary MODEL
     nerve export MODEL [--format onnx] [--opset 17] [--output FILE]
+    nerve bench [--quick] [--only NAME] ...   (a source checkout's benchmarks/)
 
 Every failure a user can cause (an unknown dataset, missing data, an unreadable model file, a bad
 option value) ends in one line on stderr and exit status 2, never a traceback.
@@ -291,6 +292,21 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    """Run the side-by-side benchmark of a source checkout (``python -m benchmarks``)."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "benchmarks" / "__main__.py").exists():
+        raise UsageError(
+            "nerve bench runs the benchmarks/ folder of a nerve source checkout, and this "
+            f"installation has none beside {root}; clone the repository and run it there"
+        )
+    command = [sys.executable, "-m", "benchmarks", *args.options]
+    return subprocess.run(command, cwd=root, check=False).returncode
+
+
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from nerve.models.recipes import RECIPES
@@ -341,11 +357,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--opset", type=int, default=17)
     export.add_argument("--output", default=None)
     export.set_defaults(func=cmd_export)
+
+    bench = sub.add_parser(
+        "bench", help="time nerve against PyTorch (options go to python -m benchmarks)"
+    )
+    bench.add_argument("options", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"] and not {"-h", "--help"} & set(argv[1:2]):
+        # Everything after "bench" belongs to python -m benchmarks, options included.
+        args = argparse.Namespace(command="bench", options=argv[1:], func=cmd_bench)
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:
