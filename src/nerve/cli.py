@@ -23,18 +23,6 @@ import numpy as np
 
 DATASETS = ("fashion_mnist", "mnist", "digits")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "nadam", "adamax", "lion")
-FASHION_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
 
 
 class UsageError(Exception):
@@ -156,7 +144,9 @@ def cmd_train(args) -> int:
     model_path = os.path.join(out, "model.nerve")
     model.save(model_path)
     _write_json(os.path.join(out, "history.json"), {"epoch": history.epoch, **history.history})
-    names = FASHION_CLASSES if args.dataset == "fashion_mnist" else None
+    from nerve.datasets import fashion_mnist
+
+    names = fashion_mnist.CLASS_NAMES if args.dataset == "fashion_mnist" else None
     pictures = []
     try:
         plot.history(history, path=os.path.join(out, "curves.png"))
@@ -211,12 +201,9 @@ def _check_positive(**values) -> None:
 
 
 def _write_json(path: str, data) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, default=float)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    from nerve.files import atomic_write_bytes
+
+    atomic_write_bytes(path, json.dumps(data, indent=2, default=float).encode("utf-8"))
 
 
 # ----------------------------------------------------------------------------- other commands
@@ -259,6 +246,8 @@ def _read_image(path: str, shape) -> np.ndarray:
 
 
 def cmd_predict(args) -> int:
+    from nerve.datasets import fashion_mnist
+
     model = _load_model(args.model)
     shape = tuple(model.input_shape[1:])
     for path in args.images:
@@ -268,7 +257,7 @@ def cmd_predict(args) -> int:
     probabilities = model.predict(batch, verbose=0)
     for path, p in zip(args.images, probabilities):
         k = int(p.argmax())
-        label = FASHION_CLASSES[k] if len(p) == 10 and args.fashion_names else str(k)
+        label = fashion_mnist.CLASS_NAMES[k] if len(p) == 10 and args.fashion_names else str(k)
         print(f"{path}: class {label} (probability {float(p[k]):.3f})")
     return 0
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 
 import numpy as np
+
+from nerve.files import atomic_write
 
 
 def _figure(**kwargs):
@@ -28,26 +29,9 @@ def _figure(**kwargs):
     return fig
 
 
-def _atomic_write(path, write) -> None:
-    """Write through ``write(file)`` into a temp file beside ``path``, then move it in place."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.splitext(path)[1])
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _save_figure(fig, path) -> None:
     fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or "png"
-    _atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=100))
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=100))
 
 
 def history(history, path=None):
@@ -276,5 +260,5 @@ def model(model, path=None) -> str:
         lines.append(f"Total params: {total}")
     text = "\n".join(lines)
     if path is not None:
-        _atomic_write(path, lambda f: f.write((text + "\n").encode("utf-8")))
+        atomic_write(path, lambda f: f.write((text + "\n").encode("utf-8")))
     return text

@@ -10,13 +10,13 @@ which axes follow the batch size.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
 from nerve import nn
 from nerve.autograd.grad_mode import no_grad
 from nerve.autograd.tensor import Tensor
+from nerve.files import atomic_write_bytes
 from nerve.layers.input_layer import InputLayer, substitute
 from nerve.models.model import Model, ModuleModel
 from nerve.models.sequential import Sequential as KerasSequential
@@ -107,7 +107,7 @@ def export(
     proto = _build(onnx, model, examples, axis, opset, input_names, output_names)
     path = os.fspath(path)
     if quantize is None:
-        _write_atomic(path, proto.SerializeToString())
+        atomic_write_bytes(path, proto.SerializeToString())
     else:
         from nerve.onnx.int8 import quantize_file
 
@@ -341,18 +341,3 @@ def _build(onnx, model, examples, axis, opset, input_names, output_names):
     proto.ir_version = min(proto.ir_version, 10)  # readable by onnxruntime >= 1.18
     onnx.checker.check_model(proto, full_check=True)
     return proto
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".onnx")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 
+from nerve.files import atomic_write
 from nerve.saving.safetensors_io import NerveFileError
 
 FORMAT = "nerve.model"
@@ -23,34 +23,6 @@ FORMAT_VERSION = 1
 METADATA = "metadata.json"
 MAX_MEMBERS = 16
 MAX_JSON_BYTES = 64 * 1024 * 1024
-
-
-def atomic_write(path, write) -> None:
-    """Call ``write(file)`` on a temp file beside ``path``, fsync it, then rename it over
-    ``path``: a crash at any moment leaves either the old file or the new one, whole."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    try:  # make the rename itself durable; not possible on every platform
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 def _sha256(data: bytes) -> str:
