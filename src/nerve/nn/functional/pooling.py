@@ -92,6 +92,13 @@ class MaxPool2d(Function):
         h, w = x.shape[2:]
         full = tuple(_reach(*a) for a in zip((h, w), padding, kernel, stride, dilation, out_size))
         xp = _padded(x, padding, full, -np.inf)
+        if not self.needs_input_grad[0] and not return_indices:
+            # Inference: the max alone (NaN propagates through np.maximum, as torch's does);
+            # no argmax to keep for a backward that will not run.
+            best = None
+            for _, s in _windows(xp, kernel, stride, dilation, out_size):
+                best = s.copy() if best is None else np.maximum(best, s, out=best)
+            return best.squeeze(expand) if expand else best
         idx_dtype = np.int8 if kernel[0] * kernel[1] <= 127 else np.int32
         # Running max and argmax, one kernel offset at a time. Strict >: the first of equal
         # maxima wins, as in torch. Offsets only grow, so the argmax update is a max with
