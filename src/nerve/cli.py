@@ -71,13 +71,15 @@ def _split_csv(data):
 
 
 def _augmentation():
-    """Mirror images, shift by up to 2 pixels, turn by up to 10 degrees: one resampling per batch.
+    """Mirror images and shift them by up to 2 pixels: one resampling per batch.
 
     The loader's generator drives the random draws, so ``--seed`` makes them repeatable.
+    Rotations of up to 10 degrees as well slowed learning on Fashion-MNIST (validation accuracy
+    0.897 vs 0.906 after 8 epochs of cnn-bn) without a later gain.
     """
     from nerve.data import transforms as T
 
-    return T.Compose([T.RandomHorizontalFlip(), T.RandomTranslation(2), T.RandomRotation(10)])
+    return T.Compose([T.RandomHorizontalFlip(), T.RandomTranslation(2)])
 
 
 # ----------------------------------------------------------------------------- train
@@ -317,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--schedule", default="cosine", choices=["cosine", "constant"], help="learning rate"
     )
-    train.add_argument("--augment", action="store_true", help="random rotations, shifts, zooms")
+    train.add_argument("--augment", action="store_true", help="random flips and 2-pixel shifts")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--limit", type=int, default=None, help="use only the first N images")
     train.add_argument("--output", default=None, help="directory for the files (runs/MODEL-DATA)")

@@ -9,8 +9,9 @@ class count, and returns an uncompiled Keras-style model whose last layer is a s
 - ``cnn``: [Conv2D(32, 3, "same", relu), MaxPooling2D] then [Conv2D(64, 3, "same", relu),
   MaxPooling2D], Flatten, Dense(128, relu), Dropout(0.3), Dense. On Fashion-MNIST,
   10 epochs: 0.916 test accuracy; with "valid" padding and Dropout(0.5), 0.898
-- ``cnn-bn``: the cnn with "same" padding, BatchNormalization between each convolution and its
-  relu, Dropout(0.25) after each pooling and a Dense(256) head
+- ``cnn-bn``: the cnn with BatchNormalization between each convolution and its relu,
+  Dropout(0.1) after each pooling and a Dense(256), Dropout(0.3) head (with Dropout 0.25/0.5
+  and augmentation it underfit: 0.86 training accuracy after 17 epochs)
 - ``lstm``: the image's rows as a sequence: LSTM(128), Dense
 - ``transformer``: rows embedded by Dense(64) plus a learned position embedding, two encoder blocks
   (4-head self-attention and a 128-unit feed-forward, post-norm like PyTorch's),
@@ -65,7 +66,7 @@ def cnn_bn(input_shape, num_classes: int) -> Model:
             layers.BatchNormalization(),
             layers.Activation("relu"),
             layers.MaxPooling2D(2),
-            layers.Dropout(0.25),
+            layers.Dropout(0.1),
         ]
 
     return Sequential(
@@ -75,7 +76,7 @@ def cnn_bn(input_shape, num_classes: int) -> Model:
             *stage(64),
             layers.Flatten(),
             layers.Dense(256, activation="relu"),
-            layers.Dropout(0.5),
+            layers.Dropout(0.3),
             layers.Dense(num_classes, activation="softmax"),
         ],
         name="cnn_bn",
