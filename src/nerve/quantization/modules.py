@@ -83,43 +83,37 @@ class _Quantized:
         return Tensor._wrap(((q - zp) * s).astype(np.float32, copy=False))
 
 
-class QuantizedLinear(_Quantized, nn.Linear):
+class _TorchQuantized(_Quantized):
+    """The nn int8 layers: ``weight`` is the dequantized int8 weight; inputs are fake-quantized."""
+
+    @property
+    def weight(self):
+        return self._dequantized()
+
+    def forward(self, x):
+        return super().forward(self._fake_quantize(x))
+
+
+class QuantizedLinear(_TorchQuantized, nn.Linear):
     """nn.Linear with an int8 weight (one scale per output feature)."""
 
-    @property
-    def weight(self):
-        return self._dequantized()
 
-    def forward(self, x):
-        return super().forward(self._fake_quantize(x))
-
-
-class QuantizedConv1d(_Quantized, nn.Conv1d):
+class QuantizedConv1d(_TorchQuantized, nn.Conv1d):
     """nn.Conv1d with an int8 weight (one scale per output channel)."""
 
-    @property
-    def weight(self):
-        return self._dequantized()
 
-    def forward(self, x):
-        return super().forward(self._fake_quantize(x))
-
-
-class QuantizedConv2d(_Quantized, nn.Conv2d):
+class QuantizedConv2d(_TorchQuantized, nn.Conv2d):
     """nn.Conv2d with an int8 weight (one scale per output channel)."""
-
-    @property
-    def weight(self):
-        return self._dequantized()
-
-    def forward(self, x):
-        return super().forward(self._fake_quantize(x))
 
 
 class _KerasQuantized(_Quantized):
-    """The Keras-style int8 layers also come back from a .nerve file: built from their config,
-    they turn their fresh float kernel into int8 buffers of the right shapes at once, which the
-    file's weights then fill."""
+    """The Keras-style int8 layers: ``kernel`` is the dequantized int8 kernel (one scale per
+    unit or filter). They also come back from a .nerve file: built from their config, they turn
+    their fresh float kernel into int8 buffers of the right shapes at once, which the file's
+    weights then fill."""
+
+    _weight_name = "kernel"
+    _channel_axis = -1
 
     def __init__(self, *args, per_channel: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -133,50 +127,27 @@ class _KerasQuantized(_Quantized):
     def get_config(self) -> dict:
         return {**super().get_config(), "per_channel": self.per_channel}
 
-
-@register_serializable(package="nerve")
-class QuantizedDense(_KerasQuantized, layers.Dense):
-    """Keras-style Dense with an int8 kernel (one scale per unit)."""
-
-    _weight_name = "kernel"
-    _channel_axis = -1
-
     @property
     def kernel(self):
         return self._dequantized()
 
     def call(self, inputs):
         return super().call(self._fake_quantize(inputs))
+
+
+@register_serializable(package="nerve")
+class QuantizedDense(_KerasQuantized, layers.Dense):
+    """Keras-style Dense with an int8 kernel (one scale per unit)."""
 
 
 @register_serializable(package="nerve")
 class QuantizedConv1D(_KerasQuantized, layers.Conv1D):
     """Keras-style Conv1D with an int8 kernel (one scale per filter)."""
 
-    _weight_name = "kernel"
-    _channel_axis = -1
-
-    @property
-    def kernel(self):
-        return self._dequantized()
-
-    def call(self, inputs):
-        return super().call(self._fake_quantize(inputs))
-
 
 @register_serializable(package="nerve")
 class QuantizedConv2D(_KerasQuantized, layers.Conv2D):
     """Keras-style Conv2D with an int8 kernel (one scale per filter)."""
-
-    _weight_name = "kernel"
-    _channel_axis = -1
-
-    @property
-    def kernel(self):
-        return self._dequantized()
-
-    def call(self, inputs):
-        return super().call(self._fake_quantize(inputs))
 
 
 # float class -> its int8 class

@@ -56,28 +56,7 @@ def linear(input, weight, bias=None) -> Tensor:
     >>> F.linear(nerve.ones(2, 3), nerve.ones(4, 3), nerve.zeros(4)).shape
     (2, 4)
     """
-    x = as_tensor(input, "linear")
-    w = as_tensor(weight, "linear weight")
-    b = None if bias is None else as_tensor(bias, "linear bias")
-    if w.ndim != 2:
-        raise ValueError(
-            f"linear: weight must be 2-d (out_features, in_features), got shape {w.shape}"
-        )
-    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
-        raise ValueError(
-            f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 'no'} features "
-            f"in its last dim but weight of shape {w.shape} expects in_features={w.shape[1]}"
-        )
-    if b is not None and b.shape != (w.shape[0],):
-        raise ValueError(
-            f"linear: bias must have shape ({w.shape[0]},) to match weight {w.shape}, got {b.shape}"
-        )
-    dt = x.data.dtype
-    if dt.kind != "f" or w.data.dtype != dt or (b is not None and b.data.dtype != dt):
-        raise TypeError(
-            f"linear: input, weight and bias need one floating dtype, got {dt}, {w.data.dtype}"
-            + ("" if b is None else f", {b.data.dtype}")
-        )
+    x, w, b = _checked("linear", input, weight, bias, "weight", in_axis=1)
     return Linear.apply(x, w, b)
 
 
@@ -126,24 +105,37 @@ def dense(input, kernel, bias=None) -> Tensor:
     >>> F.dense(nerve.ones(2, 3), nerve.ones(3, 4), nerve.zeros(4)).shape
     (2, 4)
     """
-    x = as_tensor(input, "dense")
-    k = as_tensor(kernel, "dense kernel")
-    b = None if bias is None else as_tensor(bias, "dense bias")
-    if k.ndim != 2:
-        raise ValueError(f"dense: kernel must be 2-d (in_features, units), got shape {k.shape}")
-    if x.ndim == 0 or x.shape[-1] != k.shape[0]:
+    x, k, b = _checked("dense", input, kernel, bias, "kernel", in_axis=0)
+    return Dense.apply(x, k, b)
+
+
+_LAYOUTS = {"weight": "(out_features, in_features)", "kernel": "(in_features, units)"}
+
+
+def _checked(op: str, input, weight, bias, weight_name: str, in_axis: int):
+    """Tensors for linear/dense, after one check each of shapes and dtypes (``in_axis``: the
+    weight's axis that meets the input's features; the other gives the outputs)."""
+    x = as_tensor(input, op)
+    w = as_tensor(weight, f"{op} {weight_name}")
+    b = None if bias is None else as_tensor(bias, f"{op} bias")
+    if w.ndim != 2:
         raise ValueError(
-            f"dense: input of shape {x.shape} has {x.shape[-1] if x.ndim else 'no'} features "
-            f"in its last dim but kernel of shape {k.shape} expects in_features={k.shape[0]}"
+            f"{op}: {weight_name} must be 2-d {_LAYOUTS[weight_name]}, got shape {w.shape}"
         )
-    if b is not None and b.shape != (k.shape[1],):
+    n_in, n_out = w.shape[in_axis], w.shape[1 - in_axis]
+    if x.ndim == 0 or x.shape[-1] != n_in:
         raise ValueError(
-            f"dense: bias must have shape ({k.shape[1]},) to match kernel {k.shape}, got {b.shape}"
+            f"{op}: input of shape {x.shape} has {x.shape[-1] if x.ndim else 'no'} features "
+            f"in its last dim but {weight_name} of shape {w.shape} expects in_features={n_in}"
+        )
+    if b is not None and b.shape != (n_out,):
+        raise ValueError(
+            f"{op}: bias must have shape ({n_out},) to match {weight_name} {w.shape}, got {b.shape}"
         )
     dt = x.data.dtype
-    if dt.kind != "f" or k.data.dtype != dt or (b is not None and b.data.dtype != dt):
+    if dt.kind != "f" or w.data.dtype != dt or (b is not None and b.data.dtype != dt):
         raise TypeError(
-            f"dense: input, kernel and bias need one floating dtype, got {dt}, {k.data.dtype}"
-            + ("" if b is None else f", {b.data.dtype}")
+            f"{op}: input, {weight_name} and bias need one floating dtype, got {dt}, "
+            f"{w.data.dtype}" + ("" if b is None else f", {b.data.dtype}")
         )
-    return Dense.apply(x, k, b)
+    return x, w, b
