@@ -13,6 +13,11 @@ N, C = 6, 4
 X2 = randn(N, C, seed=101) * 1.5 + 0.5
 X4 = randn(3, C, 3, 3, seed=102) + 1.0
 X3 = randn(3, C, 5, seed=103)
+# The same kinds of input laid out differently in memory: batch norm reads them in place
+# (a conv's output is an (N, C, H, W) view of (C, H, W, N) memory; Keras tensors are NHWC).
+X4_CHWN = randn(C, 3, 3, 3, seed=117) - 0.5
+X4_NHWC = randn(3, 3, 3, C, seed=118) * 2.0
+X2_CN = randn(C, N, seed=119)
 RM = rand(C, seed=104)
 RV = positive(C, low=0.5, high=2.0, seed=105)
 W = rand(C, low=0.5, high=1.5, seed=106)
@@ -42,6 +47,34 @@ SAMPLES = {
         Sample(_bn(False), (X4, RM, RV, W, B), grad=(0, 3, 4), desc="4d-eval-affine"),
         Sample(_bn(True, False), (X4, RM, RV), grad=(0,), desc="4d-train"),
         Sample(_bn(False, False), (X4, RM, RV), grad=(0,), desc="4d-eval"),
+        Sample(
+            lambda m, x, rm, rv, w, b: m.F.batch_norm(
+                x.permute(3, 0, 1, 2), rm, rv, w, b, training=True
+            ),
+            (X4_CHWN, RM, RV, W, B),
+            grad=(0, 3, 4),
+            desc="4d-train-batch-last-memory",
+        ),
+        Sample(
+            lambda m, x, rm, rv, w, b: m.F.batch_norm(
+                x.permute(0, 3, 1, 2), rm, rv, w, b, training=False
+            ),
+            (X4_NHWC, RM, RV, W, B),
+            grad=(0, 3, 4),
+            desc="4d-eval-channels-last-memory",
+        ),
+        Sample(
+            lambda m, x, rm, rv: m.F.batch_norm(x.permute(0, 3, 1, 2), rm, rv, training=True),
+            (X4_NHWC, RM, RV),
+            grad=(0,),
+            desc="4d-train-channels-last-memory",
+        ),
+        Sample(
+            lambda m, x, rm, rv, w, b: m.F.batch_norm(x.permute(1, 0), rm, rv, w, b, training=True),
+            (X2_CN, RM, RV, W, B),
+            grad=(0, 3, 4),
+            desc="2d-train-transposed-memory",
+        ),
         Sample(
             lambda m, x, w: m.F.batch_norm(x, None, None, w, training=True, eps=1e-3),
             (X3, W),

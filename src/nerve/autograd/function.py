@@ -38,15 +38,24 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run forward on the inputs' arrays and, when a gradient is wanted, record the node."""
         self = cls.__new__(cls)
+        if not _grad_state["enabled"]:
+            # No graph under no_grad: the lean path (inference at batch 1 is mostly this call).
+            n = len(inputs)
+            self.needs_input_grad = _NO_GRAD[n] if n < len(_NO_GRAD) else [False] * n
+            out = self.forward(*[x.data if isinstance(x, Tensor) else x for x in inputs], **params)
+            if type(out) is tuple:
+                self.n_outputs = len(out)
+                return tuple(Tensor._wrap(_as_array(o)) for o in out)
+            self.n_outputs = 1
+            return Tensor._wrap(_as_array(out))
         arrays = []
         needs = []
         any_grad = False
-        record = _grad_state["enabled"]
         allowed = cls.differentiable
         for i, x in enumerate(inputs):
             if isinstance(x, Tensor):
                 arrays.append(x.data)
-                need = record and x.requires_grad and (allowed is None or i in allowed)
+                need = x.requires_grad and (allowed is None or i in allowed)
             else:
                 arrays.append(x)
                 need = False
@@ -80,6 +89,10 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}Backward>"
+
+
+# needs_input_grad under no_grad, by input count (a shared list: ops only read it)
+_NO_GRAD = [[False] * n for n in range(32)]
 
 
 def _as_array(x):

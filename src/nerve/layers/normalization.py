@@ -7,8 +7,6 @@ and keep Keras's semantics for the moving statistics.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from nerve import initializers, regularizers
@@ -163,10 +161,16 @@ class BatchNormalization(Layer):
         x = as_tensor(inputs, self.name)
         axis = self.axis % x.ndim
         c = x.shape[axis]
-        # F.batch_norm reads (N, C, *): (lead, C) or (lead, C, trail) is the same data, so any
-        # feature axis is a reshape (a view of a contiguous input), never a transpose.
-        lead, trail = math.prod(x.shape[:axis]), math.prod(x.shape[axis + 1 :])
-        xv = shape_ops.reshape(x, (lead, c) if trail == 1 else (lead, c, trail))
+        # F.batch_norm reads (N, C, *): the feature axis moves to position 1 as a view (a
+        # permute), and batch_norm works in the memory order it finds, so no layout is copied.
+        if x.ndim == 1:
+            perm, xv = None, shape_ops.reshape(x, (1, c))
+        elif axis == 1:
+            perm, xv = None, x
+        else:
+            perm = [a for a in range(x.ndim) if a != axis]
+            perm.insert(1, axis)
+            xv = shape_ops.permute(x, perm)
         gamma = self.gamma if self.scale else None
         beta = self.beta if self.center else None
         if training and self.trainable:
@@ -180,6 +184,8 @@ class BatchNormalization(Layer):
             out = F.batch_norm(
                 xv, self.moving_mean, self.moving_variance, gamma, beta, False, eps=self.epsilon
             )
+        if perm is not None:
+            return shape_ops.permute(out, np.argsort(perm).tolist())
         return shape_ops.reshape(out, x.shape)
 
     def _train_step(self, xv, gamma, beta):

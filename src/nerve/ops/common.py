@@ -17,6 +17,15 @@ def as_tensor(x, name: str = "input") -> Tensor:
         raise TypeError(f"{name}: expected a Tensor or array-like, got {type(x).__name__}") from exc
 
 
+def memory_order(a: np.ndarray) -> tuple:
+    """The axes of ``a`` from outermost to innermost in memory (a C-contiguous array: 0, 1, ...).
+
+    Fused ops allocate their results in this order so that a conv output (an (N, C, H, W) view
+    of batch-last memory) or a channels-last tensor flows through without transposing copies.
+    """
+    return tuple(sorted(range(a.ndim), key=lambda ax: -abs(a.strides[ax])))
+
+
 def lift_scalar(x, like: np.dtype):
     """A Python or NumPy scalar as a 0-d array of ``like`` (so 2.0 never upcasts float32).
 

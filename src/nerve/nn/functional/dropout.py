@@ -12,7 +12,7 @@ from nerve.autograd.grad_mode import is_grad_enabled
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import rng
-from nerve.ops.common import as_tensor
+from nerve.ops.common import as_tensor, memory_order
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d"]
 
@@ -38,7 +38,14 @@ class Dropout(Function):
     """out = x * mask, the mask of ``mask_shape`` (x's shape, or 1 on the feature dims)."""
 
     def forward(self, x, p, mask_shape):
-        mask = keep_mask(mask_shape, p, x.dtype)
+        if mask_shape == x.shape and not x.flags.c_contiguous:
+            # Draw the mask in x's memory order, so the product and its backward run along
+            # contiguous rows and the result keeps x's layout.
+            order = memory_order(x)
+            mask = keep_mask(tuple(x.shape[a] for a in order), p, x.dtype)
+            mask = mask.transpose(np.argsort(order))
+        else:
+            mask = keep_mask(mask_shape, p, x.dtype)
         self.mask = mask if self.needs_input_grad[0] else None
         return x * mask
 

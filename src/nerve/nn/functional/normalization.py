@@ -15,12 +15,14 @@ around them dominate a training step.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.ops.common import as_tensor
+from nerve.ops.common import as_tensor, memory_order
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm"]
 
@@ -61,6 +63,31 @@ def _invstd(var: np.ndarray, eps: float) -> np.ndarray:
     return out
 
 
+def _channel_rows(x: np.ndarray):
+    """``x`` (N, C, *) as a (lead, C) or (lead, C, trail) view of its own memory, plus the
+    (axis order, transposed shape) that maps results back (``_unrows``).
+
+    The axes are taken in memory order, so a conv output (an (N, C, H, W) view of (C, H, W, N)
+    memory) or a channels-last tensor is read in place and the result keeps the input's
+    layout: a plain reshape to (N, C, H*W) would copy those, and so would every op after it.
+    """
+    order = memory_order(x)
+    xt = x.transpose(order)
+    if not xt.flags.c_contiguous:
+        xt = np.ascontiguousarray(xt)
+    p = order.index(1)
+    lead, trail = math.prod(xt.shape[:p]), math.prod(xt.shape[p + 1 :])
+    c = x.shape[1]
+    xv = xt.reshape((lead, c) if trail == 1 else (lead, c, trail))
+    return xv, (order, xt.shape)
+
+
+def _unrows(v: np.ndarray, layout) -> np.ndarray:
+    """A (lead, C[, trail]) result of ``_channel_rows`` back in the input's shape and layout."""
+    order, tshape = layout
+    return v.reshape(tshape).transpose(np.argsort(order))
+
+
 def _update_running(running: np.ndarray, value: np.ndarray, momentum: float) -> None:
     """running = (1 - momentum) * running + momentum * value, in place (torch's convention)."""
     t = running.dtype.type
@@ -82,10 +109,8 @@ class BatchNorm(Function):
     def forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
         need_x, need_w, _ = self.needs_input_grad[:3]
         c = x.shape[1]
-        if x.ndim == 2:
-            xv, spec, pshape = x, "nc", (c,)
-        else:
-            xv, spec, pshape = x.reshape(x.shape[0], c, -1), "ncm", (c, 1)
+        xv, self.layout = _channel_rows(x)
+        spec, pshape = ("nc", (c,)) if xv.ndim == 2 else ("ncm", (c, 1))
         count = x.size // c
         t = x.dtype.type
         self.training, self.spec, self.vshape, self.count = training, spec, xv.shape, count
@@ -103,7 +128,7 @@ class BatchNorm(Function):
             self.scale = scale.reshape(pshape)
             # the weight gradient needs xhat: rebuilt from x in backward, only if asked for
             self.x, self.mean, self.invstd = (xv, mean, invstd) if need_w else (None,) * 3
-            return out.reshape(x.shape)
+            return _unrows(out, self.layout)
         mean = np.einsum(f"{spec}->c", xv)
         mean *= t(1.0 / count)
         xhat = xv - mean.reshape(pshape)
@@ -120,15 +145,16 @@ class BatchNorm(Function):
         self.scale = None
         if need_x:
             self.scale = (invstd if weight is None else invstd * weight).reshape(pshape)
-        return out.reshape(x.shape)
+        return _unrows(out, self.layout)
 
     def backward(self, g):
         need_x, need_w, need_b = self.needs_input_grad[:3]
         spec = self.spec
-        gv = g.reshape(self.vshape)
+        # a copy only when g's memory layout differs from x's
+        gv = g.transpose(self.layout[0]).reshape(self.vshape)
         gsum = np.einsum(f"{spec}->c", gv) if (need_b or (need_x and self.training)) else None
         if not self.training:
-            gx = (gv * self.scale).reshape(g.shape) if need_x else None
+            gx = _unrows(gv * self.scale, self.layout) if need_x else None
             gw = None
             if need_w:
                 xc = self.x - self.mean.reshape(self.scale.shape)
@@ -147,7 +173,7 @@ class BatchNorm(Function):
             gx += gv
             gx -= (gsum * inv_n).reshape(pshape)
             gx *= self.scale
-            gx = gx.reshape(g.shape)
+            gx = _unrows(gx, self.layout)
         return gx, (gxsum if need_w else None), (gsum if need_b else None)
 
 

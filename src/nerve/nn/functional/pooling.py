@@ -9,13 +9,15 @@ read and written along contiguous rows. The 1-d functions run the 2-d ops with H
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.nn.functional.conv import _ints
-from nerve.ops.common import as_tensor
+from nerve.nn.functional.conv import _ints, _plain
+from nerve.ops.common import as_tensor, memory_order
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -28,11 +30,6 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- helpers
-def _order(a: np.ndarray) -> tuple:
-    """The axes of ``a`` from outermost to innermost in memory."""
-    return tuple(sorted(range(a.ndim), key=lambda ax: -abs(a.strides[ax])))
-
-
 def _alloc(order: tuple, shape: tuple, dtype, fill=None) -> np.ndarray:
     """An array of ``shape`` whose axes lie in memory in ``order`` (filled, when ``fill`` is
     given): ufuncs over arrays of one layout run along contiguous rows, mixed ones do not."""
@@ -46,7 +43,7 @@ def _alloc(order: tuple, shape: tuple, dtype, fill=None) -> np.ndarray:
 
 def _in_layout(a: np.ndarray, order: tuple) -> np.ndarray:
     """``a``, copied into the memory ``order`` if it is not laid out that way already."""
-    if _order(a) == order:
+    if memory_order(a) == order:
         return a
     out = _alloc(order, a.shape, a.dtype)
     out[...] = a
@@ -58,7 +55,7 @@ def _padded(x: np.ndarray, pads: tuple, size: tuple, fill) -> np.ndarray:
     (pt, pl), (h, w) = pads, x.shape[2:]
     if size == (h, w):
         return x
-    buf = _alloc(_order(x), x.shape[:2] + size, x.dtype, fill)
+    buf = _alloc(memory_order(x), x.shape[:2] + size, x.dtype, fill)
     buf[:, :, pt : pt + h, pl : pl + w] = x
     return buf
 
@@ -145,7 +142,7 @@ class MaxPool2d(Function):
         if expand:
             g = np.expand_dims(g, expand)
         idx = self.idx
-        order = _order(idx)
+        order = memory_order(idx)
         g = _in_layout(g, order)
         dx = _alloc(order, g.shape[:2] + full, g.dtype, 0)
         overlap = any(s < d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
@@ -186,7 +183,7 @@ class AvgPool2d(Function):
         if expand:
             g = np.expand_dims(g, expand)
         gd = g * self.inv
-        dx = _alloc(_order(gd), gd.shape[:2] + full, gd.dtype, 0)
+        dx = _alloc(memory_order(gd), gd.shape[:2] + full, gd.dtype, 0)
         for _, s in _windows(dx, kernel, stride, (1, 1), out_size):
             s += gd
         dx = dx[:, :, padding[0] : padding[0] + size[0], padding[1] : padding[1] + size[1]]
@@ -239,17 +236,17 @@ def _input(op: str, nd: int, input) -> Tensor:
     return x
 
 
-def _layout(nd: int, x: Tensor) -> tuple:
+def _layout(nd: int, ndim: int) -> tuple:
     """Axes to insert so that the op sees (N, C, H, W): the batch, and H for 1-d."""
-    return (() if x.ndim == nd + 2 else (0,)) + ((2,) if nd == 1 else ())
+    return (() if ndim == nd + 2 else (0,)) + ((2,) if nd == 1 else ())
 
 
-def _out_size(op, x, kernel, stride, padding, dilation, ceil_mode) -> tuple:
+def _out_size(op, shape, kernel, stride, padding, dilation, ceil_mode) -> tuple:
     """torch's pooling output size, or a clear error when the window does not fit."""
     if any(p > k // 2 for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
     out = []
-    for n, k, s, p, d in zip(x.shape[-len(kernel) :], kernel, stride, padding, dilation):
+    for n, k, s, p, d in zip(shape[-len(kernel) :], kernel, stride, padding, dilation):
         span = n + 2 * p - d * (k - 1) - 1
         size = (-(-span // s) if ceil_mode else span // s) + 1
         if ceil_mode and (size - 1) * s >= n + p:
@@ -258,7 +255,7 @@ def _out_size(op, x, kernel, stride, padding, dilation, ceil_mode) -> tuple:
     if any(o < 1 for o in out):
         raise ValueError(
             f"{op}: kernel size {kernel} (dilation {dilation}) is larger than the padded input "
-            f"(input shape {x.shape}, padding {padding})"
+            f"(input shape {shape}, padding {padding})"
         )
     return tuple(out)
 
@@ -277,21 +274,28 @@ def _window_args(op, nd, kernel_size, stride, padding, dilation):
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x = _input(op, nd, input)
+    args = (op, nd, x.shape, kernel_size, stride, padding, dilation, bool(ceil_mode))
+    # A module pools with the same arguments every step: its geometry is checked once.
+    params = _max_pool_params(*args) if _plain(*args[3:7]) else _max_pool_params.__wrapped__(*args)
+    return MaxPool2d.apply(x, return_indices=bool(return_indices), **params)
+
+
+@functools.lru_cache(maxsize=512)
+def _max_pool_params(op, nd, x_shape, kernel_size, stride, padding, dilation, ceil_mode) -> dict:
+    """MaxPool2d's keyword arguments for this input shape and these options, after every check."""
     kernel, stride, padding, dilation = _window_args(op, nd, kernel_size, stride, padding, dilation)
-    out_size = _out_size(op, x, kernel, stride, padding, dilation, ceil_mode)
+    out_size = _out_size(op, x_shape, kernel, stride, padding, dilation, ceil_mode)
     if nd == 1:
         kernel, stride, dilation = (1,) + kernel, (1,) + stride, (1,) + dilation
         padding, out_size = (0,) + padding, (1,) + out_size
-    return MaxPool2d.apply(
-        x,
-        kernel=kernel,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        out_size=out_size,
-        return_indices=bool(return_indices),
-        expand=_layout(nd, x),
-    )
+    return {
+        "kernel": kernel,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "out_size": out_size,
+        "expand": _layout(nd, len(x_shape)),
+    }
 
 
 def _avg_pool(
@@ -299,7 +303,7 @@ def _avg_pool(
 ):
     x = _input(op, nd, input)
     kernel, stride, padding, _ = _window_args(op, nd, kernel_size, stride, padding, 1)
-    out_size = _out_size(op, x, kernel, stride, padding, (1,) * nd, ceil_mode)
+    out_size = _out_size(op, x.shape, kernel, stride, padding, (1,) * nd, ceil_mode)
     if divisor_override is not None:
         if not isinstance(divisor_override, (int, np.integer)) or divisor_override == 0:
             raise ValueError(
@@ -327,7 +331,7 @@ def _avg_pool(
         padding=padding,
         out_size=out_size,
         divisor=divisor,
-        expand=_layout(nd, x),
+        expand=_layout(nd, x.ndim),
     )
 
 
@@ -457,7 +461,7 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     """
     x = _input("adaptive_avg_pool2d", 2, input)
     size = _adaptive_size("adaptive_avg_pool2d", 2, x, output_size)
-    return AdaptiveAvgPool2d.apply(x, out_size=size, expand=_layout(2, x))
+    return AdaptiveAvgPool2d.apply(x, out_size=size, expand=_layout(2, x.ndim))
 
 
 def adaptive_avg_pool1d(input, output_size) -> Tensor:
@@ -469,4 +473,4 @@ def adaptive_avg_pool1d(input, output_size) -> Tensor:
     """
     x = _input("adaptive_avg_pool1d", 1, input)
     size = _adaptive_size("adaptive_avg_pool1d", 1, x, output_size)
-    return AdaptiveAvgPool2d.apply(x, out_size=(1,) + size, expand=_layout(1, x))
+    return AdaptiveAvgPool2d.apply(x, out_size=(1,) + size, expand=_layout(1, x.ndim))
