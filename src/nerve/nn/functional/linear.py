@@ -17,15 +17,14 @@ class Linear(Function):
 
     def forward(self, x, weight, bias):
         need_x, need_w, _ = self.needs_input_grad
-        lead = x.shape[:-1]
-        x2 = x.reshape(-1, x.shape[-1])
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
         out = x2 @ weight.T  # BLAS reads the transposed view directly; no copy of W
         if bias is not None:
             out += bias
         self.x2 = x2 if need_w else None
         self.weight = weight if need_x else None
         self.x_shape = x.shape
-        return out.reshape(*lead, weight.shape[0])
+        return out if x.ndim == 2 else out.reshape(*x.shape[:-1], weight.shape[0])
 
     def backward(self, g):
         need_x, need_w, need_b = self.needs_input_grad
