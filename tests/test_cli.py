@@ -60,6 +60,10 @@ def test_evaluate_summary_and_predict_a_saved_model(trained, tmp_path, capsys):
         (["train", "--dataset", "nope"], "unknown dataset 'nope'"),
         (["train", "--dataset", "digits", "--epochs", "0"], "--epochs must be a positive integer"),
         (["train", "--dataset", "digits", "--lr", "-1"], "--lr must be a positive number"),
+        (
+            ["train", "--dataset", "digits", "--validation-split", "1"],
+            "--validation-split must be in [0, 1), got 1.0",
+        ),
         (["evaluate", "missing.nerve"], "no model file at missing.nerve"),
         (["summary", __file__], "test_cli.py"),  # not a model file: named in the message
     ],
@@ -87,6 +91,15 @@ def test_train_with_augmentation_runs_through_a_data_loader(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "test accuracy" in out and "train longer" in out
     assert (tmp_path / "model.nerve").exists()
+
+
+def test_train_on_every_image_with_validation_split_zero(tmp_path, capsys):
+    argv = ["train", "--dataset", "digits", "--model", "mlp", "--epochs", "2"]
+    assert main([*argv, "--validation-split", "0", "--output", str(tmp_path)]) == 0
+    assert "(1437 train, 0 validation, 360 test images" in capsys.readouterr().out
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert "loss" in history and not any(k.startswith("val_") for k in history)
+    assert (tmp_path / "curves.png").exists()
 
 
 def test_export_writes_an_onnx_file_that_onnxruntime_runs(trained, tmp_path, capsys):
