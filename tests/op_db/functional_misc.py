@@ -47,6 +47,9 @@ SAMPLES = {
         Sample(lambda m, x, w, b: m.F.linear(x, w, b), (randn(5, seed=212), LW, LB), desc="1d"),
         Sample(lambda m, x, w, b: m.F.linear(x, w, b), (randn(4, 5, seed=213), LW, LB), desc="2d"),
         Sample(
+            lambda m, x, w, b: m.F.linear(x, w, b), (randn(1, 5, seed=217), LW, LB), desc="one-row"
+        ),
+        Sample(
             lambda m, x, w, b: m.F.linear(x, w, b), (randn(2, 3, 5, seed=214), LW, LB), desc="3d"
         ),
         Sample(lambda m, x, w: m.F.linear(x, w), (randn(2, 3, 5, seed=215), LW), desc="no-bias"),
@@ -68,6 +71,12 @@ SAMPLES = {
             (randn(2, 3, 5, seed=232), LW.T.copy(), LB),
             torch_fn=lambda m, x, k, b: x @ k + b,
             desc="3d",
+        ),
+        Sample(
+            lambda m, x, k, b: m.F.dense(x, k, b),
+            (randn(1, 5, seed=234), LW.T.copy(), LB),
+            torch_fn=lambda m, x, k, b: x @ k + b,
+            desc="one-row",
         ),
         Sample(
             lambda m, x, k: m.F.dense(x.transpose(0, 1), k),
