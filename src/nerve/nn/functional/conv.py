@@ -105,9 +105,10 @@ class Conv2d(Function):
         cols = _im2col(_to_cl(x, padding), kh, kw, oh, ow, stride, dilation)
         cols = cols.reshape(groups, cg * kh * kw, oh * ow * n)
         wg = weight.reshape(groups, co // groups, cg * kh * kw)
-        out = np.matmul(wg, cols).reshape(co, oh, ow, n)
+        out = np.matmul(wg, cols).reshape(co, oh * ow * n)
         if b is not None:
-            out += b[:, None, None, None]
+            out += b[:, None]  # over 2-d rows: a 4-d broadcast ran 1.5x slower at batch 1
+        out = out.reshape(co, oh, ow, n)
         self.cols = cols if self.needs_input_grad[1] else None
         self.wg = wg if self.needs_input_grad[0] else None
         self.geometry = ((h, w), (kh, kw), w_shape, padding, stride, dilation, groups, expand)
