@@ -50,8 +50,7 @@ class Linear(Module):
                 f"Linear(in_features={self.in_features}, out_features={self.out_features}) "
                 f"got input of shape {tuple(x.shape)}: its last dim must be {self.in_features}"
             )
-        params = self.__dict__["_parameters"]  # one dict read instead of two __getattr__ calls
-        weight, bias = params["weight"], params["bias"]
+        weight, bias = self.weight, self.bias  # attributes: a subclass may make them properties
         if type(x) is Tensor and x.data.dtype == weight.data.dtype and weight.ndim == 2:
             # The module's own shapes are right by construction: straight to the op (a third
             # of the per-call overhead at batch 1). Anything unusual takes F.linear's checks.
