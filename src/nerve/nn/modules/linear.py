@@ -50,7 +50,11 @@ class Linear(Module):
                 f"Linear(in_features={self.in_features}, out_features={self.out_features}) "
                 f"got input of shape {tuple(x.shape)}: its last dim must be {self.in_features}"
             )
-        weight, bias = self.weight, self.bias  # attributes: a subclass may make them properties
+        if type(self) is Linear:  # one dict read instead of two __getattr__ calls (~3 us)
+            params = self.__dict__["_parameters"]
+            weight, bias = params["weight"], params["bias"]
+        else:  # a subclass may make them properties (the int8 layer's weight is one)
+            weight, bias = self.weight, self.bias
         if type(x) is Tensor and x.data.dtype == weight.data.dtype and weight.ndim == 2:
             # The module's own shapes are right by construction: straight to the op (a third
             # of the per-call overhead at batch 1). Anything unusual takes F.linear's checks.
