@@ -1,6 +1,6 @@
 """Augmentation cost vs a CNN training step, on one batch of 128 28x28 images.
 
-``python benchmarks/bench_augment.py [--batch 128] [--repeats 30]``
+``python -m benchmarks.bench_augment [--batch 128] [--repeats 30]``
 
 Prints the median milliseconds of
 - the augmentation ``Compose([RandomRotation, RandomTranslation, RandomHorizontalFlip,
@@ -28,6 +28,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
 import nerve
+from benchmarks import workloads
 from nerve import nn, optim
 from nerve.data import affine
 from nerve.data import transforms as T
@@ -56,21 +57,6 @@ def images(batch: int) -> np.ndarray:
         source = "random pixels"
     print(f"images: {source}")
     return T.ToFloat(add_channel=True)(x[:batch])
-
-
-def cnn() -> nn.Module:
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(1600, 128),
-        nn.ReLU(),
-        nn.Linear(128, 10),
-    )
 
 
 def main() -> None:
@@ -120,7 +106,7 @@ def main() -> None:
     except ImportError:
         pass
 
-    model = cnn()
+    model = workloads.cnn(nn)  # the benchmark suite's CNN
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     inputs = nerve.tensor(fused(x))
     targets = nerve.tensor(np.random.default_rng(1).integers(0, 10, n))

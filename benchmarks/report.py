@@ -6,7 +6,8 @@ import json
 import math
 import os
 import statistics
-import tempfile
+
+from nerve.files import atomic_write_bytes
 
 
 def summarize(blocks: list[list[float]]) -> dict:
@@ -48,20 +49,9 @@ def compare(ours: dict, ref: dict) -> dict:
 
 
 def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to a temp file beside ``path``, then move it into place."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` (UTF-8) atomically with nerve's own writer, creating the directory."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _clean(value):

@@ -182,11 +182,17 @@ def _conv(g, c: Call):
     return _act(g, c, _from_nchw(g, c, y))
 
 
+def _depthwise_oihw(kernel):
+    """A Keras depthwise kernel (kh, kw, C, multiplier) as a grouped ONNX weight (C*mult, 1,
+    kh, kw), and the channel count C (the group count)."""
+    kh, kw, ch, mult = kernel.shape
+    return array(kernel).reshape(kh, kw, 1, ch * mult).transpose(3, 2, 0, 1), ch
+
+
 @converter(layers.DepthwiseConv2D)
 def _depthwise(g, c: Call):
     m = c.module
-    kh, kw, ch, mult = m.kernel.shape
-    w = array(m.kernel).reshape(kh, kw, 1, ch * mult).transpose(3, 2, 0, 1)
+    w, ch = _depthwise_oihw(m.kernel)
     pads = _spatial_pads(c)
     y = emit.conv(g, _to_nchw(g, c), w, m.bias, c.prefix, m.strides, pads, m.dilation_rate, ch)
     return _act(g, c, _from_nchw(g, c, y))
@@ -195,8 +201,7 @@ def _depthwise(g, c: Call):
 @converter(layers.SeparableConv2D)
 def _separable(g, c: Call):
     m = c.module
-    kh, kw, ch, mult = m.depthwise_kernel.shape
-    dw = array(m.depthwise_kernel).reshape(kh, kw, 1, ch * mult).transpose(3, 2, 0, 1)
+    dw, ch = _depthwise_oihw(m.depthwise_kernel)
     pw = array(m.pointwise_kernel).transpose(3, 2, 0, 1)
     pads = _spatial_pads(c)
     y = emit.conv(
