@@ -5,7 +5,8 @@
   equals the uncached one, and bad arguments still raise after good ones were cached.
 - nn.Linear calls its op directly when the input is an ordinary tensor of its dtype; anything
   else still gets F.linear's errors.
-- Dropout draws its mask in the input's memory order, so a channels-first view stays one.
+- Dropout draws its mask, and inference max-pooling its running max, in the input's memory
+  order, so a channels-first view stays one.
 """
 
 import numpy as np
@@ -110,3 +111,17 @@ def test_dropout_keeps_a_channels_first_view_and_its_gradient_is_the_mask():
     assert 0.4 < kept.mean() < 0.6
     out.sum().backward()
     np.testing.assert_allclose(x.grad.numpy().transpose(3, 0, 1, 2), 2.0 * kept)
+
+
+# ----------------------------------------------------------------------------- max-pool layout
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, 1), (3, 1, 1)])
+def test_max_pool_inference_keeps_the_input_layout_and_equals_the_training_path(
+    kernel, stride, padding
+):
+    base = RNG.normal(size=(5, 9, 7, 4)).astype(np.float32)  # (C, H, W, N) memory
+    view = nerve.tensor(base, requires_grad=True).permute(3, 0, 1, 2)
+    recorded = F.max_pool2d(view, kernel, stride, padding)
+    with nerve.no_grad():
+        inferred = F.max_pool2d(view, kernel, stride, padding)
+    assert inferred.data.transpose(1, 2, 3, 0).flags.c_contiguous  # no transposing copy
+    np.testing.assert_array_equal(inferred.numpy(), recorded.numpy())

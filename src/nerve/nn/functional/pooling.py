@@ -94,7 +94,7 @@ class MaxPool2d(Function):
             # no argmax to keep for a backward that will not run.
             best = None
             for _, s in _windows(xp, kernel, stride, dilation, out_size):
-                best = s.copy() if best is None else np.maximum(best, s, out=best)
+                best = s.copy(order="K") if best is None else np.maximum(best, s, out=best)
             return best.squeeze(expand) if expand else best
         idx_dtype = np.int8 if kernel[0] * kernel[1] <= 127 else np.int32
         # Running max and argmax, one kernel offset at a time. Strict >: the first of equal
