@@ -7,6 +7,7 @@
   else still gets F.linear's errors.
 - Dropout draws its mask, and inference max-pooling its running max, in the input's memory
   order, so a channels-first view stays one.
+- ReLU on large dense arrays takes its maximum against a block of zeros (in any memory order).
 """
 
 import numpy as np
@@ -125,3 +126,25 @@ def test_max_pool_inference_keeps_the_input_layout_and_equals_the_training_path(
         inferred = F.max_pool2d(view, kernel, stride, padding)
     assert inferred.data.transpose(1, 2, 3, 0).flags.c_contiguous  # no transposing copy
     np.testing.assert_array_equal(inferred.numpy(), recorded.numpy())
+
+
+# ----------------------------------------------------------------------------- relu blocks
+@pytest.mark.parametrize("size", [4096, 4097, 65536 * 2 + 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced"])
+def test_relu_against_a_zeros_block_equals_the_scalar_maximum(size, dtype, layout):
+    flat = RNG.normal(size=size).astype(dtype)
+    flat[:3] = [np.nan, np.inf, -np.inf]
+    if layout == "contiguous":
+        x = flat
+    elif layout == "transposed":  # dense, not C-contiguous: runs over its memory in order
+        x = flat[: size - size % 2].reshape(2, -1).T
+    else:  # not dense: the plain maximum
+        x = flat[::2]
+    t = nerve.from_numpy(x).requires_grad_()  # keeps the dtype and the memory layout
+    out = F.relu(t)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out.numpy(), np.maximum(x, 0))
+    assert out.data.strides == np.empty_like(x).strides  # the input's memory order
+    out.sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), (x > 0).astype(dtype))

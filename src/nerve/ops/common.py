@@ -26,6 +26,25 @@ def memory_order(a: np.ndarray) -> tuple:
     return tuple(sorted(range(a.ndim), key=lambda ax: -abs(a.strides[ax])))
 
 
+def flat_memory(*arrays: np.ndarray) -> list | None:
+    """1-d views of the memory of same-shape arrays that share one dense layout, else None.
+
+    Element k of every view is the same logical element, so elementwise work can run over
+    contiguous chunks of memory (see nerve.threads.parallel_for) whatever the axis order.
+    """
+    first = arrays[0]
+    if all(a.flags.c_contiguous and a.shape == first.shape for a in arrays):
+        return [a.reshape(-1) for a in arrays]
+    order = memory_order(first)
+    views = []
+    for a in arrays:
+        dense = a.transpose(order)
+        if a.shape != first.shape or not dense.flags.c_contiguous:
+            return None
+        views.append(dense.reshape(-1))
+    return views
+
+
 def lift_scalar(x, like: np.dtype):
     """A Python or NumPy scalar as a 0-d array of ``like`` (so 2.0 never upcasts float32).
 

@@ -18,7 +18,13 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import DEFAULT_FLOAT
-from nerve.ops.common import as_tensor, binary_operands, check_broadcast, require_float
+from nerve.ops.common import (
+    as_tensor,
+    binary_operands,
+    check_broadcast,
+    flat_memory,
+    require_float,
+)
 
 __all__ = [
     "abs",
@@ -878,10 +884,33 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.divide(1, e, out=e)  # NumPy's reciprocal measured 1.6x slower than this divide
 
 
+_ZEROS: dict = {}  # dtype -> a read-only block of zeros, the second operand of ReLU's maximum
+_ZERO_BLOCK = 1 << 16
+
+
+def _relu_into(x: np.ndarray, out: np.ndarray) -> None:
+    """out = max(x, 0) over 1-d ``x``, a block at a time against an array of zeros: NumPy 2.4's
+    maximum with a scalar measured 1.5x (large) to 3x (small arrays) slower than with an array."""
+    zeros = _ZEROS.get(x.dtype)
+    if zeros is None:
+        zeros = _ZEROS[x.dtype] = np.zeros(_ZERO_BLOCK, x.dtype)
+        zeros.flags.writeable = False
+    for start in range(0, x.size, _ZERO_BLOCK):
+        stop = min(start + _ZERO_BLOCK, x.size)
+        np.maximum(x[start:stop], zeros[: stop - start], out=out[start:stop])
+
+
 @register("relu")
 class ReLU(Function):
     def forward(self, x):
-        out = np.maximum(x, 0)
+        flat = None
+        if x.size > 4096:  # below, the scalar maximum's fixed cost is the smallest
+            out = np.empty_like(x)  # x's memory order
+            flat = flat_memory(x, out)
+        if flat is None:
+            out = np.maximum(x, 0)
+        else:
+            _relu_into(*flat)
         self.out = out  # backward reads the output, not the input
         return out
 
