@@ -12,6 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "nerve"
 LEVELS = {
     "nerve.backend": 0,
     "nerve.files": 0,
+    "nerve.memory": 0,
     "nerve.autograd": 1,
     "nerve.ops": 1,
     "nerve.testing": 1,

@@ -8,8 +8,11 @@
 (3, 2)
 """
 
+import os as _os
+
 import numpy as _np
 
+from nerve import memory
 from nerve.autograd import (
     Function,
     Tensor,
@@ -37,6 +40,11 @@ long = int64
 float = float32
 
 __version__ = "0.1.0"
+
+# Large activations are freed and allocated again every step: keep them in the process rather
+# than page-faulting them back in (see nerve.memory; NERVE_KEEP_FREED_MEMORY=0 opts out).
+if _os.environ.get("NERVE_KEEP_FREED_MEMORY", "1") != "0":
+    memory.keep_freed_memory()
 
 # Sub-packages load on first use (nerve.nn, nerve.optim, ...), keeping `import nerve` fast.
 _SUBMODULES = {
