@@ -72,6 +72,22 @@ def test_unbatched_input(torch):
     assert_close(out_n, out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_saturated_gates_equal_torch_without_overflow_warnings(torch, kind):
+    """Pre-activations of +-1000: every logistic is exactly 0 or 1 (exp overflows to inf
+    inside, silently), outputs and gradients stay finite and equal torch's."""
+    n, t = _pair(torch, kind, dict(num_layers=1))
+    x = np.random.default_rng(3).choice([-1000.0, 1000.0], size=(6, 3, 5)).astype(np.float32)
+    xn = nerve.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    out_n, out_t = n(xn)[0], t(xt)[0]  # RuntimeWarnings from nerve fail the suite (pyproject)
+    assert_close(out_n, out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+    (out_n * out_n).sum().backward()
+    (out_t * out_t).sum().backward()
+    assert np.isfinite(xn.grad.numpy()).all()
+    assert_close(xn.grad, xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_gradcheck_through_two_layer_bidirectional_gru():
     nerve.manual_seed(0)
     gru = nn.GRU(3, 2, num_layers=2, bidirectional=True)

@@ -19,12 +19,12 @@ __all__ = ["gru_sequence", "lstm_sequence", "rnn_sequence"]
 
 
 def _sigmoid_(x: np.ndarray) -> np.ndarray:
-    """In-place logistic, overflow-free: 1/(1+e^-x) = 0.5 * (1 + tanh(x/2))."""
-    x *= 0.5
-    np.tanh(x, out=x)
+    """In-place logistic 1 / (1 + exp(-x)); exp overflows to inf below x = -88 (sigmoid 0,
+    exactly), so callers run it under np.errstate(over="ignore")."""
+    np.negative(x, out=x)
+    np.exp(x, out=x)
     x += 1
-    x *= 0.5
-    return x
+    return np.divide(1, x, out=x)
 
 
 @register("lstm_sequence")
@@ -132,23 +132,24 @@ class GRUSequence(Function):
         hn = np.empty((steps, batch, hidden), dtype=dt)  # h W_hn^T + b_hn, read by backward
         w_t = w_hh.T
         h = h0
-        for t in range(steps):
-            hw = h @ w_t
-            hw += b_hh
-            r_z = rz[t]
-            np.add(xw[t, :, : 2 * hidden], hw[:, : 2 * hidden], out=r_z)
-            _sigmoid_(r_z)
-            hn[t] = hw[:, 2 * hidden :]
-            n = n_gate[t]
-            np.multiply(r_z[:, :hidden], hn[t], out=n)
-            n += xw[t, :, 2 * hidden :]
-            np.tanh(n, out=n)
-            z = r_z[:, hidden:]
-            # h' = (1 - z) * n + z * h = n + z * (h - n)
-            np.subtract(h, n, out=out[t])
-            out[t] *= z
-            out[t] += n
-            h = out[t]
+        with np.errstate(over="ignore"):  # see _sigmoid_
+            for t in range(steps):
+                hw = h @ w_t
+                hw += b_hh
+                r_z = rz[t]
+                np.add(xw[t, :, : 2 * hidden], hw[:, : 2 * hidden], out=r_z)
+                _sigmoid_(r_z)
+                hn[t] = hw[:, 2 * hidden :]
+                n = n_gate[t]
+                np.multiply(r_z[:, :hidden], hn[t], out=n)
+                n += xw[t, :, 2 * hidden :]
+                np.tanh(n, out=n)
+                z = r_z[:, hidden:]
+                # h' = (1 - z) * n + z * h = n + z * (h - n)
+                np.subtract(h, n, out=out[t])
+                out[t] *= z
+                out[t] += n
+                h = out[t]
         self.rz, self.n_gate, self.hn, self.out, self.h0, self.w_hh = rz, n_gate, hn, out, h0, w_hh
         return out, out[-1].copy()
 
