@@ -1,5 +1,8 @@
 """The engine: topological order, accumulation, un-broadcasting, freeing, grad mode, errors."""
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -54,6 +57,28 @@ def test_broadcast_inputs_get_gradients_of_their_own_shape():
     assert a.grad.shape == (4, 1, 3) and b.grad.shape == (5, 1) and c.grad.shape == (3,)
     assert_close(c.grad, np.full(3, 20.0))
     assert_close(a.grad, np.broadcast_to(b.data.sum(), (4, 1, 3)), rtol=1e-5)
+
+
+def test_broadcast_intermediate_inputs_get_gradients_of_their_own_shape():
+    x = nerve.randn(4, 1, requires_grad=True)
+    h = x.exp()  # a non-leaf: the graph keeps an Edge for it, with its shape
+    (h * nerve.randn(4, 3)).sum().backward()
+    assert x.grad.shape == (4, 1)
+    assert gradcheck(lambda t: (t.exp() * nerve.ones(4, 3, dtype=nerve.float64)).sum(), x.data)
+
+
+def test_an_intermediate_no_op_saved_is_freed_before_backward():
+    x = nerve.randn(256, requires_grad=True)
+    h = x * 2.0
+    y = h.exp()
+    loss = y.sum()
+    gone, kept = weakref.ref(h.data), weakref.ref(y.data)
+    del h, y
+    gc.collect()
+    assert gone() is None  # the graph keeps only an Edge to the node that made h
+    assert kept() is not None  # exp's backward reads its output
+    loss.backward()
+    assert_close(x.grad, 2.0 * np.exp(2.0 * x.data), rtol=1e-5)
 
 
 def test_second_backward_through_a_freed_graph_raises():

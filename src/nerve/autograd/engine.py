@@ -74,8 +74,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 continue
             if type(g) is not np.ndarray:  # NumPy gives 0-d results as scalars
                 g = np.asarray(g)
-            if g.shape != t.data.shape:
-                g = unbroadcast(g, t.data.shape)
+            if g.shape != t.shape:  # t: a leaf Tensor or an Edge (function.py)
+                g = unbroadcast(g, t.shape)
             child = t._node
             if child is None:
                 _accumulate_leaf(t, g, handed, lent)

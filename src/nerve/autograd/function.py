@@ -8,6 +8,10 @@ can skip saving for the others. Broadcasting is undone once, in the engine, not 
 
 backward must not modify the arrays it receives (the engine may hand one array to several
 places); it may modify arrays it creates itself, and it may return a received array as is.
+
+A recorded node keeps its leaf inputs (their ``.grad`` is where gradients land) but only an
+:class:`Edge` for an input another op made: the graph holds what backward saved, never an
+intermediate result as such, so each activation is freed once no op needs it (as in torch).
 """
 
 from __future__ import annotations
@@ -17,6 +21,18 @@ import numpy as np
 from nerve.autograd import grad_mode
 
 _grad_state = grad_mode._state
+
+
+class Edge:
+    """Where the gradient of a non-leaf input goes: output ``index`` of ``node`` (and the
+    input's shape, to undo broadcasting). It holds no array."""
+
+    __slots__ = ("_node", "_index", "shape")
+
+    def __init__(self, node, index: int, shape: tuple):
+        self._node = node
+        self._index = index
+        self.shape = shape
 
 
 class Function:
@@ -50,15 +66,19 @@ class Function:
             return Tensor._wrap(_as_array(out))
         arrays = []
         needs = []
+        links = []  # what the node keeps of each input: see the module docstring
         any_grad = False
         allowed = cls.differentiable
         for i, x in enumerate(inputs):
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 need = x.requires_grad and (allowed is None or i in allowed)
+                node = x._node
+                links.append(x if node is None else Edge(node, x._index, x.data.shape))
             else:
                 arrays.append(x)
                 need = False
+                links.append(None)
             needs.append(need)
             any_grad |= need
         self.needs_input_grad = needs
@@ -67,7 +87,7 @@ class Function:
             self.n_outputs = len(out)
             if not any_grad:
                 return tuple(Tensor._wrap(_as_array(o)) for o in out)
-            self.inputs = inputs
+            self.inputs = tuple(links)
             self.freed = False
             # integer outputs (indices) are not differentiable: they stay out of the graph
             return tuple(
@@ -77,7 +97,7 @@ class Function:
         self.n_outputs = 1
         if not any_grad:
             return Tensor._wrap(_as_array(out))
-        self.inputs = inputs
+        self.inputs = tuple(links)
         self.freed = False
         return Tensor._wrap(_as_array(out), self, 0)
 
