@@ -29,8 +29,8 @@ def memory_order(a: np.ndarray) -> tuple:
 def flat_memory(*arrays: np.ndarray) -> list | None:
     """1-d views of the memory of same-shape arrays that share one dense layout, else None.
 
-    Element k of every view is the same logical element, so elementwise work can run over
-    contiguous chunks of memory (see nerve.threads.parallel_for) whatever the axis order.
+    Element k of every view is the same logical element, so elementwise work can run over the
+    memory in order, in contiguous blocks, whatever the axis order (ReLU does).
     """
     first = arrays[0]
     if all(a.flags.c_contiguous and a.shape == first.shape for a in arrays):
