@@ -213,7 +213,9 @@ class Mean(_Reducer):
         self._accumulate(values, sample_weight)
 
     def result(self) -> float:
-        return float(divide(self.total, self.count))
+        # total and count are Python floats: divide_no_nan without NumPy's overhead (the
+        # training loop reads this every step).
+        return self.total / self.count if self.count else 0.0
 
 
 class Sum(_Reducer):
