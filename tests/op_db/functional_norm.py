@@ -32,10 +32,15 @@ GW, GB = rand(6, low=0.5, high=1.5, seed=114), rand(6, seed=115)
 GX3 = randn(3, 6, 4, seed=116)
 
 
-def _bn(training, affine=True):
+def _bn(training, affine=True, permute=None):
+    """batch_norm of x, or of ``x.permute(*permute)`` (a view of x's memory in another order)."""
+
+    def view(x):
+        return x if permute is None else x.permute(*permute)
+
     if affine:
-        return lambda m, x, rm, rv, w, b: m.F.batch_norm(x, rm, rv, w, b, training=training)
-    return lambda m, x, rm, rv: m.F.batch_norm(x, rm, rv, training=training)
+        return lambda m, x, rm, rv, w, b: m.F.batch_norm(view(x), rm, rv, w, b, training=training)
+    return lambda m, x, rm, rv: m.F.batch_norm(view(x), rm, rv, training=training)
 
 
 SAMPLES = {
@@ -48,29 +53,25 @@ SAMPLES = {
         Sample(_bn(True, False), (X4, RM, RV), grad=(0,), desc="4d-train"),
         Sample(_bn(False, False), (X4, RM, RV), grad=(0,), desc="4d-eval"),
         Sample(
-            lambda m, x, rm, rv, w, b: m.F.batch_norm(
-                x.permute(3, 0, 1, 2), rm, rv, w, b, training=True
-            ),
+            _bn(True, permute=(3, 0, 1, 2)),
             (X4_CHWN, RM, RV, W, B),
             grad=(0, 3, 4),
             desc="4d-train-batch-last-memory",
         ),
         Sample(
-            lambda m, x, rm, rv, w, b: m.F.batch_norm(
-                x.permute(0, 3, 1, 2), rm, rv, w, b, training=False
-            ),
+            _bn(False, permute=(0, 3, 1, 2)),
             (X4_NHWC, RM, RV, W, B),
             grad=(0, 3, 4),
             desc="4d-eval-channels-last-memory",
         ),
         Sample(
-            lambda m, x, rm, rv: m.F.batch_norm(x.permute(0, 3, 1, 2), rm, rv, training=True),
+            _bn(True, False, permute=(0, 3, 1, 2)),
             (X4_NHWC, RM, RV),
             grad=(0,),
             desc="4d-train-channels-last-memory",
         ),
         Sample(
-            lambda m, x, rm, rv, w, b: m.F.batch_norm(x.permute(1, 0), rm, rv, w, b, training=True),
+            _bn(True, permute=(1, 0)),
             (X2_CN, RM, RV, W, B),
             grad=(0, 3, 4),
             desc="2d-train-transposed-memory",
