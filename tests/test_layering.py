@@ -1,7 +1,7 @@
 """Import arrows go down: a module imports only from its own level of the package or below.
 
 The levels are those of ARCHITECTURE.md, with one deliberate change: Tensor and its primitive
-ops (``ops/``) form one level with the engine, because Tensor's methods are those ops.
+ops (``primitives/``) form one level with the engine, because Tensor's methods are those ops.
 """
 
 import ast
@@ -13,11 +13,16 @@ LEVELS = {
     "nerve.backend": 0,
     "nerve.files": 0,
     "nerve.memory": 0,
+    "nerve.device": 0,
+    "nerve.cuda": 0,
+    "nerve.accelerator": 0,
     "nerve.autograd": 1,
-    "nerve.ops": 1,
+    "nerve.primitives": 1,
     "nerve.testing": 1,
     "nerve.data": 2,
     "nerve.datasets": 2,
+    "nerve.utils.data": 2,
+    "nerve.vision": 2,
     "nerve.nn.functional": 3,
     "nerve.nn": 4,
     "nerve.optim": 5,
@@ -35,6 +40,8 @@ LEVELS = {
     "nerve.onnx": 8,
     "nerve.quantization": 8,
     "nerve.plot": 8,
+    "nerve.keras": 9,
+    "nerve.compat": 9,
     "nerve.tune": 9,
     "nerve.sklearn": 9,
     "nerve.explain": 9,

@@ -22,12 +22,12 @@ from nerve.autograd import (
     set_grad_enabled,
 )
 from nerve.backend import manual_seed, set_num_threads
-from nerve.ops.creation import *  # noqa: F403
-from nerve.ops.elementwise import *  # noqa: F403
-from nerve.ops.indexing import *  # noqa: F403
-from nerve.ops.linalg import *  # noqa: F403
-from nerve.ops.reduction import *  # noqa: F403
-from nerve.ops.shape import *  # noqa: F403
+from nerve.primitives.creation import *  # noqa: F403
+from nerve.primitives.elementwise import *  # noqa: F403
+from nerve.primitives.indexing import *  # noqa: F403
+from nerve.primitives.linalg import *  # noqa: F403
+from nerve.primitives.reduction import *  # noqa: F403
+from nerve.primitives.shape import *  # noqa: F403
 
 float32 = _np.dtype("float32")
 float64 = _np.dtype("float64")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nerve.ops import elementwise as ew
-from nerve.ops import reduction
+from nerve.primitives import elementwise as ew
+from nerve.primitives import reduction
 
 
 def linear(x):

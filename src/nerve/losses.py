@@ -13,9 +13,9 @@ import numpy as np
 
 from nerve.autograd.tensor import Tensor
 from nerve.nn import functional as F
-from nerve.ops import elementwise as ew
-from nerve.ops import indexing, reduction
-from nerve.ops.common import as_tensor
+from nerve.primitives import elementwise as ew
+from nerve.primitives import indexing, reduction
+from nerve.primitives.common import as_tensor
 
 EPSILON = 1e-7
 

@@ -1,6 +1,6 @@
 """Tensor: an ndarray, whether it wants a gradient, and the node that made it.
 
-Its methods are thin: each one calls the op in ``nerve.ops`` that holds the math (forward and
+Its methods are thin: each one calls the op in ``nerve.primitives`` that holds the math (forward and
 backward in one Function). Tensor and its primitive ops form one level of the package; the ops
 modules are imported at the bottom of this file because each side needs the other.
 """
@@ -576,8 +576,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
     return arr
 
 
-from nerve.ops import elementwise as _ew  # noqa: E402
-from nerve.ops import indexing as _index  # noqa: E402
-from nerve.ops import linalg as _linalg  # noqa: E402
-from nerve.ops import reduction as _red  # noqa: E402
-from nerve.ops import shape as _shape  # noqa: E402
+from nerve.primitives import elementwise as _ew  # noqa: E402
+from nerve.primitives import indexing as _index  # noqa: E402
+from nerve.primitives import linalg as _linalg  # noqa: E402
+from nerve.primitives import reduction as _red  # noqa: E402
+from nerve.primitives import shape as _shape  # noqa: E402

@@ -1,6 +1,6 @@
 """Keras-style activation layers: ReLU, LeakyReLU, Softmax, ELU, PReLU.
 
-The math is ``nerve.activations`` and ``nerve.ops`` (one place); these classes hold the
+The math is ``nerve.activations`` and ``nerve.primitives`` (one place); these classes hold the
 arguments, check them, and say what they were built with.
 """
 
@@ -18,9 +18,9 @@ from nerve.layers.core import (
     serialize_initializer,
     serialize_regularizer,
 )
-from nerve.ops import elementwise as ew
-from nerve.ops import reduction
-from nerve.ops.common import as_tensor
+from nerve.primitives import elementwise as ew
+from nerve.primitives import reduction
+from nerve.primitives.common import as_tensor
 
 __all__ = ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"]
 

@@ -17,8 +17,8 @@ from nerve.initializers import get as get_initializer
 from nerve.layers.base import InputSpec, Layer, get_mask
 from nerve.layers.conv import base_config, serialize_initializer, serialize_regularizer
 from nerve.nn import functional as F
-from nerve.ops import indexing, linalg, reduction
-from nerve.ops.common import as_tensor
+from nerve.primitives import indexing, linalg, reduction
+from nerve.primitives.common import as_tensor
 from nerve.regularizers import get as get_regularizer
 
 __all__ = ["MultiHeadAttention"]

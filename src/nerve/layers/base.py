@@ -30,7 +30,7 @@ from nerve.autograd.tensor import Tensor
 from nerve.initializers import get as get_initializer
 from nerve.nn.module import Module
 from nerve.nn.parameter import Parameter
-from nerve.ops.common import as_tensor
+from nerve.primitives.common import as_tensor
 from nerve.regularizers import get as get_regularizer
 
 _NAME_COUNTS: defaultdict = defaultdict(int)

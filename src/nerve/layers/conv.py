@@ -21,7 +21,7 @@ from nerve.autograd.tensor import Tensor
 from nerve.layers.base import InputSpec, Layer
 from nerve.nn import functional as F
 from nerve.nn.functional.conv import Conv2d
-from nerve.ops.common import as_tensor
+from nerve.primitives.common import as_tensor
 
 __all__ = [
     "Conv1D",

@@ -21,8 +21,8 @@ from nerve import activations, initializers, regularizers
 from nerve.layers.base import InputSpec, Layer, get_mask
 from nerve.nn import functional as F
 from nerve.nn.functional.dropout import Dropout as DropoutFunction
-from nerve.ops import shape as shape_ops
-from nerve.ops.common import as_tensor
+from nerve.primitives import shape as shape_ops
+from nerve.primitives.common import as_tensor
 
 __all__ = [
     "Activation",

@@ -15,7 +15,7 @@ from nerve.layers.core import (
     serialize_regularizer,
 )
 from nerve.nn import functional as F
-from nerve.ops.common import as_tensor
+from nerve.primitives.common import as_tensor
 
 __all__ = ["Embedding"]
 

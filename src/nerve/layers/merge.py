@@ -12,10 +12,10 @@ import numpy as np
 
 from nerve.autograd.tensor import Tensor
 from nerve.layers.base import Layer, get_mask
-from nerve.ops import elementwise as ew
-from nerve.ops import linalg, reduction
-from nerve.ops import shape as shape_ops
-from nerve.ops.common import as_tensor
+from nerve.primitives import elementwise as ew
+from nerve.primitives import linalg, reduction
+from nerve.primitives import shape as shape_ops
+from nerve.primitives.common import as_tensor
 
 __all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"]
 

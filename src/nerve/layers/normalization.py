@@ -19,8 +19,8 @@ from nerve.layers.core import (
     serialize_regularizer,
 )
 from nerve.nn import functional as F
-from nerve.ops import shape as shape_ops
-from nerve.ops.common import as_tensor
+from nerve.primitives import shape as shape_ops
+from nerve.primitives.common import as_tensor
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
 

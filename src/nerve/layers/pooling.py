@@ -25,7 +25,7 @@ from nerve.layers.conv import (
 )
 from nerve.nn import functional as F
 from nerve.nn.functional.pooling import AvgPool2d, MaxPool2d
-from nerve.ops import reduction
+from nerve.primitives import reduction
 
 __all__ = [
     "AveragePooling1D",

@@ -19,8 +19,8 @@ from nerve.autograd.tensor import Tensor
 from nerve.data import affine
 from nerve.data.random import current
 from nerve.layers.base import Layer
-from nerve.ops import elementwise
-from nerve.ops.common import as_tensor
+from nerve.primitives import elementwise
+from nerve.primitives.common import as_tensor
 
 __all__ = [
     "Normalization",

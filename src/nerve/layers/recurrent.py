@@ -28,7 +28,7 @@ from nerve.layers.conv import (
     serialize_regularizer,
 )
 from nerve.nn import functional as F
-from nerve.ops import creation, elementwise, shape
+from nerve.primitives import creation, elementwise, shape
 
 __all__ = ["GRU", "LSTM", "Bidirectional", "SimpleRNN"]
 

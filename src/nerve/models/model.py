@@ -18,7 +18,7 @@ from nerve.layers.input_layer import InputLayer, KerasTensor, substitute
 from nerve.models import training
 from nerve.models.summary import summary_table
 from nerve.nn.module import Module
-from nerve.ops import reduction, shape
+from nerve.primitives import reduction, shape
 
 
 def _flat(structure) -> list:

@@ -10,5 +10,5 @@ from nerve.nn.functional.loss import *  # noqa: F403
 from nerve.nn.functional.normalization import *  # noqa: F403
 from nerve.nn.functional.pooling import *  # noqa: F403
 from nerve.nn.functional.recurrent import *  # noqa: F403
-from nerve.ops.indexing import one_hot
-from nerve.ops.shape import pad
+from nerve.primitives.indexing import one_hot
+from nerve.primitives.shape import pad

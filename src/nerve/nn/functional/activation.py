@@ -1,6 +1,6 @@
-"""Activations as nn.functional names them; the math lives in nerve.ops (one place)."""
+"""Activations as nn.functional names them; the math lives in nerve.primitives (one place)."""
 
-from nerve.ops.elementwise import (
+from nerve.primitives.elementwise import (
     elu,
     gelu,
     leaky_relu,
@@ -11,7 +11,7 @@ from nerve.ops.elementwise import (
     softplus,
     tanh,
 )
-from nerve.ops.reduction import log_softmax, softmax
+from nerve.primitives.reduction import log_softmax, softmax
 
 __all__ = [
     "elu",

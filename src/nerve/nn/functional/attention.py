@@ -15,7 +15,7 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.nn.functional.dropout import keep_mask
-from nerve.ops.common import as_tensor
+from nerve.primitives.common import as_tensor
 
 __all__ = ["scaled_dot_product_attention"]
 

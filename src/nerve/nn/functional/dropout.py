@@ -12,7 +12,7 @@ from nerve.autograd.grad_mode import is_grad_enabled
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import rng
-from nerve.ops.common import as_tensor, memory_order
+from nerve.primitives.common import as_tensor, memory_order
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.ops.common import as_tensor
+from nerve.primitives.common import as_tensor
 
 __all__ = ["dense", "linear"]
 

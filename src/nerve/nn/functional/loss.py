@@ -15,7 +15,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.ops.common import as_tensor, require_float
+from nerve.primitives.common import as_tensor, require_float
 
 __all__ = [
     "binary_cross_entropy",

@@ -22,7 +22,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.ops.common import as_tensor, memory_order
+from nerve.primitives.common import as_tensor, memory_order
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm"]
 

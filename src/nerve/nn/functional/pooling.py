@@ -17,7 +17,7 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.nn.functional.conv import _ints, _plain
-from nerve.ops.common import as_tensor, memory_order
+from nerve.primitives.common import as_tensor, memory_order
 
 __all__ = [
     "adaptive_avg_pool1d",

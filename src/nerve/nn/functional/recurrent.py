@@ -13,7 +13,7 @@ import numpy as np
 
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
-from nerve.ops.common import as_tensor
+from nerve.primitives.common import as_tensor
 
 __all__ = ["gru_sequence", "lstm_sequence", "rnn_sequence"]
 

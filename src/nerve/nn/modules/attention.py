@@ -12,7 +12,7 @@ from nerve.nn import init
 from nerve.nn.module import Module
 from nerve.nn.modules.linear import Linear
 from nerve.nn.parameter import Parameter
-from nerve.ops import linalg, reduction
+from nerve.primitives import linalg, reduction
 
 
 def _as_additive(mask: Tensor | None, dtype, what: str) -> np.ndarray | None:

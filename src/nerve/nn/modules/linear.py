@@ -10,7 +10,7 @@ from nerve.nn import init
 from nerve.nn.functional.linear import Linear as LinearOp
 from nerve.nn.module import Module
 from nerve.nn.parameter import Parameter
-from nerve.ops import linalg
+from nerve.primitives import linalg
 
 
 def _check_size(cls: str, name: str, value) -> int:

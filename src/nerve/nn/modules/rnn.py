@@ -15,7 +15,7 @@ from nerve.nn import functional as F
 from nerve.nn import init
 from nerve.nn.module import Module
 from nerve.nn.parameter import Parameter
-from nerve.ops import creation, shape
+from nerve.primitives import creation, shape
 
 
 class _RNNBase(Module):

@@ -9,7 +9,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.ops.common import as_tensor, binary_operands
+from nerve.primitives.common import as_tensor, binary_operands
 
 __all__ = ["bmm", "dot", "einsum", "matmul", "mm", "outer"]
 

@@ -93,7 +93,7 @@ def binary_operands(a, b, op: str):
 
 
 def _cast(t: Tensor, dtype) -> Tensor:
-    from nerve.ops.elementwise import cast
+    from nerve.primitives.elementwise import cast
 
     return cast(t, dtype)
 

@@ -16,7 +16,7 @@ from nerve.autograd.engine import unbroadcast
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.ops.common import as_tensor, normalize_dim
+from nerve.primitives.common import as_tensor, normalize_dim
 
 __all__ = [
     "broadcast_to",

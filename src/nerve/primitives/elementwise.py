@@ -18,7 +18,7 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import DEFAULT_FLOAT
-from nerve.ops.common import (
+from nerve.primitives.common import (
     as_tensor,
     binary_operands,
     check_broadcast,

@@ -17,8 +17,8 @@ from nerve.autograd.engine import unbroadcast
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.ops.common import as_tensor, normalize_dim
-from nerve.ops.shape import expand, reshape
+from nerve.primitives.common import as_tensor, normalize_dim
+from nerve.primitives.shape import expand, reshape
 
 __all__ = ["gather", "getitem", "index_select", "masked_fill", "one_hot", "take_along_dim"]
 

@@ -14,7 +14,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.ops.common import as_tensor, keep, normalize_dim, reduction_axes
+from nerve.primitives.common import as_tensor, keep, normalize_dim, reduction_axes
 
 __all__ = [
     "all",
@@ -306,7 +306,7 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, along_cls, all_cls, arg, resul
     x = as_tensor(x, op)
     keepdims = keep(keepdim, keepdims)
     if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
-        from nerve.ops import elementwise
+        from nerve.primitives import elementwise
 
         return (elementwise.maximum if op == "max" else elementwise.minimum)(x, dim)
     if dim is None and axis is None:
