@@ -22,19 +22,21 @@ class device:  # noqa: N801 - torch's name
     __slots__ = ("type", "index")
 
     def __init__(self, type, index: int | None = None):  # noqa: A002 - torch's keyword
-        if isinstance(type, device):
-            type, index = type.type, type.index if index is None else index
-        elif isinstance(type, int) and not isinstance(type, bool):
-            type, index = "cuda", type  # torch: a bare int means a CUDA ordinal
-        if not isinstance(type, str):
-            raise TypeError(f"nerve.device expects a string like 'cpu' or 'cuda:0', got {type!r}")
-        spec = type.strip()
+        spec = type
+        if isinstance(spec, device):
+            spec, index = spec.type, spec.index if index is None else index
+        elif isinstance(spec, int) and not isinstance(spec, bool):
+            spec, index = "cuda", spec  # torch: a bare int means a CUDA ordinal
+        if not isinstance(spec, str):
+            raise TypeError(f"nerve.device expects a string like 'cpu' or 'cuda:0', got {spec!r}")
+        text = spec
+        spec = spec.strip()
         if ":" in spec:
             spec, _, ordinal = spec.partition(":")
             if index is not None:
-                raise ValueError(f"nerve.device({type!r}, {index}): the index is given twice")
+                raise ValueError(f"nerve.device({text!r}, {index}): the index is given twice")
             if not ordinal.isdigit():
-                raise ValueError(f"nerve.device: invalid device string {type!r}")
+                raise ValueError(f"nerve.device: invalid device string {text!r}")
             index = int(ordinal)
         if spec not in _KNOWN_TYPES:
             raise ValueError(
