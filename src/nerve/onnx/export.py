@@ -22,7 +22,9 @@ from nerve.models.model import Model, ModuleModel
 from nerve.models.sequential import Sequential as KerasSequential
 from nerve.onnx import (  # noqa: F401  (they register converters)
     convert_layers,
+    convert_layers_more,
     convert_nn,
+    convert_nn_more,
     convert_quantized,
 )
 from nerve.onnx._deps import require_onnx

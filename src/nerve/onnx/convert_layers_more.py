@@ -1,0 +1,5 @@
+"""ONNX converters (or NOT_EXPORTABLE reasons) for the layers the Keras door adds."""
+
+from __future__ import annotations
+
+from nerve.onnx.registry import NOT_EXPORTABLE, Call, converter  # noqa: F401
