@@ -31,6 +31,8 @@ LEVELS = {
     "nerve.metrics": 5,
     "nerve.initializers": 5,
     "nerve.regularizers": 5,
+    "nerve.variables": 5,
+    "nerve.constraints": 5,
     "nerve.activations": 5,
     "nerve.layers": 6,
     "nerve.models": 7,

@@ -197,9 +197,9 @@ def test_validation_split_takes_the_last_fraction():
     model.compile(optimizer="sgd", loss="mse")
     original = model.test_step
 
-    def spy(xb, yb, sw=None):
-        seen.append(yb.data.copy())
-        return original(xb, yb, sw)
+    def spy(data):
+        seen.append(data[1].data.copy())
+        return original(data)
 
     model.test_step = spy
     model.fit(x, y, epochs=1, validation_split=0.2, verbose=0)

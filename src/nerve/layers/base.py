@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import threading
 import weakref
 from collections import defaultdict
 
@@ -28,12 +29,20 @@ import numpy as np
 from nerve import regularizers
 from nerve.autograd.tensor import Tensor
 from nerve.initializers import get as get_initializer
+from nerve.metrics.base import Metric
 from nerve.nn.module import Module
 from nerve.nn.parameter import Parameter
 from nerve.primitives.common import as_tensor
 from nerve.regularizers import get as get_regularizer
+from nerve.variables import Variable
 
 _NAME_COUNTS: defaultdict = defaultdict(int)
+
+# Keras's call context: the training flag an outer layer's call resolved, seen by the layers it
+# calls (a model called with training=True runs its Dropout and BatchNormalization in training).
+_CALL = threading.local()
+# Each outermost layer call starts a new generation; add_loss values of older ones are stale.
+_LOSS_GENERATION = [0]
 # Keras masks ride beside tensors: id(tensor) -> (weak reference, mask). Keyed by id because a
 # Tensor's == is elementwise; the weak reference's callback drops the entry with the tensor.
 _MASKS: dict = {}
@@ -62,6 +71,16 @@ def set_mask(t, mask) -> None:
     if mask is not None and isinstance(t, Tensor):
         key = id(t)
         _MASKS[key] = (weakref.ref(t, lambda _, key=key: _MASKS.pop(key, None)), mask)
+
+
+def _set_masks(out, mask) -> None:
+    """Attach ``mask`` to ``out``; a layer returning a list gives a list of masks."""
+    if isinstance(out, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(out)
+        for o, m in zip(out, masks):
+            set_mask(o, m)
+    else:
+        set_mask(out, mask)
 
 
 class InputSpec:
@@ -134,6 +153,11 @@ class Layer(Module):
         d["_activity_losses"] = []
         d["activity_regularizer"] = get_regularizer(activity_regularizer)
         d["supports_masking"] = False
+        # A Keras layer called directly is in inference mode unless training=True is passed
+        # (fit passes it); train()/eval() still switch it as for any nn.Module.
+        d["training"] = False
+        d["_added_losses"] = []
+        d["_loss_generation"] = -1
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
@@ -147,6 +171,8 @@ class Layer(Module):
         params = inspect.signature(call).parameters
         d["_call_takes_training"] = "training" in params
         d["_call_takes_mask"] = "mask" in params
+        default = params["training"].default if "training" in params else None
+        d["_training_default"] = None if default is inspect.Parameter.empty else default
 
     # ------------------------------------------------------------------ building
     def build(self, input_shape) -> None:
@@ -162,7 +188,7 @@ class Layer(Module):
         regularizer=None,
         constraint=None,
         name: str | None = None,
-    ) -> Parameter:
+    ) -> Variable:
         """Create a weight of ``shape`` filled by ``initializer`` ('glorot_uniform' by default
         for floats, as in Keras) and register it (and its regularizer) with the layer."""
         dt = np.dtype(dtype or self.dtype)
@@ -170,12 +196,12 @@ class Layer(Module):
         if initializer is None:
             initializer = "glorot_uniform" if dt.kind == "f" else "zeros"
         values = get_initializer(initializer)(shape, dtype=dt)
-        p = Parameter(np.zeros(0, np.float32))
-        p.data = np.array(values, dtype=dt)  # Parameter() would make float64 float32
-        p.requires_grad_(trainable and self._trainable and dt.kind == "f")
         if name is None:  # renamed to the attribute it is assigned to, if any (see __setattr__)
             name = f"weight_{len(self._parameters)}"
             self.__dict__.setdefault("_auto_named", set()).add(name)
+        p = Variable(np.zeros(0, np.float32), name=name)
+        p.data = np.array(values, dtype=dt)  # Parameter() would make float64 float32
+        p.requires_grad_(trainable and self._trainable and dt.kind == "f")
         self.register_parameter(name, p)
         self.__dict__.setdefault("_declared_trainable", {})[name] = bool(trainable)
         reg = get_regularizer(regularizer)
@@ -186,6 +212,10 @@ class Layer(Module):
         return p
 
     def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, Metric):  # Keras tracks metrics assigned as attributes
+            tracked = self.__dict__.setdefault("_tracked_metrics", [])
+            if all(m is not value for m in tracked):
+                tracked.append(value)
         # Keras tracks lists of layers assigned as attributes; register each as a sub-module.
         if isinstance(value, (list, tuple)) and value and all(isinstance(v, Module) for v in value):
             for i, v in enumerate(value):
@@ -197,6 +227,8 @@ class Layer(Module):
             for key, p in list(self._parameters.items()):
                 if p is value and key in auto and key != name:
                     del self._parameters[key]
+                    if isinstance(value, Variable):
+                        value.name = name
                     declared = self.__dict__.get("_declared_trainable", {})
                     if key in declared:
                         declared[name] = declared.pop(key)
@@ -222,11 +254,18 @@ class Layer(Module):
             self._build_from(inputs)
         if self.input_spec is not None and hasattr(inputs, "shape"):
             self.input_spec.check(self, inputs)
+        # training: as passed, else the outer call's, else the call signature's default, else
+        # the module flag (False for a fresh Keras layer; train()/eval() set it).
+        outer = getattr(_CALL, "training", None)
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = outer
+            if training is None:
+                training = self._training_default
+                if training is None:
+                    training = self.training
         if self._call_takes_training:
-            if kwargs.get("training") is None:
-                kwargs["training"] = self.training
-        else:
-            kwargs.pop("training", None)  # a model passes it to every layer; Keras drops it
+            kwargs["training"] = training
         mask = kwargs.pop("mask", None)
         if mask is None and (self._call_takes_mask or self.supports_masking):
             mask = get_mask(inputs[0] if isinstance(inputs, (list, tuple)) else inputs)
@@ -234,13 +273,51 @@ class Layer(Module):
             kwargs["mask"] = mask
         if self.activity_regularizer is not None:
             self._activity_losses.clear()
-        out = super().__call__(inputs, *args, **kwargs)
+        if outer is None:
+            _LOSS_GENERATION[0] += 1
+        _CALL.training = bool(training)
+        try:
+            out = super().__call__(inputs, *args, **kwargs)
+        finally:
+            _CALL.training = outer
         if self.activity_regularizer is not None:
             for o in out if isinstance(out, (list, tuple)) else (out,):
                 self._activity_losses.append(self.activity_regularizer(o) / o.shape[0])
-        if self.supports_masking and isinstance(out, Tensor):
-            set_mask(out, self.compute_mask(inputs, mask))
+        if self.supports_masking:
+            _set_masks(out, self.compute_mask(inputs, mask))
         return out
+
+    # ------------------------------------------------------------------ functional graph
+    def _node_attribute(self, what: str):
+        nodes = self.__dict__.get("_inbound_nodes")
+        if not nodes:
+            raise AttributeError(
+                f"The layer {self.name!r} has never been called on a symbolic input "
+                f"(layers.Input or a layer's output) and thus has no defined {what}."
+            )
+        values = nodes[0].inputs if what == "input" else nodes[0].outputs
+        return values[0] if len(values) == 1 else list(values)
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's first call in a functional graph."""
+        return self._node_attribute("input")
+
+    @property
+    def output(self):
+        """The symbolic output of the layer's first call in a functional graph (feature
+        extractors: ``Model(model.inputs, [layer.output for layer in model.layers])``)."""
+        return self._node_attribute("output")
+
+    @property
+    def input_shape(self):
+        nodes = self.__dict__.get("_inbound_nodes")
+        if nodes:
+            shapes = [t.shape for t in nodes[0].inputs]
+            return shapes[0] if len(shapes) == 1 else shapes
+        if self._batch_input_shape is not None:
+            return tuple(self._batch_input_shape)
+        raise AttributeError(f"The layer {self.name!r} has no defined input shape yet.")
 
     def _build_from(self, inputs) -> None:
         if isinstance(inputs, (list, tuple)):
@@ -271,16 +348,41 @@ class Layer(Module):
 
     @property
     def weights(self) -> list:
-        return self.trainable_weights + self.non_trainable_weights
+        """Every weight, in Keras's order: layer by layer (depth first), each layer's declared
+        trainable weights, then its non-trainable ones and float buffers. Freezing a layer does
+        not change the order, so get_weights/set_weights stay aligned."""
+        out, seen = [], set()
+        for m in self.modules():
+            declared = m.__dict__.get("_declared_trainable", {})
+            own = [(n, p) for n, p in m._parameters.items() if p is not None]
+            ordered = [p for n, p in own if declared.get(n, True)]
+            ordered += [p for n, p in own if not declared.get(n, True)]
+            ordered += [b for b in m._buffers.values() if b is not None and b.dtype.kind == "f"]
+            for w in ordered:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
 
     @property
     def trainable_weights(self) -> list:
-        return [p for p in self.parameters() if p.requires_grad]
+        return [p for p in self.weights if p.requires_grad]
 
     @property
     def non_trainable_weights(self) -> list:
-        frozen = [p for p in self.parameters() if not p.requires_grad]
-        return frozen + [b for b in self.buffers() if b.dtype.kind == "f"]
+        return [p for p in self.weights if not p.requires_grad]
+
+    @property
+    def variables(self) -> list:
+        return self.weights
+
+    @property
+    def trainable_variables(self) -> list:
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list:
+        return self.non_trainable_weights
 
     def get_weights(self) -> list:
         """The weights as NumPy arrays (copies), in the order of ``weights``."""
@@ -303,13 +405,42 @@ class Layer(Module):
             w.data[...] = v
 
     @property
-    def losses(self) -> list:
-        """Regularization penalties of this layer and the layers inside it (Tensors)."""
+    def metrics(self) -> list:
+        """Metric objects assigned as attributes of this layer and of the layers inside it."""
         out = []
+        for m in self.modules():
+            out.extend(m.__dict__.get("_tracked_metrics", ()))
+        return out
+
+    def add_loss(self, loss) -> None:
+        """Add a scalar loss term computed in ``call`` (Keras's add_loss): it is collected in
+        ``model.losses`` and added to the training loss by fit. Terms from earlier calls are
+        dropped when the layer's model is called again."""
+        if not isinstance(loss, Tensor):
+            loss = as_tensor(loss)
+        if loss.data.size != 1:
+            raise ValueError(
+                f"add_loss on layer {self.name!r}: expected a scalar loss, got shape "
+                f"{tuple(loss.shape)} (reduce it, e.g. with ops.mean)"
+            )
+        d = self.__dict__
+        if d["_loss_generation"] != _LOSS_GENERATION[0]:
+            d["_added_losses"] = []
+            d["_loss_generation"] = _LOSS_GENERATION[0]
+        d["_added_losses"].append(loss.reshape(()))
+
+    @property
+    def losses(self) -> list:
+        """Loss terms of this layer and the layers inside it (Tensors): weight regularization
+        penalties, activity regularization and add_loss terms of the latest call."""
+        out = []
+        generation = _LOSS_GENERATION[0]
         for m in self.modules():
             if isinstance(m, Layer):
                 out.extend(reg(p) for p, reg in m._regularized)
                 out.extend(m._activity_losses)
+                if m._loss_generation == generation:
+                    out.extend(m._added_losses)
         return out
 
     def apply_constraints(self) -> None:

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from nerve import activations, initializers, regularizers
+from nerve import activations, constraints, initializers, regularizers
 from nerve.layers.base import InputSpec, Layer, get_mask
 from nerve.nn import functional as F
 from nerve.nn.functional.dropout import Dropout as DropoutFunction
@@ -64,13 +64,11 @@ def serialize_activation(activation) -> str:
 
 
 def check_constraint(constraint, owner: str):
-    """A weight constraint: None or a callable ``w -> w`` (nerve has no constraints registry)."""
-    if constraint is None or callable(constraint):
-        return constraint
-    raise ValueError(
-        f"{owner}: constraint {constraint!r} is not callable; pass a function of the weight "
-        "(nerve has no registry of named constraints)"
-    )
+    """A weight constraint: None, a callable ``w -> w``, a name ('max_norm') or a config."""
+    try:
+        return constraints.get(constraint)
+    except ValueError as exc:
+        raise ValueError(f"{owner}: {exc}") from None
 
 
 def serialize_constraint(constraint):

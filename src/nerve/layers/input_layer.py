@@ -140,10 +140,19 @@ class InputLayer(Layer):
             shape = (shape,) if isinstance(shape, int) else tuple(shape)
             batch_shape = (batch_size, *shape)
         self.batch_shape = tuple(batch_shape)
-        self.output = KerasTensor(self.batch_shape, self.dtype, name=self.name)
-        self.output.node = Node(self, (), {}, [], [self.output])
+        tensor = KerasTensor(self.batch_shape, self.dtype, name=self.name)
+        tensor.node = Node(self, (), {}, [], [tensor])
+        self.__dict__["_inbound_nodes"] = [tensor.node]
         self.output_shape = self.batch_shape
         self.built = True
+
+    @property
+    def output(self) -> KerasTensor:
+        return self._inbound_nodes[0].outputs[0]
+
+    @property
+    def input(self) -> KerasTensor:
+        return self.output
 
     def call(self, inputs):
         return inputs

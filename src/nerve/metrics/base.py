@@ -7,9 +7,19 @@ running sum over an epoch of float32 values loses digits; the results are report
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
+from nerve.initializers import get as get_initializer
+from nerve.variables import Variable
+
+
+def _snake_case(name: str) -> str:
+    """'MeanAbsoluteError' -> 'mean_absolute_error', Keras's default metric names."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
 def as_array(x) -> np.ndarray:
@@ -116,10 +126,30 @@ class Metric:
     0.0
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str | None = None, dtype=None):
+        if name is None:
+            name = _snake_case(type(self).__name__)
         if not isinstance(name, str) or not name:
             raise ValueError(f"a metric's name must be a non-empty string, got {name!r}")
         self.name = name
+        self.dtype = np.dtype(dtype or np.float32)
+
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """A state variable of the metric (Keras's API): update it with ``assign_add`` in
+        ``update_state``; the default ``reset_state`` sets it back to ``initializer``."""
+        shape = () if shape is None else tuple(int(s) for s in shape)
+        dt = np.dtype(dtype or getattr(self, "dtype", np.float32))
+        init = get_initializer(initializer)
+        var = Variable(np.zeros(0, np.float32), requires_grad=False, name=name or "variable")
+        var.data = np.array(init(shape, dtype=dt), dtype=dt)
+        self.__dict__.setdefault("_variables", []).append((var, init))
+        return var
+
+    add_weight = add_variable
+
+    @property
+    def variables(self) -> list:
+        return [v for v, _ in self.__dict__.get("_variables", ())]
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         """Add a batch to the accumulators."""
@@ -130,8 +160,12 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__} must implement result")
 
     def reset_state(self) -> None:
-        """Forget every batch seen so far."""
-        raise NotImplementedError(f"{type(self).__name__} must implement reset_state")
+        """Forget every batch seen so far (by default: every add_variable back to its start)."""
+        made = self.__dict__.get("_variables")
+        if not made:
+            raise NotImplementedError(f"{type(self).__name__} must implement reset_state")
+        for var, init in made:
+            var.data[...] = init(var.data.shape, dtype=var.data.dtype)
 
     def __call__(self, *args, **kwargs):
         """Update with one batch and return the result so far (Keras's behaviour)."""

@@ -120,8 +120,56 @@ class ArrayData:
         return -(-self.size // batch_size)
 
 
+class PyDataset:
+    """A dataset of batches for fit/evaluate/predict, as ``keras.utils.PyDataset``.
+
+    Subclass it and define ``__len__`` (the number of batches) and ``__getitem__(index)`` (batch
+    ``index`` as x, (x, y) or (x, y, sample_weight)); ``on_epoch_end`` runs after each epoch.
+    ``workers``/``use_multiprocessing``/``max_queue_size`` are accepted; batches are made in
+    the calling thread.
+
+    >>> import numpy as np
+    >>> class Batches(PyDataset):
+    ...     def __len__(self):
+    ...         return 3
+    ...     def __getitem__(self, index):
+    ...         return np.full((2, 4), index, np.float32), np.zeros(2)
+    >>> len(Batches()), Batches()[2][0][0, 0]
+    (3, np.float32(2.0))
+    """
+
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size=10):
+        self.workers, self.use_multiprocessing = workers, use_multiprocessing
+        self.max_queue_size = max_queue_size
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    @property
+    def num_batches(self) -> int:
+        return len(self)
+
+    def on_epoch_end(self) -> None:
+        """Called after each epoch (e.g. to reshuffle)."""
+
+
+def _is_batch_sequence(source) -> bool:
+    """A sequence of batches read by index (PyDataset, keras.utils.Sequence or any class with
+    __len__ and __getitem__ but no __iter__): iterating it the old way never ends if
+    __getitem__ does not raise IndexError, so it is read by index up to len()."""
+    return isinstance(source, PyDataset) or (
+        hasattr(type(source), "__getitem__")
+        and hasattr(type(source), "__len__")
+        and not hasattr(type(source), "__iter__")
+    )
+
+
 class IterableData:
-    """Batches from a DataLoader or generator: each item is x, (x, y) or (x, y, sample_weight)."""
+    """Batches from a DataLoader, a generator or a PyDataset: each item is x, (x, y) or
+    (x, y, sample_weight)."""
 
     def __init__(self, source, what: str = "fit"):
         self.source, self.what = source, what
@@ -129,9 +177,23 @@ class IterableData:
             self.length = len(source)
         except TypeError:
             self.length = None
+        self.by_index = _is_batch_sequence(source)
+
+    def _items(self, shuffle: bool):
+        if not self.by_index:
+            return iter(self.source)
+        order = range(len(self.source))
+        if shuffle:
+            order = backend.rng().permutation(len(self.source)).tolist()
+        return (self.source[i] for i in order)
+
+    def end_epoch(self) -> None:
+        on_epoch_end = getattr(self.source, "on_epoch_end", None)
+        if self.by_index and callable(on_epoch_end):
+            on_epoch_end()
 
     def batches(self, batch_size=None, shuffle=False, steps: int | None = None):
-        for k, item in enumerate(self.source):
+        for k, item in enumerate(self._items(shuffle)):
             if steps is not None and k >= steps:
                 return
             if isinstance(item, (tuple, list)) and len(item) in (2, 3):
@@ -150,3 +212,33 @@ class IterableData:
 
     def num_batches(self, batch_size=None) -> int | None:
         return self.length
+
+
+def unpack_x_y_sample_weight(data):
+    """x, y, sample_weight from a batch given as x, (x,), (x, y) or (x, y, sample_weight)."""
+    if isinstance(data, tuple):
+        if len(data) == 1:
+            return data[0], None, None
+        if len(data) == 2:
+            return data[0], data[1], None
+        if len(data) == 3:
+            return data
+        raise ValueError(
+            f"a batch must be x, (x,), (x, y) or (x, y, sample_weight); got a tuple of {len(data)}"
+        )
+    return data, None, None
+
+
+def pythonify_logs(logs: dict) -> dict:
+    """Logs with nested dicts merged and one-value Tensors/arrays turned into Python floats."""
+    out = {}
+    for key, value in logs.items():
+        if isinstance(value, dict):
+            out.update(pythonify_logs(value))
+            continue
+        if isinstance(value, Tensor):
+            value = value.data
+        if isinstance(value, (np.ndarray, np.generic)) and np.size(value) == 1:
+            value = float(value)
+        out[key] = value
+    return out

@@ -7,6 +7,8 @@ and metrics, and the per-batch steps users may override (``train_step``, as in K
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from nerve import losses as losses_module
@@ -16,6 +18,7 @@ from nerve.autograd.tensor import Tensor
 from nerve.layers.base import Layer
 from nerve.layers.input_layer import InputLayer, KerasTensor, substitute
 from nerve.models import training
+from nerve.models.data_adapter import pythonify_logs, unpack_x_y_sample_weight
 from nerve.models.summary import summary_table
 from nerve.nn.module import Module
 from nerve.primitives import reduction, shape
@@ -220,9 +223,11 @@ class Model(Layer):
         jit_compile=None,
         auto_scale_loss=None,
     ):
-        """Choose the optimizer, the loss (per output for several) and the metrics."""
-        if loss is None:
-            raise ValueError("compile: a loss is needed (e.g. 'sparse_categorical_crossentropy')")
+        """Choose the optimizer, the loss (per output for several) and the metrics.
+
+        ``loss`` may be left out when the model adds its own terms with ``add_loss`` (or
+        overrides ``compute_loss``/``train_step``), as in Keras.
+        """
         if isinstance(optimizer, (str, dict, optimizers_module.Optimizer)):
             optimizer = optimizers_module.get(optimizer)
         elif not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
@@ -230,7 +235,11 @@ class Model(Layer):
         names = self.output_names
         self.optimizer = optimizer
         self.loss = loss  # as given, like Keras's model.loss
-        self._losses = self._per_output(loss, names, "loss", losses_module.get)
+        self._losses = (
+            [None] * len(names)
+            if loss is None
+            else self._per_output(loss, names, "loss", losses_module.get)
+        )
         self._loss_fns = [
             None
             if fn is None
@@ -257,6 +266,7 @@ class Model(Layer):
         self._loss_trackers = [metrics_module.Mean(name="loss")] + (
             [metrics_module.Mean(name=f"{n}_loss") for n in names] if len(names) > 1 else []
         )
+        self._compile_metrics = _CompileMetrics(self._metrics) if self._metrics else None
         self.compiled = True
 
     @staticmethod
@@ -292,9 +302,16 @@ class Model(Layer):
             )
 
     # ------------------------------------------------------------------ steps
-    def compute_loss(self, y, y_pred, sample_weight=None) -> tuple[Tensor, list]:
-        """The weighted sum of the outputs' losses plus the regularization penalties."""
-        targets, preds = _flat(y), _flat(y_pred)
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The total loss (Keras 3's signature): the compiled losses of the outputs, weighted,
+        plus ``self.losses`` (regularization and add_loss terms). Override it to change the
+        loss while keeping the default train_step."""
+        return self._compute_losses(y, y_pred, sample_weight)[0]
+
+    def _compute_losses(self, y, y_pred, sample_weight=None) -> tuple[Tensor, list]:
+        """(total loss, the per-output compiled losses) for the default steps."""
+        preds = _flat(y_pred)
+        targets = [None] * len(preds) if y is None else _flat(y)
         if len(targets) != len(preds):
             raise ValueError(
                 f"model {self.name!r} has {len(preds)} output(s) but y holds {len(targets)} "
@@ -305,71 +322,130 @@ class Model(Layer):
             if fn is None:
                 parts.append(None)
                 continue
+            if target is None:
+                raise ValueError(
+                    f"model {self.name!r}: compile() gave a loss but fit received no targets (y)"
+                )
             value = fn(target, pred, sample_weight)
             parts.append(value)
             term = value if w == 1.0 else value * w
             total = term if total is None else total + term
         penalties = self.losses
         if penalties:
-            total = total + reduction.sum(_stack_scalars(penalties))
+            extra = reduction.sum(_stack_scalars(penalties))
+            total = extra if total is None else total + extra
+        if total is None:
+            raise ValueError(
+                "No loss to compute. Provide a `loss` argument in `compile()`, or add loss "
+                "terms with `add_loss` in a layer's call."
+            )
         return total, parts
 
-    def train_step(self, x, y, sample_weight=None) -> dict:
-        """One update: forward, loss, backward, optimizer step; returns the running logs."""
-        y_pred = self(x)
-        loss, parts = self.compute_loss(y, y_pred, sample_weight)
-        optimizer = self.optimizer
-        if isinstance(optimizer, optimizers_module.Optimizer) and not optimizer.built:
-            optimizer.build(self.trainable_weights)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if self.__dict__.get("_has_constraints") is None:
-            self.__dict__["_has_constraints"] = any(
-                m.__dict__.get("_constraints") for m in self.modules()
+    def train_step(self, data) -> dict:
+        """One update on a batch ``data`` = x, (x, y) or (x, y, sample_weight), as in Keras 3:
+        forward in training mode, loss, backward, optimizer step; returns the running logs."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=True)
+        if type(self).compute_loss is Model.compute_loss:
+            loss, parts = self._compute_losses(y, y_pred, sample_weight)
+        else:
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+            parts = []
+        trainable = self.trainable_weights
+        if trainable:
+            optimizer = self.optimizer
+            if isinstance(optimizer, optimizers_module.Optimizer) and not optimizer.built:
+                optimizer.build(trainable)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if self.__dict__.get("_has_constraints") is None:
+                self.__dict__["_has_constraints"] = any(
+                    m.__dict__.get("_constraints") for m in self.modules()
+                )
+            if self._has_constraints:
+                self.apply_constraints()
+        elif not self.__dict__.get("_warned_untrainable"):
+            self.__dict__["_warned_untrainable"] = True
+            warnings.warn(
+                f"model {self.name!r} does not have any trainable weights: fit computes the "
+                "loss and metrics but changes nothing",
+                UserWarning,
+                stacklevel=2,
             )
-        if self._has_constraints:
-            self.apply_constraints()
-        self._update_metrics(loss, parts, y, y_pred, sample_weight)
-        return self.metric_results()
+        self._update_metrics(loss, parts, x, y, y_pred, sample_weight)
+        return self.get_metrics_result()
 
-    def test_step(self, x, y, sample_weight=None) -> dict:
-        y_pred = self(x)
-        loss, parts = self.compute_loss(y, y_pred, sample_weight)
-        self._update_metrics(loss, parts, y, y_pred, sample_weight)
-        return self.metric_results()
+    def test_step(self, data) -> dict:
+        """The loss and metrics of a batch, in inference mode (Keras 3's signature)."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=False)
+        if type(self).compute_loss is Model.compute_loss:
+            loss, parts = self._compute_losses(y, y_pred, sample_weight)
+        else:
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+            parts = []
+        self._update_metrics(loss, parts, x, y, y_pred, sample_weight)
+        return self.get_metrics_result()
 
-    def predict_step(self, x):
-        out = self(x)
+    def predict_step(self, data):
+        """The model's outputs on a batch, as NumPy arrays (Keras 3's signature)."""
+        x, _, _ = unpack_x_y_sample_weight(data)
+        out = self(x, training=False)
         if isinstance(out, dict):
             return {k: v.data for k, v in out.items()}
         if isinstance(out, (list, tuple)):
             return [o.data for o in out]
         return out.data
 
-    def _update_metrics(self, loss, parts, y, y_pred, sample_weight) -> None:
-        n = len(_flat(y)[0])
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Update the compiled metrics with a batch and return every metric's result."""
+        if self._compile_metrics is not None and y is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def _update_metrics(self, loss, parts, x, y, y_pred, sample_weight) -> None:
+        n = len(_flat(x)[0]) if _flat(x) else 1
         self._loss_trackers[0].add_scalar(loss.data, n)
         for tracker, part in zip(self._loss_trackers[1:], parts):
             if part is not None:
                 tracker.add_scalar(part.data, n)
-        targets, preds = _flat(y), _flat(y_pred)
-        for k, metric in self._metrics:
-            metric.update_state(targets[k].data, preds[k].data, sample_weight)
+        if y is not None:
+            targets, preds = _flat(y), _flat(y_pred)
+            for k, metric in self._metrics:
+                metric.update_state(targets[k].data, preds[k].data, sample_weight)
+
+    @property
+    def metrics(self) -> list:
+        """Keras 3's list: the loss tracker, the compiled metrics (one container whose result
+        is a dict), per-output loss trackers, then metrics tracked as attributes."""
+        out = []
+        if self.compiled:
+            out.append(self._loss_trackers[0])
+            if self._compile_metrics is not None:
+                out.append(self._compile_metrics)
+            out.extend(self._loss_trackers[1:])
+        for m in self.modules():
+            out.extend(t for t in m.__dict__.get("_tracked_metrics", ()) if t not in out)
+        return out
+
+    def get_metrics_result(self) -> dict:
+        """Every metric's result by name (a container's dict merged in), as Python numbers."""
+        logs = {}
+        for metric in self.metrics:
+            value = metric.result()
+            if isinstance(value, dict):
+                logs.update(value)
+            else:
+                logs[metric.name] = value
+        return pythonify_logs(logs)
 
     def reset_metrics(self) -> None:
-        self._check_compiled("reset_metrics")
-        for tracker in self._loss_trackers:
-            tracker.reset_state()
-        for _, metric in self._metrics:
+        for metric in self.metrics:
             metric.reset_state()
 
     def metric_results(self) -> dict:
-        logs = {t.name: float(t.result()) for t in self._loss_trackers}
-        for _, metric in self._metrics:
-            value = metric.result()
-            logs[metric.name] = float(value) if np.ndim(value) == 0 else value
-        return logs
+        return self.get_metrics_result()
 
     @property
     def metrics_names(self) -> list[str]:
@@ -447,8 +523,10 @@ class Model(Layer):
             sw = cw if sw is None else sw * cw
         self.reset_metrics()
         self.train()
-        logs = self.train_step(xb, yb, sw)
-        self.eval()
+        try:
+            logs = self.train_step((xb, yb, sw))
+        finally:
+            self.eval()
         return logs if return_dict else _as_list(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
@@ -526,6 +604,35 @@ def _saving_hook(name: str):
 
         nerve.saving  # noqa: B018  (the facade imports nerve.saving, which registers the hooks)
     return _SAVING_HOOKS[name]
+
+
+class _CompileMetrics(metrics_module.Metric):
+    """The metrics given to compile, as one metric (Keras's "compile_metrics")."""
+
+    def __init__(self, entries: list):
+        super().__init__(name="compile_metrics")
+        self.entries = entries  # (output index, metric)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        targets, preds = _flat(y_true), _flat(y_pred)
+        for k, metric in self.entries:
+            t, p = targets[k], preds[k]
+            metric.update_state(
+                t.data if isinstance(t, Tensor) else t,
+                p.data if isinstance(p, Tensor) else p,
+                sample_weight,
+            )
+
+    def result(self) -> dict:
+        out = {}
+        for _, metric in self.entries:
+            value = metric.result()
+            out[metric.name] = float(value) if np.ndim(value) == 0 else value
+        return out
+
+    def reset_state(self) -> None:
+        for _, metric in self.entries:
+            metric.reset_state()
 
 
 def _stack_scalars(values: list) -> Tensor:

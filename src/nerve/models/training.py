@@ -13,7 +13,7 @@ import numpy as np
 
 from nerve.autograd.grad_mode import no_grad
 from nerve.callbacks import CallbackList, History, ProgbarLogger
-from nerve.models.data_adapter import ArrayData, IterableData, is_array_data
+from nerve.models.data_adapter import ArrayData, IterableData, is_array_data, pythonify_logs
 
 
 def _data(x, y, sample_weight, what: str):
@@ -107,10 +107,12 @@ def fit(
             if class_weight is not None:
                 cw = _class_weights(class_weight, yb)
                 sw = cw if sw is None else sw * cw
-            logs = model.train_step(xb, yb, sw)
+            logs = pythonify_logs(model.train_step((xb, yb, sw)))
             cb.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
+        if isinstance(data, IterableData):
+            data.end_epoch()
         epoch_logs = dict(logs)
         if val is not None and (epoch + 1) % validation_freq == 0:
             val_logs = evaluate(
@@ -157,9 +159,10 @@ def evaluate(
     with no_grad():
         for step, (xb, yb, sw) in enumerate(data.batches(batch_size, False, steps)):
             cb.on_test_batch_begin(step)
-            logs = model.test_step(xb, yb, sw)
+            logs = pythonify_logs(model.test_step((xb, yb, sw)))
             cb.on_test_batch_end(step, logs)
-    logs = model.metric_results()
+    if not logs:
+        logs = model.get_metrics_result()
     cb.on_test_end(logs)
     if return_dict:
         return logs
@@ -178,7 +181,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     with no_grad():
         for step, (xb, _, _) in enumerate(data.batches(batch_size, False, steps)):
             cb.on_predict_batch_begin(step)
-            out = model.predict_step(xb)
+            out = model.predict_step((xb,))
             outputs.append(out)
             cb.on_predict_batch_end(step, {"outputs": out})
     cb.on_predict_end()
