@@ -91,7 +91,7 @@ class Model(Layer):
         if missing:
             raise ValueError(f"Model: the outputs depend on inputs {missing} not in inputs=")
         names = set()
-        for node in order:
+        for node in _keras_layer_order(flat_out, order):
             layer = node.layer
             if layer.name in names and self._modules.get(layer.name) is not layer:
                 raise ValueError(f"Model: two different layers are named {layer.name!r}")
@@ -604,6 +604,34 @@ def _saving_hook(name: str):
 
         nerve.saving  # noqa: B018  (the facade imports nerve.saving, which registers the hooks)
     return _SAVING_HOOKS[name]
+
+
+def _keras_layer_order(flat_out: list, order: list) -> list:
+    """One node per layer, in the order of Keras's ``model.layers`` (and so of its weights):
+    deepest first (longest path to an output), ties in the order a depth-first walk from the
+    outputs meets them."""
+    discovered: dict[int, int] = {}
+    seen: set[int] = set()
+    stack = [t.node for t in reversed(flat_out)]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        discovered.setdefault(id(node.layer), len(discovered))
+        stack.extend(t.node for t in reversed(node.inputs))
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    first_node: dict[int, object] = {}
+    for node in reversed(order):  # outputs first
+        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        node_depth[id(node)] = depth
+        first_node.setdefault(id(node.layer), node)
+        for t in node.inputs:
+            node_depth[id(t.node)] = max(depth + 1, node_depth.get(id(t.node), 0))
+    layers = sorted(first_node, key=lambda k: (-layer_depth[k], discovered.get(k, 0)))
+    return [first_node[k] for k in layers]
 
 
 class _CompileMetrics(metrics_module.Metric):

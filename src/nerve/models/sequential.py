@@ -6,6 +6,7 @@ import numpy as np
 
 from nerve.autograd.grad_mode import no_grad
 from nerve.autograd.tensor import Tensor
+from nerve.layers.base import Layer
 from nerve.layers.input_layer import InputLayer, KerasTensor
 from nerve.models.model import Model
 from nerve.nn.module import Module
@@ -76,19 +77,50 @@ class Sequential(Model):
             self.build(self._batch_input_shape)
 
     def build(self, input_shape) -> None:
-        """Build every layer by running a zero batch through the stack (in eval mode)."""
-        shape = tuple(2 if s is None else s for s in input_shape)
-        x = Tensor._wrap(np.zeros(shape, np.float32))
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                for layer in self._modules.values():
-                    x = layer(x)
-                    layer.__dict__["output_shape"] = (None, *x.shape[1:])
-        finally:
-            self.train(was_training)
+        """Build every layer by calling the stack on a symbolic input of ``input_shape``, as
+        Keras does: the layers' weights exist afterwards, and ``model.inputs``/``outputs`` and
+        each ``layer.output`` make a functional graph (for feature extractors)."""
+        for layer, node in self.__dict__.get("_graph_nodes", ()):
+            nodes = layer.__dict__.get("_inbound_nodes", [])
+            if node in nodes:  # this model's earlier graph (before add/pop) is replaced
+                nodes.remove(node)
+        batch_shape = tuple(input_shape)
+        first = InputLayer(batch_shape=batch_shape, name=f"{self.name}_input")
+        x = first.output
+        made = []
+        for layer in self._modules.values():
+            if not isinstance(layer, Layer):
+                x = self._build_module(layer, x)
+                continue
+            x = layer(x)
+            if not isinstance(x, KerasTensor):
+                raise TypeError(
+                    f"Sequential: layer {layer.name!r} returned {type(x).__name__}; each layer "
+                    "of a Sequential model must return one tensor"
+                )
+            made.append((layer, x.node))
+            layer.__dict__["output_shape"] = x.shape
+        self.__dict__["_graph_nodes"] = made
+        self.__dict__["_symbolic"] = (first.output, x)
         self.__dict__["built"] = True
+
+    @staticmethod
+    def _build_module(module: Module, x: KerasTensor) -> KerasTensor:
+        """A plain nn.Module in the stack: run it on a zero batch to learn its output shape."""
+        shape = tuple(2 if s is None else s for s in x.shape)
+        with no_grad():
+            out = module(Tensor._wrap(np.zeros(shape, x.dtype)))
+        return KerasTensor((None, *out.shape[1:]), out.dtype)
+
+    @property
+    def inputs(self) -> list:
+        symbolic = self.__dict__.get("_symbolic")
+        return [] if symbolic is None else [symbolic[0]]
+
+    @property
+    def outputs(self) -> list:
+        symbolic = self.__dict__.get("_symbolic")
+        return [] if symbolic is None else [symbolic[1]]
 
     def call(self, inputs, training=None, mask=None):
         x = inputs
