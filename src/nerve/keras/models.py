@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from nerve.keras._door import missing as _missing
 from nerve.models import Model, Sequential
+from nerve.saving import load_model
 from nerve.saving.model_config import deserialize_layer, serialize_layer
+
+__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_config", "save_model"]
 
 
 def save_model(model, filepath, overwrite: bool = True, **kwargs) -> None:

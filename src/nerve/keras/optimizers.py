@@ -6,6 +6,7 @@ from nerve.keras._door import missing as _missing
 
 _export(globals(), _optimizers, skip=("serialize",))
 serialize = _optimizers.serialize
+schedules = _optimizers.schedules
 
 
 def __getattr__(name):

@@ -229,6 +229,15 @@ def unpack_x_y_sample_weight(data):
     return data, None, None
 
 
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """The batch as train_step receives it in Keras: (x,), (x, y) or (x, y, sample_weight)."""
+    if y is None and sample_weight is None:
+        return (x,)
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
 def pythonify_logs(logs: dict) -> dict:
     """Logs with nested dicts merged and one-value Tensors/arrays turned into Python floats."""
     out = {}

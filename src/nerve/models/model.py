@@ -18,7 +18,11 @@ from nerve.autograd.tensor import Tensor
 from nerve.layers.base import Layer
 from nerve.layers.input_layer import InputLayer, KerasTensor, substitute
 from nerve.models import training
-from nerve.models.data_adapter import pythonify_logs, unpack_x_y_sample_weight
+from nerve.models.data_adapter import (
+    pack_x_y_sample_weight,
+    pythonify_logs,
+    unpack_x_y_sample_weight,
+)
 from nerve.models.summary import summary_table
 from nerve.nn.module import Module
 from nerve.primitives import reduction, shape
@@ -524,7 +528,7 @@ class Model(Layer):
         self.reset_metrics()
         self.train()
         try:
-            logs = self.train_step((xb, yb, sw))
+            logs = self.train_step(pack_x_y_sample_weight(xb, yb, sw))
         finally:
             self.eval()
         return logs if return_dict else _as_list(logs)

@@ -13,7 +13,13 @@ import numpy as np
 
 from nerve.autograd.grad_mode import no_grad
 from nerve.callbacks import CallbackList, History, ProgbarLogger
-from nerve.models.data_adapter import ArrayData, IterableData, is_array_data, pythonify_logs
+from nerve.models.data_adapter import (
+    ArrayData,
+    IterableData,
+    is_array_data,
+    pack_x_y_sample_weight,
+    pythonify_logs,
+)
 
 
 def _data(x, y, sample_weight, what: str):
@@ -107,7 +113,7 @@ def fit(
             if class_weight is not None:
                 cw = _class_weights(class_weight, yb)
                 sw = cw if sw is None else sw * cw
-            logs = pythonify_logs(model.train_step((xb, yb, sw)))
+            logs = pythonify_logs(model.train_step(pack_x_y_sample_weight(xb, yb, sw)))
             cb.on_train_batch_end(step, logs)
             if model.stop_training:
                 break
@@ -159,7 +165,7 @@ def evaluate(
     with no_grad():
         for step, (xb, yb, sw) in enumerate(data.batches(batch_size, False, steps)):
             cb.on_test_batch_begin(step)
-            logs = pythonify_logs(model.test_step((xb, yb, sw)))
+            logs = pythonify_logs(model.test_step(pack_x_y_sample_weight(xb, yb, sw)))
             cb.on_test_batch_end(step, logs)
     if not logs:
         logs = model.get_metrics_result()

@@ -15,6 +15,18 @@ from nerve.utils import set_random_seed, to_categorical
 
 Sequence = PyDataset  # Keras 2's name for the same protocol
 
+__all__ = [
+    "PyDataset",
+    "Sequence",
+    "normalize",
+    "np_utils",
+    "pad_sequences",
+    "register_keras_serializable",
+    "set_random_seed",
+    "split_dataset",
+    "to_categorical",
+]
+
 
 def normalize(x, axis=-1, order=2):
     """``x`` divided by its ``order``-norm along ``axis`` (zero norms leave zeros), as Keras's.
