@@ -1,8 +1,7 @@
 # Callbacks a tutorial uses: EarlyStopping with restore_best_weights, ReduceLROnPlateau,
 # LearningRateScheduler, a LambdaCallback and a custom Callback; a learning-rate schedule.
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers
 
 rng = np.random.default_rng(4)
@@ -13,7 +12,9 @@ y_val = (x_val[:, :1] * 2 - x_val[:, 1:2]).astype("float32")
 
 
 def build():
-    model = keras.Sequential([keras.Input((4,)), layers.Dense(6, activation="tanh"), layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((4,)), layers.Dense(6, activation="tanh"), layers.Dense(1)]
+    )
     model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()])
     return model
 

@@ -1,9 +1,8 @@
 # "Customizing what happens in fit()" on the torch backend: train_step with zero_grad,
 # compute_loss, backward, optimizer.apply and the model's metrics; test_step likewise.
+import keras
 import numpy as np
 import torch
-
-import keras
 from keras import layers
 
 

@@ -1,7 +1,6 @@
 # The functional API: two inputs, a shared layer, concatenate, two named outputs, loss weights.
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers
 
 rng = np.random.default_rng(1)

@@ -1,8 +1,7 @@
 # Masking and padding: pad_sequences, Embedding(mask_zero=True), Masking, LSTM/GRU skipping the
 # padded steps, the mask a layer exposes, GlobalAveragePooling1D over the mask.
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers
 
 raw = [[711, 632, 71], [73, 8, 3215, 55, 927], [83, 91, 1, 645, 1253, 927]]
@@ -43,5 +42,7 @@ RESULTS["masked_rnn"] = masking_model.predict(seq, verbose=0)
 pool_in = keras.Input(shape=(None,), dtype="int32")
 pooled = layers.GlobalAveragePooling1D()(layers.Embedding(50, 3, mask_zero=True)(pool_in))
 pool_model = keras.Model(pool_in, pooled)
-pool_model.set_weights([rng.normal(0, 1, w.shape).astype("float32") for w in pool_model.get_weights()])
+pool_model.set_weights(
+    [rng.normal(0, 1, w.shape).astype("float32") for w in pool_model.get_weights()]
+)
 RESULTS["masked_average"] = pool_model.predict(tokens, verbose=0)

@@ -1,7 +1,6 @@
 # A Keras 3 beginner's MLP: Sequential, compile, fit, evaluate, predict; weights set from NumPy.
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers
 
 rng = np.random.default_rng(0)
@@ -29,7 +28,9 @@ RESULTS["direct_call_is_deterministic"] = bool(
 model.pop()
 model.pop()
 model.add(layers.Dense(3, activation="softmax", name="out"))
-model.layers[-1].set_weights([rng.normal(0, 0.3, (16, 3)).astype("float32"), np.zeros(3, "float32")])
+model.layers[-1].set_weights(
+    [rng.normal(0, 0.3, (16, 3)).astype("float32"), np.zeros(3, "float32")]
+)
 model.compile(
     optimizer=keras.optimizers.Adam(learning_rate=0.01),
     loss="sparse_categorical_crossentropy",

@@ -1,7 +1,6 @@
 # Custom layers (build/add_weight/call, add_loss) and a subclassed Model with training=.
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers, ops
 
 
@@ -67,7 +66,9 @@ RESULTS["eval"] = float(model.evaluate(x, y, verbose=0))
 
 # compile() without a loss: the model's add_loss terms are the whole loss, fit() without y.
 only_penalty = keras.Sequential([keras.Input((5,)), Linear(4), ActivityPenalty(1.0)])
-only_penalty.set_weights([rng.normal(0, 0.4, w.shape).astype("float32") for w in only_penalty.get_weights()])
+only_penalty.set_weights(
+    [rng.normal(0, 0.4, w.shape).astype("float32") for w in only_penalty.get_weights()]
+)
 only_penalty.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1))
 history = only_penalty.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0)
 RESULTS["penalty_only_loss"] = np.array(history.history["loss"])
