@@ -48,6 +48,11 @@ _LOSS_GENERATION = [0]
 _MASKS: dict = {}
 
 
+def call_training() -> bool | None:
+    """The training flag an enclosing call set explicitly (Keras's call context), else None."""
+    return _CALL.training if getattr(_CALL, "given", False) else None
+
+
 def unique_name(base: str) -> str:
     """'dense', then 'dense_1', 'dense_2', ... as Keras names its layers."""
     n = _NAME_COUNTS[base]
@@ -257,13 +262,15 @@ class Layer(Module):
         # training: as passed, else the outer call's, else the call signature's default, else
         # the module flag (False for a fresh Keras layer; train()/eval() set it).
         outer = getattr(_CALL, "training", None)
+        outer_given = getattr(_CALL, "given", False)
         training = kwargs.pop("training", None)
         if training is None:
-            training = outer
+            training = outer if outer_given else None
             if training is None:
                 training = self._training_default
-                if training is None:
-                    training = self.training
+        given = training is not None  # Keras's "training is not None": it overrides graph nodes
+        if training is None:
+            training = self.training
         if self._call_takes_training:
             kwargs["training"] = training
         mask = kwargs.pop("mask", None)
@@ -275,11 +282,11 @@ class Layer(Module):
             self._activity_losses.clear()
         if outer is None:
             _LOSS_GENERATION[0] += 1
-        _CALL.training = bool(training)
+        _CALL.training, _CALL.given = bool(training), given
         try:
             out = super().__call__(inputs, *args, **kwargs)
         finally:
-            _CALL.training = outer
+            _CALL.training, _CALL.given = outer, outer_given
         if self.activity_regularizer is not None:
             for o in out if isinstance(out, (list, tuple)) else (out,):
                 self._activity_losses.append(self.activity_regularizer(o) / o.shape[0])

@@ -15,7 +15,7 @@ from nerve import losses as losses_module
 from nerve import metrics as metrics_module
 from nerve import optimizers as optimizers_module
 from nerve.autograd.tensor import Tensor
-from nerve.layers.base import Layer
+from nerve.layers.base import Layer, call_training
 from nerve.layers.input_layer import InputLayer, KerasTensor, substitute
 from nerve.models import training
 from nerve.models.data_adapter import (
@@ -132,11 +132,17 @@ class Model(Layer):
                     f"{kt.shape}, got {tuple(x.shape)}"
                 )
             values[id(kt)] = x
+        # As Keras 3: a training flag given to the model's call overrides the one recorded in
+        # the graph (base(x, training=False) trains its BatchNormalization once unfrozen).
+        training = call_training()
         for node in order:
             if isinstance(node.layer, InputLayer):
                 continue
             args = substitute(node.args, values)
-            out = node.layer(*args, **substitute(node.kwargs, values))
+            kwargs = substitute(node.kwargs, values)
+            if training is not None and "training" in kwargs:
+                kwargs["training"] = training
+            out = node.layer(*args, **kwargs)
             outs = out if isinstance(out, (list, tuple)) else [out]
             for kt, value in zip(node.outputs, outs):
                 values[id(kt)] = value
