@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import re
 import threading
+import warnings
 import weakref
 from collections import defaultdict
 
@@ -163,8 +164,15 @@ class Layer(Module):
         d["training"] = False
         d["_added_losses"] = []
         d["_loss_generation"] = -1
-        if input_dim is not None and input_shape is None:
-            input_shape = (input_dim,)
+        if input_dim is not None:
+            warnings.warn(
+                f"{type(self).__name__}(input_dim={input_dim}) is Keras 2's spelling; start "
+                f"the model with keras.Input(shape=({input_dim},)) instead",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            if input_shape is None:
+                input_shape = (input_dim,)
         if batch_input_shape is not None:
             d["_batch_input_shape"] = tuple(batch_input_shape)
         elif input_shape is not None:
@@ -243,6 +251,8 @@ class Layer(Module):
         params = self.__dict__.get("_parameters")
         if params is not None and name in params:  # weights made by add_weight(name=...)
             return params[name]
+        if name in ("input", "output"):  # the property raised: say why, not "no attribute"
+            return self._node_attribute(name)
         return super().__getattr__(name)
 
     # ------------------------------------------------------------------ calling

@@ -211,14 +211,23 @@ class Model(Layer):
             f"{[getattr(layer, 'name', type(layer).__name__) for layer in self.layers]}"
         )
 
-    def summary(self, print_fn=print, line_length: int | None = None) -> None:
-        """Print the layers, their output shapes and parameter counts, as Keras does."""
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested: bool = False,
+        show_trainable: bool = False,
+        layer_range=None,
+    ) -> None:
+        """Print the layers, their output shapes and parameter counts, as Keras does
+        (``show_trainable=True`` adds a column saying which layers are trainable)."""
         if not self.built:
             raise ValueError(
                 f"This model ({self.name!r}) has not yet been built. Build the model first by "
                 "calling build() or by calling the model on a batch of data."
             )
-        print_fn(summary_table(self))
+        (print_fn or print)(summary_table(self, show_trainable=show_trainable))
 
     # ------------------------------------------------------------------ compiling
     def compile(
@@ -480,8 +489,21 @@ class Model(Layer):
         validation_steps=None,
         validation_batch_size=None,
         validation_freq: int = 1,
+        **kwargs,
     ):
-        """Train for ``epochs`` epochs; returns a History (see nerve.models.training)."""
+        """Train for ``epochs`` epochs; returns a History (see nerve.models.training).
+
+        Keras 1's ``nb_epoch=`` is accepted for ``epochs=`` with a DeprecationWarning.
+        """
+        if "nb_epoch" in kwargs:
+            warnings.warn(
+                "fit(nb_epoch=...) is Keras 1's spelling; use fit(epochs=...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            epochs = kwargs.pop("nb_epoch")
+        if kwargs:
+            raise TypeError(f"fit() got unexpected keyword argument(s) {sorted(kwargs)}")
         return training.fit(
             self,
             x,
@@ -578,14 +600,20 @@ class Model(Layer):
         super()._build_from(inputs)
 
     def get_config(self) -> dict:
-        config = super().get_config()
+        """The constructor arguments; for a functional model its whole topology (layers and
+        the calls between them), which ``Model.from_config`` rebuilds."""
         if self._graph is not None:
-            config["layers"] = [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
-                for layer in self.layers
-                if isinstance(layer, Layer)
-            ]
-        return config
+            return _saving_hook("functional_config")(self)
+        return super().get_config()
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """The model ``config`` describes: a functional topology from ``get_config`` (its
+        custom layer classes found through ``custom_objects`` or the registry), or the
+        constructor arguments of a subclassed model."""
+        if "nodes" in config and "outputs" in config:
+            return _saving_hook("functional_from_config")(config, custom_objects)
+        return cls(**config)
 
 
 class ModuleModel(Model):

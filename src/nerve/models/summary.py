@@ -33,28 +33,38 @@ def _shape(layer) -> str:
     return str(tuple(shape))
 
 
-def summary_table(model) -> str:
+def summary_table(model, show_trainable: bool = False) -> str:
+    """Keras 3's summary table; ``show_trainable`` adds its "Trainable" column (Y / N)."""
     rows = []
     for layer in model.layers:
         name = getattr(layer, "name", type(layer).__name__.lower())
         trainable, frozen = _count(layer)
-        rows.append((f"{name} ({type(layer).__name__})", _shape(layer), f"{trainable + frozen:,}"))
+        flag = "Y" if getattr(layer, "trainable", True) else "N"
+        rows.append(
+            (f"{name} ({type(layer).__name__})", _shape(layer), f"{trainable + frozen:,}", flag)
+        )
     widths = [max(31, *(len(r[0]) for r in rows)) if rows else 31, 22, 13]
     if rows:
         widths[1] = max(22, *(len(r[1]) for r in rows))
+    if show_trainable:
+        widths.append(9)
 
     def line(left: str, mid: str, right: str, fill: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + right
 
     def row(cells, bar: str = "│") -> str:
-        a, b, c = cells
-        return f"{bar} {a:<{widths[0]}} {bar} {b:<{widths[1]}} {bar} {c:>{widths[2]}} {bar}"
+        a, b, c = cells[:3]
+        text = f"{bar} {a:<{widths[0]}} {bar} {b:<{widths[1]}} {bar} {c:>{widths[2]}} {bar}"
+        if show_trainable:
+            text += f" {cells[3]:^{widths[3]}} {bar}"
+        return text
 
     trainable, frozen = _count(model)
+    header = ("Layer (type)", "Output Shape", "Param #", "Trainable")
     out = [
         f'Model: "{model.name}"',
         line("┏", "┳", "┓", "━"),
-        row(("Layer (type)", "Output Shape", "Param #"), "┃"),
+        row(header, "┃"),
         line("┡", "╇", "┩", "━"),
     ]
     out += [row(r) for r in rows]
