@@ -95,7 +95,7 @@ def test_generic_dataset_default_collate_recurses_into_dicts_and_tuples():
 def test_default_collate_errors_and_custom_collate():
     with pytest.raises(ValueError, match="same shape"):
         default_collate([np.zeros(2), np.zeros(3)])
-    with pytest.raises(TypeError, match="cannot batch samples of type object"):
+    with pytest.raises(TypeError, match="batch must contain tensors.*found <class .object.>"):
         default_collate([object(), object()])
     lengths = DataLoader(TensorDataset(X, Y), batch_size=4, collate_fn=len)
     assert list(lengths) == [4, 4, 2]
@@ -130,8 +130,10 @@ def test_loader_argument_errors(kwargs, message):
 
 def test_dataset_errors():
     with pytest.raises(
-        ValueError, match=r"same number of samples, got shapes \(10, 2, 2\), \(9,\)"
+        ValueError, match=r"Size mismatch between tensors.*got shapes \(10, 2, 2\), \(9,\)"
     ):
+        TensorDataset(X, Y[:9])
+    with pytest.raises(AssertionError, match="Size mismatch"):  # what torch raises
         TensorDataset(X, Y[:9])
     with pytest.raises(TypeError, match="map-style"):
         DataLoader(iter(range(3)))
@@ -272,3 +274,38 @@ def test_pytorch_style_training_loop_on_a_loader():
             optimizer.step()
             losses.append(loss.item())
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
+
+
+def test_a_grayscale_batch_gets_one_draw_per_image_in_a_loader():
+    from nerve.data.transforms import RandomRotation
+
+    images = np.repeat(np.random.default_rng(0).integers(0, 256, (1, 12, 12), np.uint8), 6, 0)
+    ds = ArrayDataset(images, np.arange(6), transform=RandomRotation(40))
+    x, _ = next(iter(DataLoader(ds, batch_size=6)))
+    assert x.shape == (6, 12, 12) and x.dtype == np.uint8
+    assert len({x.data[i].tobytes() for i in range(6)}) == 6  # not one angle for the batch
+    loader = DataLoader(TensorDataset(images), batch_size=6, transform=RandomRotation(40))
+    (x,) = next(iter(loader))
+    assert len({x.data[i].tobytes() for i in range(6)}) == 6
+    # called directly, a 3-D array is still one (C, H, W) image: one angle for its channels
+    out = RandomRotation(40)(images)
+    assert len({out[i].tobytes() for i in range(6)}) == 1
+
+
+def test_mnist_like_torch_loop_is_not_slower_than_the_array_path():
+    import time
+
+    x = np.random.default_rng(0).random((6000, 1, 28, 28), dtype=np.float32)
+    y = np.arange(6000) % 10
+
+    def epoch(ds):
+        best = np.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            for _xb, _yb in DataLoader(ds, batch_size=64, shuffle=True):
+                pass
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    # both take whole-array batches; the bound is loose for the shared test machine
+    assert epoch(TensorDataset(x, y)) < 2.0 * epoch(ArrayDataset(x, y)) + 0.01

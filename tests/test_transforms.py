@@ -193,3 +193,35 @@ def test_gaussian_noise():
 def test_errors(make, message):
     with pytest.raises((ValueError, TypeError), match=message):
         make()
+
+
+def test_random_affine_draws_per_sample_and_validates():
+    x = np.repeat(RNG.random((1, 1, 12, 12)).astype(np.float32), 5, 0)
+    out = T.RandomAffine(30, translate=(0.2, 0.2), scale=(0.8, 1.2), shear=10, generator=0)(x)
+    assert out.shape == x.shape and len({o.tobytes() for o in out}) == 5
+    same = T.RandomAffine((0, 0))(x)  # the identity
+    np.testing.assert_allclose(same, x, atol=1e-6)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        T.RandomAffine(0, translate=(1.5, 0))
+    with pytest.raises(ValueError, match="scale values should be positive"):
+        T.RandomAffine(0, scale=(0.0, 1.0))
+    with pytest.raises(ValueError, match="2 or 4 numbers"):
+        T.RandomAffine(0, shear=(1, 2, 3))
+
+
+def test_rotation_about_a_corner_center():
+    x = np.zeros((1, 5, 5), np.float32)
+    x[0, 0, 4] = 1.0  # top right; turning 90 degrees about the top-left pixel center (0.5, 0.5)
+    out = T.RandomRotation((90, 90), interpolation="nearest", center=(0.5, 0.5))(x)
+    assert out[0, -4, 0] == 0.0 and out.sum() == 0.0  # carried off the image, above it
+    out = T.RandomRotation((-90, -90), interpolation="nearest", center=(0.5, 0.5))(x)
+    assert out[0, 4, 0] == 1.0  # clockwise: top right -> bottom left
+
+
+def test_resize_and_center_crop_on_a_batch():
+    out = T.Resize((10, 5))(BATCH)
+    assert out.shape == (6, 2, 10, 5) and out.dtype == np.float32
+    np.testing.assert_allclose(out.mean(axis=(2, 3)), BATCH.mean(axis=(2, 3)), atol=0.02)
+    np.testing.assert_array_equal(T.CenterCrop(10)(BATCH), BATCH[..., 5:15, 5:15])
+    with pytest.raises(ValueError, match="size must be positive"):
+        T.Resize(0)

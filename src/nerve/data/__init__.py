@@ -1,4 +1,6 @@
-"""Data pipeline, PyTorch-style: datasets, the DataLoader, splits and image transforms.
+"""Data pipeline, PyTorch-style: datasets, samplers, the DataLoader, splits and image transforms.
+
+``nerve.utils.data`` is the same set under torch.utils.data's module name.
 
 >>> import numpy as np
 >>> from nerve.data import DataLoader, TensorDataset
@@ -10,23 +12,54 @@
 """
 
 from nerve.data import transforms
-from nerve.data.dataloader import DataLoader, default_collate
+from nerve.data.dataloader import (
+    DataLoader,
+    WorkerInfo,
+    default_collate,
+    default_convert,
+    get_worker_info,
+)
 from nerve.data.dataset import (
     ArrayDataset,
+    ChainDataset,
+    ConcatDataset,
     Dataset,
+    IterableDataset,
+    SizeMismatchError,
     Subset,
     TensorDataset,
     random_split,
     train_test_split,
 )
+from nerve.data.sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 __all__ = [
     "ArrayDataset",
+    "BatchSampler",
+    "ChainDataset",
+    "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SizeMismatchError",
     "Subset",
+    "SubsetRandomSampler",
     "TensorDataset",
+    "WeightedRandomSampler",
+    "WorkerInfo",
     "default_collate",
+    "default_convert",
+    "get_worker_info",
     "random_split",
     "train_test_split",
     "transforms",

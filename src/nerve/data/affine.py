@@ -39,24 +39,41 @@ def check_interpolation(interpolation: str, owner: str) -> str:
 
 # ----------------------------------------------------------------------------- matrices
 def identity(n: int) -> np.ndarray:
-    return np.broadcast_to(np.eye(3), (n, 3, 3)).copy()
+    out = np.zeros((n, 3, 3))
+    out[:, 0, 0] = out[:, 1, 1] = out[:, 2, 2] = 1.0
+    return out
 
 
-def _about_center(m: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Conjugate linear maps ``m`` (n, 2, 2) by a move of the image center to the origin."""
-    center = np.array([(h - 1) / 2.0, (w - 1) / 2.0])
+def _about_center(m: np.ndarray, h: int, w: int, center=None) -> np.ndarray:
+    """Conjugate linear maps ``m`` (n, 2, 2) by a move of ``center`` (row, col) to the origin.
+
+    The default center is the image's, ``((h - 1) / 2, (w - 1) / 2)`` in pixel indices.
+    """
+    if center is None:
+        center = ((h - 1) / 2.0, (w - 1) / 2.0)
+    center = np.asarray(center, dtype=np.float64)
     out = identity(len(m))
     out[:, :2, :2] = m
     out[:, :2, 2] = center - m @ center
     return out
 
 
-def rotation(angles: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Rotate the content by ``angles`` radians, counter-clockwise as displayed (row axis down)."""
+def rotation(angles: np.ndarray, h: int, w: int, center=None) -> np.ndarray:
+    """Rotate the content by ``angles`` radians, counter-clockwise as displayed (row axis down).
+
+    ``center`` is the (row, col) pixel position the content turns about (default: the image's
+    center).
+    """
     c, s = np.cos(angles), np.sin(angles)
     # output -> input is the inverse rotation, a clockwise turn on screen (rows point down)
     m = np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)
-    return _about_center(m, h, w)
+    return _about_center(m, h, w, center)
+
+
+def linear(inverse: np.ndarray, h: int, w: int, center=None) -> np.ndarray:
+    """A general linear map about ``center`` (row, col), given by its inverse (n, 2, 2) on
+    (row, col) coordinates."""
+    return _about_center(np.asarray(inverse, dtype=np.float64), h, w, center)
 
 
 def translation(dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
@@ -118,7 +135,10 @@ def warp(
     oy, ox = 0, 0
     if fill_mode == "constant":
         # one ring of fill around every image: any neighbour outside lands on it (after clipping)
-        src = np.pad(src, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=fill_value)
+        # (filled by hand: np.pad's generality costs more than the copy for one small image)
+        ring = np.full((n, c, h + 2, w + 2), fill_value, dtype=dtype)
+        ring[:, :, 1:-1, 1:-1] = src
+        src = ring
         oy = ox = 1
         mode = "nearest"
     else:
@@ -140,8 +160,8 @@ def warp(
     size = h * w
 
     if interpolation == "nearest":
-        iy = _indices(np.floor(sy + 0.5).astype(np.intp), hp, mode)
-        ix = _indices(np.floor(sx + 0.5).astype(np.intp), wp, mode)
+        iy = _indices(np.rint(sy).astype(np.intp), hp, mode)  # ties to even, as torch and Keras
+        ix = _indices(np.rint(sx).astype(np.intp), wp, mode)
         index = base + (iy * wp + ix).reshape(n, 1, size)
         return np.take(flat, index).reshape(n, c, h, w)
     y0, x0 = np.floor(sy), np.floor(sx)

@@ -7,17 +7,24 @@ array instead of one ``__getitem__`` per sample.
 
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
+import warnings
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
-from nerve.data.random import as_generator, current
+from nerve.data.random import as_generator, batch_of_samples, current
 
 __all__ = [
     "ArrayDataset",
+    "ChainDataset",
+    "ConcatDataset",
     "Dataset",
+    "IterableDataset",
+    "SizeMismatchError",
     "Subset",
     "TensorDataset",
     "random_split",
@@ -25,8 +32,14 @@ __all__ = [
 ]
 
 
-class Dataset:
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Dataset(Generic[T_co]):
     """A map-style dataset: subclasses define ``__len__`` and ``__getitem__(index)``.
+
+    ``a + b`` concatenates two datasets (a :class:`ConcatDataset`); ``Dataset[T]`` may be
+    written in annotations and base lists, as in torch.
 
     >>> class Squares(Dataset):
     ...     def __len__(self):
@@ -43,6 +56,35 @@ class Dataset:
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
+    def __add__(self, other) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A dataset read as a stream: subclasses define ``__iter__`` (``__len__`` is optional).
+
+    A DataLoader batches what ``__iter__`` yields, in order; ``a + b`` chains two streams
+    (a :class:`ChainDataset`).
+
+    >>> class Count(IterableDataset):
+    ...     def __iter__(self):
+    ...         return iter(range(3))
+    >>> list(Count() + Count())
+    [0, 1, 2, 0, 1, 2]
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate it, not index it")
+
+    def __len__(self) -> int:
+        raise TypeError(f"{type(self).__name__} is an IterableDataset without a __len__")
+
+    def __add__(self, other) -> ChainDataset:
+        return ChainDataset([self, other])
+
 
 def _array(a, owner: str) -> np.ndarray:
     if isinstance(a, Tensor):
@@ -55,43 +97,80 @@ def _array(a, owner: str) -> np.ndarray:
     return arr
 
 
+def _tensor_data(a, owner: str) -> np.ndarray:
+    """A Tensor's array as it is; other data as ``nerve.tensor`` makes it (float64 -> float32)."""
+    arr = _array(a, owner)
+    if not isinstance(a, Tensor) and arr.dtype.kind == "f" and arr.dtype != np.float32:
+        arr = arr.astype(np.float32)
+    return arr
+
+
+class SizeMismatchError(ValueError, AssertionError):
+    """TensorDataset's arrays differ in their first dimension.
+
+    An AssertionError too, because that is what torch raises ("Size mismatch between
+    tensors"), so code written against either catches it.
+    """
+
+
 class TensorDataset(Dataset):
-    """Samples are the i-th rows of arrays or Tensors that share their first dimension.
+    """Samples are the i-th rows of Tensors (or arrays) that share their first dimension.
+
+    ``ds[i]`` is a tuple of Tensors, one row of each. Arrays become Tensors as
+    ``nerve.tensor`` makes them (float64 data becomes float32; Tensors are kept as they are).
+
+    Args:
+        *tensors: Tensors or arrays with the same first dimension.
+
+    Raises:
+        SizeMismatchError: (a ValueError and an AssertionError, as torch's) the first
+            dimensions differ.
 
     >>> import numpy as np
     >>> ds = TensorDataset(np.zeros((5, 3)), np.arange(5))
-    >>> len(ds), int(ds[2][1])
-    (5, 2)
+    >>> len(ds), ds[2][0].shape, int(ds[2][1])
+    (5, (3,), 2)
     """
 
-    def __init__(self, *arrays):
-        if not arrays:
-            raise ValueError(f"{type(self).__name__}: needs at least one array")
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError(f"{type(self).__name__}: needs at least one tensor")
         owner = type(self).__name__
-        self.arrays = tuple(_array(a, owner) for a in arrays)
+        self.arrays = tuple(_tensor_data(a, owner) for a in tensors)
         sizes = [len(a) for a in self.arrays]
         if len(set(sizes)) > 1:
             shapes = ", ".join(str(a.shape) for a in self.arrays)
-            raise ValueError(
-                f"{owner}: all arrays must have the same number of samples, got shapes {shapes}"
+            raise SizeMismatchError(
+                f"{owner}: Size mismatch between tensors: they must share their first "
+                f"dimension, got shapes {shapes}"
             )
+
+    @property
+    def tensors(self) -> tuple:
+        """The data as Tensors (sharing memory with the dataset)."""
+        return tuple(Tensor._wrap(a) for a in self.arrays)
 
     def __len__(self) -> int:
         return len(self.arrays[0])
 
     def __getitem__(self, index):
-        return tuple(a[index] for a in self.arrays)
+        if isinstance(index, Tensor):
+            index = index.data
+        return tuple(Tensor._wrap(a[index]) for a in self.arrays)
 
-    def take(self, indices: np.ndarray) -> tuple:
+    def take(self, indices: np.ndarray) -> list:
         """The samples at ``indices`` as whole arrays (one fancy index per array)."""
-        return tuple(a[indices] for a in self.arrays)
+        return [a[indices] for a in self.arrays]
+
+    def _taker(self):
+        return self.take
 
 
 class ArrayDataset(TensorDataset):
     """``(x, y)`` arrays with optional transforms of the input and of the target.
 
     ``transform`` sees one sample through ``ds[i]`` and a whole batch through a DataLoader
-    (nerve's transforms take both), so random augmentation is drawn per sample either way.
+    (nerve's transforms take both, and draw their random parameters per sample either way).
 
     >>> import numpy as np
     >>> from nerve.data.transforms import ToFloat
@@ -112,10 +191,11 @@ class ArrayDataset(TensorDataset):
     def __getitem__(self, index):
         return self._transformed(super().__getitem__(index))
 
-    def take(self, indices: np.ndarray) -> tuple:
-        return self._transformed(super().take(indices))
+    def take(self, indices: np.ndarray) -> list:
+        with batch_of_samples():  # a 3-D batch is N grayscale images, not one (C, H, W)
+            return list(self._transformed(super().take(indices)))
 
-    def _transformed(self, items: tuple) -> tuple:
+    def _transformed(self, items) -> tuple:
         x = items[0] if self.transform is None else self.transform(items[0])
         if len(items) == 1:
             return (x,)
@@ -124,7 +204,10 @@ class ArrayDataset(TensorDataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``, in that order."""
+    """The samples of ``dataset`` at ``indices``, in that order.
+
+    ``subset[[i, j]]`` gives ``dataset[[indices[i], indices[j]]]`` (as torch).
+    """
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
@@ -137,18 +220,92 @@ class Subset(Dataset):
         return len(self.indices)
 
     def __getitem__(self, index):
+        if isinstance(index, list):
+            return self.dataset[[int(self.indices[i]) for i in index]]
         return self.dataset[int(self.indices[index])]
 
 
+class ConcatDataset(Dataset):
+    """Map-style datasets one after the other: index ``len(a)`` is ``b[0]``.
+
+    Args:
+        datasets: map-style datasets (not IterableDatasets).
+
+    Raises:
+        ValueError: ``datasets`` is empty.
+        TypeError: one of them is an IterableDataset.
+
+    >>> import numpy as np
+    >>> ds = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))])
+    >>> len(ds), int(ds[3][0]), ds.cumulative_sizes
+    (5, 10, [3, 5])
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("ConcatDataset does not support IterableDataset (use ChainDataset)")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        index = int(index)
+        n = len(self)
+        if index < 0:
+            if -index > n:
+                raise ValueError("absolute value of index should not exceed dataset length")
+            index += n
+        if index >= n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {n} samples")
+        k = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[k - 1] if k else 0
+        return self.datasets[k][index - start]
+
+
+class ChainDataset(IterableDataset):
+    """IterableDatasets read one after the other.
+
+    >>> list(ChainDataset([range(2), range(3)]))
+    [0, 1, 0, 1, 2]
+    """
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
+def _defining_class(cls: type, name: str) -> type | None:
+    return next((c for c in cls.__mro__ if name in vars(c)), None)
+
+
 def batch_taker(dataset):
-    """``indices -> batch`` by whole-array indexing when ``dataset`` is array-backed, else None."""
-    if isinstance(dataset, TensorDataset):
-        return dataset.take
+    """``indices -> batch`` by whole-array indexing when ``dataset`` is array-backed, else None.
+
+    A dataset offers this through ``_taker()`` (TensorDataset, ArrayDataset, the vision
+    datasets without transforms). A subclass that overrides ``__getitem__`` without a matching
+    ``take`` is read sample by sample, so its ``__getitem__`` runs as it would in torch.
+    """
+    cls = type(dataset)
     if isinstance(dataset, Subset):
-        inner = batch_taker(dataset.dataset)
-        if inner is not None:
-            return lambda indices: inner(dataset.indices[indices])
-    return None
+        inner = (
+            batch_taker(dataset.dataset) if _defining_class(cls, "__getitem__") is Subset else None
+        )
+        return None if inner is None else (lambda indices: inner(dataset.indices[indices]))
+    if getattr(cls, "_taker", None) is None:
+        return None
+    getitem, take = _defining_class(cls, "__getitem__"), _defining_class(cls, "take")
+    return dataset._taker() if take is not None and issubclass(take, getitem) else None
 
 
 def _split_sizes(n: int, lengths, owner: str) -> list[int]:
@@ -176,7 +333,21 @@ def _split_sizes(n: int, lengths, owner: str) -> list[int]:
 
 
 def random_split(dataset, lengths, generator=None) -> list[Subset]:
-    """Split ``dataset`` at random into subsets of ``lengths`` (counts, or fractions of 1).
+    """Split ``dataset`` at random into non-overlapping subsets of ``lengths``.
+
+    Args:
+        dataset: a map-style dataset.
+        lengths: counts that sum to ``len(dataset)``, or fractions that sum to 1 (each part
+            gets ``floor(n * fraction)`` samples, the remainder one each from the first part
+            on, as torch).
+        generator: a ``numpy.random.Generator``, an int seed, or an object with torch's
+            ``initial_seed()`` (default: nerve's generator, seeded by ``nerve.manual_seed``).
+
+    Returns:
+        A list of :class:`Subset`, one per length.
+
+    Raises:
+        ValueError: the counts do not sum to the dataset's length, or the fractions to 1.
 
     >>> import numpy as np
     >>> parts = random_split(TensorDataset(np.arange(10)), [0.8, 0.2], generator=0)
@@ -184,6 +355,12 @@ def random_split(dataset, lengths, generator=None) -> list[Subset]:
     [8, 2]
     """
     sizes = _split_sizes(len(dataset), lengths, "random_split")
+    for i, size in enumerate(sizes):
+        if size == 0:
+            warnings.warn(
+                f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                stacklevel=2,
+            )
     order = current(as_generator(generator, "random_split")).permutation(len(dataset))
     bounds = np.cumsum([0, *sizes])
     return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]

@@ -1,9 +1,16 @@
-"""Where the data pipeline draws its random numbers from.
+"""Where the data pipeline draws its random numbers from, and whether it is batching.
 
 A transform or loader given its own ``generator`` (a ``numpy.random.Generator`` or an int seed)
 draws from it. Otherwise it draws from the generator a DataLoader installs for the batches it
 is building (per thread, so a prefetch thread reproduces the same epoch as the main thread),
 and outside a loader from nerve's one generator, which ``nerve.manual_seed`` seeds.
+
+A torch-style generator object (anything with ``initial_seed()``, as ``torch.Generator`` and
+its nerve counterpart have) stands for a NumPy generator seeded with that seed.
+
+:func:`batch_of_samples` marks, per thread, that a transform is being given a whole batch
+by the loader, so a 3-D array is read as N grayscale images (each with its own random draw)
+rather than as one (C, H, W) image.
 """
 
 from __future__ import annotations
@@ -24,9 +31,11 @@ def as_generator(generator, owner: str) -> np.random.Generator | None:
         return generator
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
+    if callable(getattr(generator, "initial_seed", None)):
+        return np.random.default_rng(int(generator.initial_seed()))
     raise TypeError(
-        f"{owner}: generator must be a numpy.random.Generator, an int seed or None, "
-        f"got {type(generator).__name__}"
+        f"{owner}: generator must be a numpy.random.Generator, an int seed, an object with "
+        f"initial_seed() or None, got {type(generator).__name__}"
     )
 
 
@@ -47,3 +56,19 @@ def using(generator: np.random.Generator):
         yield generator
     finally:
         _local.generator = previous
+
+
+@contextlib.contextmanager
+def batch_of_samples():
+    """While active in this thread, transforms read a 3-D array as a batch (N, H, W)."""
+    previous = getattr(_local, "batched", False)
+    _local.batched = True
+    try:
+        yield
+    finally:
+        _local.batched = previous
+
+
+def batched() -> bool:
+    """Whether a loader is handing transforms whole batches in this thread."""
+    return getattr(_local, "batched", False)

@@ -7,14 +7,17 @@ gather; the measurement that chose it over ``scipy.ndimage.map_coordinates`` is 
 module's docstring). :class:`Compose` multiplies the matrices of consecutive geometric
 transforms, so ``Compose([RandomRotation(10), RandomTranslation(2), RandomZoom(0.1),
 RandomHorizontalFlip()])`` resamples each image once, not three times.
+:class:`RandomAffine`, :class:`Resize` and :class:`CenterCrop` follow torchvision's formulas
+(``nerve.vision.transforms`` gives them torchvision's per-sample signatures).
 
 Randomness: a transform given ``generator=`` (a ``numpy.random.Generator`` or an int seed)
 draws from it; otherwise from the DataLoader that runs it, or from nerve's generator
 (``nerve.manual_seed``). A Tensor goes in, a Tensor comes out (without a gradient: transforms
 are input pipeline, not model); an ndarray gives an ndarray. Integer images stay integer
-(resampled values are rounded), so ``ToFloat`` may come first or last. A 3-D array is one
-(C, H, W) image: give a grayscale batch its channel axis first (``ToFloat(add_channel=True)``)
-so that each image gets its own draw.
+(resampled values are rounded), so ``ToFloat`` may come first or last. Called directly, a
+3-D array is one (C, H, W) image; inside a DataLoader (or ``ArrayDataset.take``), which hands
+the transform a whole batch, a 3-D array is a batch of N grayscale (H, W) images, so each
+image gets its own draw there too.
 
 >>> import numpy as np
 >>> from nerve.data import transforms as T
@@ -33,12 +36,14 @@ import numpy as np
 
 from nerve.autograd.tensor import Tensor
 from nerve.data import affine
-from nerve.data.random import as_generator, current
+from nerve.data.random import as_generator, batched, current
 
 __all__ = [
     "Compose",
     "GaussianNoise",
     "Normalize",
+    "CenterCrop",
+    "RandomAffine",
     "RandomCrop",
     "RandomErasing",
     "RandomHorizontalFlip",
@@ -47,6 +52,7 @@ __all__ = [
     "RandomTranslation",
     "RandomVerticalFlip",
     "RandomZoom",
+    "Resize",
     "ToFloat",
     "Transform",
 ]
@@ -56,9 +62,11 @@ def _as_batch(x: np.ndarray, owner: str):
     """(H, W), (C, H, W) or (N, C, H, W) -> (N, C, H, W) and the function that undoes it."""
     if x.ndim == 4:
         return x, lambda y: y
+    if x.ndim == 3 and batched():  # a loader's batch of grayscale images (N, H, W)
+        return x[:, None], lambda y: y[:, 0]
     if x.ndim in (2, 3):
-        shape = x.shape
-        return x.reshape((1,) * (4 - x.ndim) + shape), lambda y: y.reshape(shape)
+        lead = x.shape[:-2]
+        return x.reshape((1,) * (4 - x.ndim) + x.shape), lambda y: y.reshape(lead + y.shape[-2:])
     raise ValueError(
         f"{owner}: expected an image (H, W) or (C, H, W), or a batch (N, C, H, W); "
         f"got shape {x.shape}"
@@ -108,7 +116,9 @@ class Transform:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "generator")
+        args = ", ".join(
+            f"{k}={v!r}" for k, v in vars(self).items() if k not in ("generator", "pad_width")
+        )
         return f"{type(self).__name__}({args})"
 
 
@@ -277,8 +287,10 @@ def _warp_chain(group: list, x: np.ndarray) -> np.ndarray:
 class RandomRotation(_Affine):
     """Rotate by an angle drawn uniformly from ``(-degrees, degrees)`` (or a (min, max) pair).
 
-    Positive angles turn counter-clockwise as displayed. ``fill_mode`` 'constant' (with
-    ``fill``), 'nearest', 'reflect' or 'wrap' says what comes in from outside the image.
+    Positive angles turn counter-clockwise as displayed, about ``center`` ((x, y) in
+    torchvision's convention: pixel (row i, col j) covers [j, j + 1) x [i, i + 1); default the
+    image's center). ``fill_mode`` 'constant' (with ``fill``), 'nearest', 'reflect' or 'wrap'
+    says what comes in from outside the image.
 
     >>> import numpy as np
     >>> x = np.zeros((1, 5, 5), np.float32); x[0, 2, :] = 1.0
@@ -297,13 +309,124 @@ class RandomRotation(_Affine):
         fill_mode: str = "constant",
         fill: float = 0.0,
         generator=None,
+        center=None,
     ):
         super().__init__(interpolation, fill_mode, fill, generator)
         self.degrees = _range(degrees, "RandomRotation", "degrees")
+        self.center = _center(center, "RandomRotation")
 
     def matrices(self, n, h, w):
         angles = current(self.generator).uniform(*self.degrees, size=n)
-        return affine.rotation(np.deg2rad(angles), h, w)
+        return affine.rotation(np.deg2rad(angles), h, w, _pixel_center(self.center))
+
+
+def _center(center, owner: str):
+    if center is None:
+        return None
+    try:
+        cx, cy = (float(v) for v in center)
+    except (TypeError, ValueError):
+        raise TypeError(f"{owner}: center must be an (x, y) pair, got {center!r}") from None
+    return cx, cy
+
+
+def _pixel_center(center):
+    """torchvision's (x, y), where pixel centers sit at +0.5, -> nerve's (row, col) indices."""
+    return None if center is None else (center[1] - 0.5, center[0] - 0.5)
+
+
+class RandomAffine(_Affine):
+    """torchvision's RandomAffine, drawn per sample: rotate, translate, scale and shear.
+
+    Args:
+        degrees: angle range in degrees, a number d for (-d, d) or a (min, max) pair. As in
+            torchvision's RandomAffine, positive angles turn clockwise (RandomRotation's turn
+            counter-clockwise).
+        translate: (a, b): shifts of up to ``a * width`` columns and ``b * height`` rows,
+            drawn uniformly and rounded to whole pixels (as torchvision).
+        scale: a (min, max) range of scale factors (default: none).
+        shear: degrees of shear: a number s for x-shear in (-s, s), a pair for an x range, or
+            four numbers for x and y ranges.
+        interpolation, fill_mode, fill, generator: as for :class:`RandomRotation`.
+        center: (x, y) in torchvision's convention (default: the image's center).
+
+    Raises:
+        ValueError: a range is reversed or out of bounds (translate in [0, 1], scale > 0).
+
+    >>> import numpy as np
+    >>> RandomAffine(10, translate=(0.1, 0.1), scale=(0.9, 1.1))(np.ones((4, 1, 8, 8))).shape
+    (4, 1, 8, 8)
+    """
+
+    def __init__(
+        self,
+        degrees,
+        translate=None,
+        scale=None,
+        shear=None,
+        interpolation: str = "bilinear",
+        fill_mode: str = "constant",
+        fill: float = 0.0,
+        center=None,
+        generator=None,
+    ):
+        owner = "RandomAffine"
+        super().__init__(interpolation, fill_mode, fill, generator)
+        self.degrees = _range(degrees, owner, "degrees")
+        self.translate = None if translate is None else _pair(translate, owner, "translate")
+        if self.translate is not None and not all(0.0 <= t <= 1.0 for t in self.translate):
+            raise ValueError(
+                f"{owner}: translation values should be between 0 and 1, got {translate}"
+            )
+        self.scale = None if scale is None else _range(scale, owner, "scale")
+        if self.scale is not None and self.scale[0] <= 0:
+            raise ValueError(f"{owner}: scale values should be positive, got {scale}")
+        self.shear = _shear(shear, owner)
+        self.center = _center(center, owner)
+
+    def matrices(self, n, h, w):
+        rng = current(self.generator)
+        rot = np.deg2rad(rng.uniform(*self.degrees, size=n))
+        ty = tx = np.zeros(n)
+        if self.translate is not None:
+            mx, my = self.translate[0] * w, self.translate[1] * h
+            tx = np.rint(rng.uniform(-mx, mx, size=n))
+            ty = np.rint(rng.uniform(-my, my, size=n))
+        s = rng.uniform(*self.scale, size=n) if self.scale is not None else np.ones(n)
+        sx = sy = np.zeros(n)
+        if self.shear is not None:
+            sx = np.deg2rad(rng.uniform(*self.shear[:2], size=n))
+            if len(self.shear) == 4:
+                sy = np.deg2rad(rng.uniform(*self.shear[2:], size=n))
+        # torchvision's rotation-scale-shear R(a) S(s) SHy SHx on (x, y); its inverse, written
+        # on (row, col) = (y, x)
+        a = np.cos(rot - sy) / np.cos(sy)
+        b = -(a * np.tan(sx) + np.sin(rot))
+        c = np.sin(rot - sy) / np.cos(sy)
+        d = np.cos(rot) - c * np.tan(sx)
+        inverse = np.stack([np.stack([a, -c], -1), np.stack([-b, d], -1)], -2) / s[:, None, None]
+        return affine.linear(inverse, h, w, _pixel_center(self.center)) @ affine.translation(ty, tx)
+
+
+def _pair(value, owner: str, name: str) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{owner}: {name} must be a pair of numbers, got {value!r}") from None
+    return a, b
+
+
+def _shear(shear, owner: str):
+    if shear is None:
+        return None
+    if isinstance(shear, numbers.Real) and not isinstance(shear, bool):
+        return _range(shear, owner, "shear")
+    values = tuple(float(v) for v in shear)
+    if len(values) not in (2, 4):
+        raise ValueError(f"{owner}: shear should be a number or 2 or 4 numbers, got {shear!r}")
+    return _range(values[:2], owner, "shear") + (
+        _range(values[2:], owner, "shear") if len(values) == 4 else ()
+    )
 
 
 def _shift_limit(value, size: int, owner: str, name: str) -> float:
@@ -410,7 +533,8 @@ class RandomCrop(Transform):
     """Pad by ``padding`` (int or (rows, cols)), then cut a ``size`` window at a random place.
 
     ``padding_mode`` is 'constant' (with ``fill``), 'edge', 'reflect' or 'symmetric', as in
-    torchvision.
+    torchvision; ``pad_if_needed`` pads an image smaller than ``size`` on both sides by the
+    difference, as torchvision does.
 
     >>> import numpy as np
     >>> RandomCrop(28, padding=4)(np.zeros((16, 1, 28, 28), np.float32)).shape
@@ -420,7 +544,13 @@ class RandomCrop(Transform):
     _MODES = ("constant", "edge", "reflect", "symmetric")
 
     def __init__(
-        self, size, padding=None, fill: float = 0.0, padding_mode="constant", generator=None
+        self,
+        size,
+        padding=None,
+        fill: float = 0.0,
+        padding_mode="constant",
+        generator=None,
+        pad_if_needed: bool = False,
     ):
         self.size = (int(size), int(size)) if isinstance(size, numbers.Integral) else tuple(size)
         pad = 0 if padding is None else padding
@@ -437,16 +567,26 @@ class RandomCrop(Transform):
                 f"RandomCrop: padding_mode must be one of {self._MODES}, got {padding_mode!r}"
             )
         self.fill, self.padding_mode = fill, padding_mode
+        self.pad_if_needed = bool(pad_if_needed)
+        # ((top, bottom), (left, right)); the torch door sets uneven ones
+        self.pad_width = ((self.padding[0],) * 2, (self.padding[1],) * 2)
         self.generator = as_generator(generator, "RandomCrop")
+
+    def _pad(self, batch: np.ndarray, rows, cols) -> np.ndarray:
+        if not any(rows + cols):
+            return batch
+        kw = {"constant_values": self.fill} if self.padding_mode == "constant" else {}
+        return np.pad(batch, ((0, 0), (0, 0), rows, cols), self.padding_mode, **kw)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         batch, _ = _as_batch(x, "RandomCrop")
-        py, px = self.padding
-        if py or px:
-            kw = {"constant_values": self.fill} if self.padding_mode == "constant" else {}
-            batch = np.pad(batch, ((0, 0), (0, 0), (py, py), (px, px)), self.padding_mode, **kw)
-        n, _, h, w = batch.shape
+        batch = self._pad(batch, *self.pad_width)
         ch, cw = self.size
+        if self.pad_if_needed:
+            dw, dh = max(cw - batch.shape[3], 0), max(ch - batch.shape[2], 0)
+            batch = self._pad(batch, (0, 0), (dw, dw))
+            batch = self._pad(batch, (dh, dh), (0, 0))
+        n, _, h, w = batch.shape
         if ch > h or cw > w:
             raise ValueError(
                 f"RandomCrop: crop size {self.size} is larger than the padded image ({h}, {w})"
@@ -506,3 +646,6 @@ class RandomErasing(Transform):
         else:
             fill = np.asarray(self.value, dtype=batch.dtype)
         return undo(np.where(mask, fill, batch))
+
+
+from nerve.data.resize import CenterCrop, Resize  # noqa: E402 - they build on the helpers above

@@ -1,4 +1,5 @@
-"""Keras's small utilities: one-hot labels and one call that seeds every generator."""
+"""Keras's small utilities (one-hot labels, one call that seeds every generator) and, as
+``nerve.utils.data``, torch.utils.data's names."""
 
 from __future__ import annotations
 
@@ -81,3 +82,13 @@ def set_random_seed(seed: int) -> None:
     manual_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
+
+
+def __getattr__(name):
+    # nerve.utils.data (torch.utils.data's names) loads on first use, so `import nerve` then
+    # `nerve.utils.data.DataLoader` works as `torch.utils.data.DataLoader` does
+    if name == "data":
+        import importlib
+
+        return importlib.import_module("nerve.utils.data")
+    raise AttributeError(f"module 'nerve.utils' has no attribute {name!r}")
