@@ -39,6 +39,17 @@ CASES = [
     ("Hinge", {}, BIN_TRUE, REG_PRED),
     ("SquaredHinge", {}, BIN_TRUE, REG_PRED),
     ("CategoricalHinge", {}, ONE_HOT, LOGITS),
+    ("MeanAbsolutePercentageError", {}, REG_TRUE, REG_PRED),
+    ("MeanSquaredLogarithmicError", {}, POS, POS[::-1].copy()),
+    ("BinaryFocalCrossentropy", {}, BIN_TRUE, BIN_PROBS),
+    (
+        "BinaryFocalCrossentropy",
+        {"apply_class_balancing": True, "from_logits": True, "label_smoothing": 0.1},
+        BIN_TRUE,
+        REG_PRED,
+    ),
+    ("CategoricalFocalCrossentropy", {}, ONE_HOT, PROBS),
+    ("CategoricalFocalCrossentropy", {"from_logits": True, "gamma": 1.5}, ONE_HOT, LOGITS),
 ]
 
 

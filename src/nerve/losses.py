@@ -139,6 +139,73 @@ def mean_absolute_error(y_true, y_pred) -> Tensor:
     return loss.mean(dim=-1) if loss.ndim else loss
 
 
+def mean_absolute_percentage_error(y_true, y_pred) -> Tensor:
+    """100 * mean(|y_true - y_pred| / max(|y_true|, eps)) over the last axis."""
+    y_true, y_pred = _pair("mean_absolute_percentage_error", y_true, y_pred)
+    scale = ew.clamp(ew.abs(y_true), EPSILON, None)
+    loss = ew.abs((y_true - y_pred) / scale) * 100.0
+    return loss.mean(dim=-1) if loss.ndim else loss
+
+
+def mean_squared_logarithmic_error(y_true, y_pred) -> Tensor:
+    """mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))^2) over the last axis."""
+    y_true, y_pred = _pair("mean_squared_logarithmic_error", y_true, y_pred)
+    diff = ew.log(ew.clamp(y_pred, EPSILON, None) + 1.0) - ew.log(
+        ew.clamp(y_true, EPSILON, None) + 1.0
+    )
+    loss = diff * diff
+    return loss.mean(dim=-1) if loss.ndim else loss
+
+
+def binary_focal_crossentropy(
+    y_true,
+    y_pred,
+    apply_class_balancing: bool = False,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
+    """Binary crossentropy scaled by ``(1 - p_t) ** gamma`` (and by ``alpha`` for positives,
+    ``1 - alpha`` for negatives with class balancing), averaged over the last axis."""
+    name = "binary_focal_crossentropy"
+    y_true, y_pred = _pair(name, y_true, y_pred)
+    if y_pred.ndim:
+        _last_axis(name, axis, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    p = ew.sigmoid(y_pred) if from_logits else y_pred
+    clipped = _clip_probabilities(p)
+    bce = -(y_true * ew.log(clipped) + (1.0 - y_true) * ew.log(1.0 - clipped))
+    p_t = y_true * p + (1.0 - y_true) * (1.0 - p)
+    loss = ew.pow(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        loss = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * loss
+    return loss.mean(dim=-1) if loss.ndim else loss
+
+
+def categorical_focal_crossentropy(
+    y_true,
+    y_pred,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
+    """sum(-alpha * (1 - p) ** gamma * y_true * log p) over the classes (last axis)."""
+    name = "categorical_focal_crossentropy"
+    y_true, y_pred = _pair(name, y_true, y_pred)
+    _last_axis(name, axis, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[-1]
+    p = reduction.softmax(y_pred, dim=-1) if from_logits else y_pred
+    p = _clip_probabilities(p / reduction.sum(p, dim=-1, keepdim=True))
+    focal = ew.pow(1.0 - p, gamma) * (-y_true * ew.log(p)) * alpha
+    return reduction.sum(focal, dim=-1)
+
+
 def huber(y_true, y_pred, delta: float = 1.0) -> Tensor:
     """0.5 x^2 where |x| <= delta, else delta (|x| - 0.5 delta); x = y_pred - y_true."""
     y_true, y_pred = _pair("huber", y_true, y_pred)
@@ -377,11 +444,44 @@ class CategoricalHinge(_NamedLoss):
     fn = staticmethod(categorical_hinge)
 
 
+class MeanAbsolutePercentageError(_NamedLoss):
+    fn = staticmethod(mean_absolute_percentage_error)
+
+
+class MeanSquaredLogarithmicError(_NamedLoss):
+    fn = staticmethod(mean_squared_logarithmic_error)
+
+
+class BinaryFocalCrossentropy(_NamedLoss):
+    fn = staticmethod(binary_focal_crossentropy)
+    options = {
+        "apply_class_balancing": False,
+        "alpha": 0.25,
+        "gamma": 2.0,
+        "from_logits": False,
+        "label_smoothing": 0.0,
+        "axis": -1,
+    }
+
+
+class CategoricalFocalCrossentropy(_NamedLoss):
+    fn = staticmethod(categorical_focal_crossentropy)
+    options = {
+        "alpha": 0.25,
+        "gamma": 2.0,
+        "from_logits": False,
+        "label_smoothing": 0.0,
+        "axis": -1,
+    }
+
+
 # Keras's short names
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 kld = KLD = kl_divergence
 logcosh = log_cosh
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
 
 _FUNCTIONS = {
     f.__name__: f
@@ -399,9 +499,15 @@ _FUNCTIONS = {
         hinge,
         squared_hinge,
         categorical_hinge,
+        mean_absolute_percentage_error,
+        mean_squared_logarithmic_error,
+        binary_focal_crossentropy,
+        categorical_focal_crossentropy,
     )
 }
 _FUNCTIONS.update(
+    mape=mean_absolute_percentage_error,
+    msle=mean_squared_logarithmic_error,
     mse=mean_squared_error,
     mae=mean_absolute_error,
     kld=kl_divergence,
@@ -424,6 +530,10 @@ _CLASSES = {
         Hinge,
         SquaredHinge,
         CategoricalHinge,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
+        BinaryFocalCrossentropy,
+        CategoricalFocalCrossentropy,
     )
 }
 

@@ -49,6 +49,14 @@ _LOSS_GENERATION = [0]
 _MASKS: dict = {}
 
 
+def cast_integers(layer, x: Tensor) -> Tensor:
+    """Integer or boolean input to a float layer (Dense, Conv) as the layer's float dtype, as
+    Keras computes it (images as uint8, counts as int64)."""
+    if x.dtype.kind in "biu" and layer.dtype.kind == "f":
+        return Tensor._wrap(x.data.astype(layer.dtype))
+    return x
+
+
 def call_training() -> bool | None:
     """The training flag an enclosing call set explicitly (Keras's call context), else None."""
     return _CALL.training if getattr(_CALL, "given", False) else None

@@ -18,7 +18,7 @@ import numpy as np
 
 from nerve import activations, initializers, regularizers
 from nerve.autograd.tensor import Tensor
-from nerve.layers.base import InputSpec, Layer
+from nerve.layers.base import InputSpec, Layer, cast_integers
 from nerve.nn import functional as F
 from nerve.nn.functional.conv import Conv2d
 from nerve.primitives.common import as_tensor
@@ -95,8 +95,8 @@ def as_input(layer: Layer, inputs) -> Tensor:
     """``inputs`` as a Tensor, checked against the layer's InputSpec when it was not a Tensor
     (Layer.__call__ checks Tensors)."""
     if isinstance(inputs, Tensor):
-        return inputs
-    x = as_tensor(inputs, layer.name)
+        return cast_integers(layer, inputs)
+    x = cast_integers(layer, as_tensor(inputs, layer.name))
     if layer.input_spec is not None:
         layer.input_spec.check(layer, x)
     return x

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from nerve import activations, constraints, initializers, regularizers
-from nerve.layers.base import InputSpec, Layer, get_mask
+from nerve.layers.base import InputSpec, Layer, cast_integers, get_mask
 from nerve.nn import functional as F
 from nerve.nn.functional.dropout import Dropout as DropoutFunction
 from nerve.primitives import shape as shape_ops
@@ -190,7 +190,7 @@ class Dense(Layer):
     def call(self, inputs):
         # F.dense: one fused op with the kernel in Keras's (in, units) layout, as fast as
         # nn.Linear (matmul + add was ~10% slower per MLP step: an extra op and a bias unbroadcast).
-        out = F.dense(as_tensor(inputs, self.name), self.kernel, self.bias)
+        out = F.dense(cast_integers(self, as_tensor(inputs, self.name)), self.kernel, self.bias)
         return out if self.activation is activations.linear else self.activation(out)
 
     def compute_mask(self, inputs, mask=None):

@@ -47,8 +47,18 @@ def leaves(structure) -> list:
     return [] if structure is None else [structure]
 
 
+def _is_number_list(x) -> bool:
+    """A (nested) list of numbers, such as [[.1, .2], [.3, .4]]: one array, not several inputs."""
+    if not isinstance(x, (list, tuple)) or not x:
+        return False
+    first = x[0]
+    if isinstance(first, (list, tuple)):
+        return _is_number_list(first)
+    return isinstance(first, (int, float, np.number)) and not isinstance(first, bool)
+
+
 def is_array_data(x) -> bool:
-    if isinstance(x, (np.ndarray, Tensor)):
+    if isinstance(x, (np.ndarray, Tensor)) or _is_number_list(x):
         return True
     if isinstance(x, dict):
         return all(isinstance(v, (np.ndarray, Tensor, list)) for v in x.values())
@@ -57,12 +67,25 @@ def is_array_data(x) -> bool:
     return False
 
 
+def _labels(a: np.ndarray, what: str) -> np.ndarray:
+    if a.dtype.kind in "USO":
+        raise TypeError(
+            f"{what}: y holds {a.dtype} values ({str(a.flat[0])!r}, ...); losses need numbers: "
+            "map class names to integers first (e.g. with np.unique(y, return_inverse=True))"
+        )
+    return a
+
+
 class ArrayData:
     """x, y and sample weights as arrays, with a common first dimension."""
 
     def __init__(self, x, y=None, sample_weight=None, what: str = "fit"):
+        if _is_number_list(x):
+            x = np.asarray(x)
+        if _is_number_list(y):
+            y = np.asarray(y)
         self.x = structure_map(lambda a: _float32(_as_array(a, what)), x)
-        self.y = structure_map(lambda a: _float32(_as_array(a, what)), y)
+        self.y = structure_map(lambda a: _labels(_float32(_as_array(a, what)), what), y)
         self.sample_weight = (
             None if sample_weight is None else _as_array(sample_weight, what).astype(np.float32)
         )

@@ -307,6 +307,8 @@ class Model(Layer):
     def _metric_lists(metrics, names: list) -> list:
         if metrics is None:
             return [[] for _ in names]
+        if isinstance(metrics, str) or not isinstance(metrics, (list, tuple, dict)):
+            metrics = [metrics]  # compile(metrics="accuracy"): one metric, not its letters
         if isinstance(metrics, dict):
             return [list(_flat(metrics.get(n, []))) for n in names]
         metrics = list(metrics)

@@ -22,14 +22,41 @@ from nerve.models.data_adapter import (
 )
 
 
-def _data(x, y, sample_weight, what: str):
+def _data(x, y, sample_weight, what: str, model=None):
     if is_array_data(x):
-        return ArrayData(x, y, sample_weight, what)
+        data = ArrayData(x, y, sample_weight, what)
+        if data.size == 0:
+            raise ValueError(f"{what}: the data holds no samples (x has 0 rows)")
+        _check_input_count(model, data.x, what)
+        return data
     if y is not None:
         raise ValueError(f"{what}: y must not be given when x is a DataLoader or generator")
     if x is None:
         raise ValueError(f"{what}: no data given")
     return IterableData(x, what)
+
+
+def _check_input_count(model, x, what: str) -> None:
+    """A list of input arrays must match the model's inputs (a one-input model given [X, X]
+    would otherwise stack them)."""
+    inputs = getattr(model, "inputs", None) if model is not None else None
+    if not inputs or isinstance(x, dict):
+        return
+    given = len(x) if isinstance(x, (list, tuple)) else 1
+    if given != len(inputs):
+        raise ValueError(
+            f"{what}: model {model.name!r} has {len(inputs)} input(s) but x holds {given} "
+            "arrays; pass one array per input"
+        )
+
+
+def _positive_int(value, name: str, what: str, default=None):
+    """``value`` as a positive int (None gives ``default``), or a ValueError naming it."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what}: {name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def _verbose(verbose) -> int:
@@ -55,6 +82,9 @@ def _class_weights(class_weight: dict, y) -> np.ndarray:
     if labels.ndim > 1 and labels.shape[-1] > 1:
         labels = labels.argmax(axis=-1)
     labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
+    bad = [k for k in class_weight if not isinstance(k, (int, np.integer)) or k < 0]
+    if bad:
+        raise ValueError(f"fit: class_weight keys must be class indices >= 0, got {bad[0]!r}")
     table = np.ones(max(max(class_weight) + 1, int(labels.max()) + 1), np.float32)
     for k, w in class_weight.items():
         table[int(k)] = w
@@ -81,19 +111,27 @@ def fit(
     validation_freq: int = 1,
 ):
     model._check_compiled("fit")
-    batch_size = 32 if batch_size is None else int(batch_size)
-    data = _data(x, y, sample_weight, "fit")
+    batch_size = _positive_int(batch_size, "batch_size", "fit", 32)
+    steps_per_epoch = _positive_int(steps_per_epoch, "steps_per_epoch", "fit")
+    validation_steps = _positive_int(validation_steps, "validation_steps", "fit")
+    data = _data(x, y, sample_weight, "fit", model)
     if validation_split:
         if not isinstance(data, ArrayData):
             raise ValueError("fit: validation_split needs array data; pass validation_data")
         if not 0.0 < validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
         data, val = data.split(validation_split)
+        if data.size == 0 or val.size == 0:
+            raise ValueError(
+                f"fit: validation_split={validation_split} of {data.size + val.size} samples "
+                f"leaves {data.size} for training and {val.size} for validation; both need one"
+            )
     elif validation_data is not None:
         if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
-            val = _data(*validation_data, *([None] if len(validation_data) == 2 else []), "fit")
+            extra = [None] if len(validation_data) == 2 else []
+            val = _data(*validation_data, *extra, "fit (validation_data)", model)
         else:
-            val = _data(validation_data, None, None, "fit")
+            val = _data(validation_data, None, None, "fit (validation_data)", model)
     else:
         val = None
 
@@ -152,8 +190,12 @@ def evaluate(
     callback_list=None,
 ):
     model._check_compiled("evaluate")
-    data = x if isinstance(x, (ArrayData, IterableData)) else _data(x, y, sample_weight, "evaluate")
-    batch_size = 32 if batch_size is None else int(batch_size)
+    if isinstance(x, (ArrayData, IterableData)):
+        data = x
+    else:
+        data = _data(x, y, sample_weight, "evaluate", model)
+    batch_size = _positive_int(batch_size, "batch_size", "evaluate", 32)
+    steps = _positive_int(steps, "steps", "evaluate")
     cb = callback_list
     if cb is None:
         n = steps if steps is not None else data.num_batches(batch_size)
@@ -177,8 +219,9 @@ def evaluate(
 
 
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-    data = _data(x, None, None, "predict")
-    batch_size = 32 if batch_size is None else int(batch_size)
+    data = _data(x, None, None, "predict", model)
+    batch_size = _positive_int(batch_size, "batch_size", "predict", 32)
+    steps = _positive_int(steps, "steps", "predict")
     n = steps if steps is not None else data.num_batches(batch_size)
     cb, _ = _callbacks(model, callbacks, _verbose(verbose), 1, n, False)
     model.eval()
