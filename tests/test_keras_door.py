@@ -406,3 +406,48 @@ def keras_ref(keras):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         yield keras
+
+
+# ----------------------------------------------------------------------------- more of the surface
+def test_timeseries_windows_follow_keras_arithmetic():
+    data = np.arange(100)
+    ds = keras.utils.timeseries_dataset_from_array(
+        data, np.arange(100) * 10, sequence_length=10, sampling_rate=2, batch_size=8
+    )
+    x, y = next(iter(ds))
+    assert x.shape == (8, 10) and x[0].tolist() == list(range(0, 20, 2))
+    assert y[:2].tolist() == [0, 10]
+    assert sum(len(b[0]) for b in ds) == 100 - 18
+    strided = keras.utils.timeseries_dataset_from_array(
+        data, None, sequence_length=5, sequence_stride=3, start_index=10, end_index=30
+    )
+    windows = np.concatenate(list(strided))
+    assert windows[0].tolist() == [10, 11, 12, 13, 14] and windows[1][0] == 13
+    assert windows[-1][-1] < 30
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    scaled = keras.utils.timeseries_dataset_from_array(
+        data / 100.0, data / 100.0, sequence_length=10, batch_size=16
+    )
+    assert len(model.fit(scaled, epochs=1, verbose=0).history["loss"]) == 1
+    with pytest.raises(ValueError, match="sequence_length must be >= 1"):
+        keras.utils.timeseries_dataset_from_array(data, None, sequence_length=0)
+
+
+def test_model_json_round_trip():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="relu")])
+    clone = keras.models.model_from_json(model.to_json())
+    assert [type(layer).__name__ for layer in clone.layers] == ["Dense"]
+    assert clone.count_params() == model.count_params()
+    with pytest.raises(ValueError, match="not valid JSON"):
+        keras.models.model_from_json("{nope")
+
+
+def test_aliases_of_the_door(keras_ref):
+    assert keras.layers.Convolution2D is keras.layers.Conv2D
+    assert keras.initializers.glorot_uniform is keras.initializers.GlorotUniform
+    assert keras.utils.is_keras_tensor(keras.Input((2,)))
+    x, y, sw = keras.utils.unpack_x_y_sample_weight((1, 2))
+    assert (x, y, sw) == (1, 2, None)
+    for name in ("Dense", "Conv2D", "LSTM", "Embedding", "BatchNormalization", "Dropout"):
+        assert hasattr(keras.layers, name) and hasattr(keras_ref.layers, name)

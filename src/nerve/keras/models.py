@@ -7,7 +7,15 @@ from nerve.models import Model, Sequential
 from nerve.saving import load_model
 from nerve.saving.model_config import deserialize_layer, serialize_layer
 
-__all__ = ["Model", "Sequential", "clone_model", "load_model", "model_from_config", "save_model"]
+__all__ = [
+    "Model",
+    "Sequential",
+    "clone_model",
+    "load_model",
+    "model_from_config",
+    "model_from_json",
+    "save_model",
+]
 
 
 def save_model(model, filepath, overwrite: bool = True, **kwargs) -> None:
@@ -53,6 +61,21 @@ def clone_model(model, input_tensors=None, clone_function=None, **kwargs):
 
 def model_from_config(config: dict, custom_objects=None):
     """The model described by ``{"class_name": ..., "config": ...}`` (Keras's function)."""
+    return deserialize_layer(config, custom_objects)
+
+
+def model_from_json(json_string: str, custom_objects=None):
+    """The model ``Model.to_json()`` described (weights are new: load them separately).
+
+    Raises:
+        ValueError: the text is not JSON, or does not describe a model.
+    """
+    import json
+
+    try:
+        config = json.loads(json_string)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"model_from_json: the text is not valid JSON ({exc})") from None
     return deserialize_layer(config, custom_objects)
 
 

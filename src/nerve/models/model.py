@@ -608,6 +608,14 @@ class Model(Layer):
             return _saving_hook("functional_config")(self)
         return super().get_config()
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON (``keras.models.model_from_json`` rebuilds it)."""
+        import json
+
+        return json.dumps(
+            {"class_name": type(self).__name__, "config": self.get_config()}, **kwargs
+        )
+
     @classmethod
     def from_config(cls, config: dict, custom_objects=None):
         """The model ``config`` describes: a functional topology from ``get_config`` (its

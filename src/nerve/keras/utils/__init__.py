@@ -6,17 +6,80 @@ from __future__ import annotations
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
+from nerve.callbacks import Progbar
 from nerve.keras._door import missing as _missing
+from nerve.keras.config import clear_session
 from nerve.keras.utils import np_utils
 from nerve.keras.utils.sequences import pad_sequences
-from nerve.models.data_adapter import PyDataset
+from nerve.keras.utils.timeseries import timeseries_dataset_from_array
+from nerve.layers import KerasTensor
+from nerve.models.data_adapter import (
+    PyDataset,
+    pack_x_y_sample_weight,
+    unpack_x_y_sample_weight,
+)
 from nerve.saving import register_serializable as register_keras_serializable
+from nerve.saving.registry import registered_name as get_registered_name
 from nerve.utils import set_random_seed, to_categorical
 
 Sequence = PyDataset  # Keras 2's name for the same protocol
 
+
+def is_keras_tensor(x) -> bool:
+    """Whether ``x`` is a symbolic tensor of the functional API (from keras.Input)."""
+    return isinstance(x, KerasTensor)
+
+
+def get_file(
+    fname=None,
+    origin=None,
+    file_hash=None,
+    cache_dir=None,
+    cache_subdir="datasets",
+    md5_hash=None,
+    **kwargs,
+):
+    """Download ``origin`` once into ``cache_dir/cache_subdir/fname`` (default nerve's cache)
+    and return the local path, as Keras's get_file (MD5 checked when ``md5_hash`` or a 32-digit
+    ``file_hash`` is given; archives are not extracted).
+
+    Raises:
+        ValueError: no origin, or ``extract=True`` (not supported).
+    """
+    import pathlib
+
+    from nerve.datasets.fetch import cache_dir as nerve_cache
+    from nerve.datasets.fetch import download
+
+    if kwargs.pop("extract", False):
+        raise ValueError("get_file(extract=True) is not supported by nerve; extract it yourself")
+    if kwargs:
+        raise TypeError(f"get_file: unexpected keyword argument(s) {sorted(kwargs)}")
+    if origin is None:
+        raise ValueError("get_file: origin= (the URL) is required")
+    fname = fname or origin.rstrip("/").rsplit("/", 1)[-1]
+    folder = (
+        pathlib.Path(cache_dir).expanduser() / cache_subdir
+        if cache_dir is not None
+        else nerve_cache(cache_subdir)
+    )
+    path = folder / fname
+    if not path.exists():
+        md5 = md5_hash or (file_hash if file_hash and len(file_hash) == 32 else None)
+        download(origin, path, md5=md5)
+    return str(path)
+
+
 __all__ = [
+    "Progbar",
     "PyDataset",
+    "clear_session",
+    "get_file",
+    "get_registered_name",
+    "is_keras_tensor",
+    "pack_x_y_sample_weight",
+    "timeseries_dataset_from_array",
+    "unpack_x_y_sample_weight",
     "Sequence",
     "normalize",
     "np_utils",
