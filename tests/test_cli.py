@@ -59,7 +59,7 @@ def test_evaluate_summary_and_predict_a_saved_model(trained, tmp_path, capsys):
     [
         (["train", "--dataset", "nope"], "unknown dataset 'nope'"),
         (["train", "--dataset", "digits", "--epochs", "0"], "--epochs must be a positive integer"),
-        (["train", "--dataset", "digits", "--lr", "-1"], "--lr must be a positive number"),
+        (["train", "--dataset", "digits", "--lr", "-1"], "--lr must be a positive finite number"),
         (
             ["train", "--dataset", "digits", "--validation-split", "1"],
             "--validation-split must be in [0, 1), got 1.0",
@@ -153,3 +153,94 @@ def test_bench_passes_its_options_to_the_benchmark_suite(tmp_path, capsys):
     argv = ["bench", "--quick", "--only", "mlp", "--no-torch", "--no-memory", "--out", str(out)]
     assert main(argv) == 0
     assert "MLP" in (out / "benchmarks.md").read_text()
+
+
+# ----------------------------------------------------------------------------- issue 15
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--limit", "-5"], "--limit must be a positive integer, got -5"),
+        (["--limit", "0"], "--limit must be a positive integer, got 0"),
+        (["--lr", "inf"], "--lr must be a positive finite number, got inf"),
+        (["--lr", "nan"], "--lr must be a positive finite number, got nan"),
+        (["--seed", "-1"], "--seed must be an integer in [0, 2**32), got -1"),
+    ],
+)
+def test_bad_train_options_are_named(extra, message, capsys):
+    assert main(["train", "--dataset", "digits", "--model", "mlp", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's overflow, on the way to inf
+def test_a_loss_that_is_not_finite_warns_and_exits_non_zero(tmp_path, capsys):
+    argv = ["train", "--dataset", "digits", "--model", "mlp", "--epochs", "1", "--limit", "200"]
+    code = main([*argv, "--optimizer", "sgd", "--lr", "1e30", "--output", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "loss is not finite" in err
+
+
+def test_predict_errors_name_the_file_and_its_shape(trained, tmp_path, capsys):
+    model = str(trained / "model.nerve")
+    cases = {
+        "wide.npy": (np.zeros((8, 8, 1, 2)), "wide.npy: an image of shape (8, 8, 1, 2)"),
+        "small.npy": (np.zeros((4, 4)), "small.npy: an image of shape (4, 4), the model"),
+        "nan.npy": (np.full((8, 8), np.nan), "nan.npy: the image holds NaN"),
+        "objects.npy": (np.array([None, 1], dtype=object), "objects.npy"),
+    }
+    for name, (array, message) in cases.items():
+        np.save(tmp_path / name, array, allow_pickle=True)
+        assert main(["predict", model, str(tmp_path / name)]) == 2, name
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+
+def test_an_interrupted_run_leaves_the_previous_run_whole(trained, monkeypatch, capsys):
+    import nerve.plot
+
+    before = {p.name: p.read_bytes() for p in trained.iterdir() if p.is_file()}
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(nerve.plot, "history", interrupt)
+    argv = ["train", "--dataset", "digits", "--model", "mlp", "--epochs", "1"]
+    assert main([*argv, "--output", str(trained)]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "model.nerve" in err and ".incomplete" in err
+    after = {p.name: p.read_bytes() for p in trained.iterdir() if p.is_file()}
+    assert after == before  # model, history.csv, report: all still the earlier run's
+    for leftover in trained.glob(".run-*.incomplete"):
+        import shutil
+
+        shutil.rmtree(leftover)
+
+
+def test_ctrl_c_during_start_up_is_one_line(monkeypatch, capsys):
+    from nerve import cli
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupt)
+    assert main(["train"]) == 130
+    assert capsys.readouterr().err == "nerve: interrupted\n"
+
+
+def test_write_errors_name_the_target_not_the_temporary_file(tmp_path):
+    import errno
+
+    from nerve.files import atomic_write
+
+    def disk_full(f):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "m.onnx"
+    with pytest.raises(OSError, match="No space left") as info:
+        atomic_write(target, disk_full)
+    assert str(target) in str(info.value) and ".tmp" not in str(info.value)
+    missing = tmp_path / "no" / "such" / "m.onnx"
+    with pytest.raises(FileNotFoundError) as info:
+        atomic_write(missing, lambda f: f.write(b"x"))
+    assert str(missing) in str(info.value) and ".tmp" not in str(info.value)
+    assert not list(tmp_path.iterdir())

@@ -134,3 +134,23 @@ def test_bad_arguments():
         optimizers.get("adamm")
     with pytest.raises(TypeError, match="unexpected argument"):
         optimizers.SGD(lr_decay=0.1)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # g*g, on purpose
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Nadam", "Adamax"])
+def test_overflowing_squared_gradients_stay_finite_as_in_keras(keras, name):
+    """g*g overflows float32 at |g| > 1.8e19: v becomes inf and the step finite (m / inf = 0),
+    never inf - inf = NaN."""
+    start = np.array([1.0, -2.0, 3.0], np.float32)
+    ours = [nerve.tensor(start.copy(), requires_grad=True)]
+    theirs = [keras.Variable(start.copy())]
+    opt_n = getattr(optimizers, name)(learning_rate=1e6)
+    opt_k = getattr(keras.optimizers, name)(learning_rate=1e6)
+    for g in (3e19, -3e19, 1.0, 2e20):
+        grad = np.full(3, g, np.float32)
+        opt_n.apply([grad], ours)
+        opt_k.apply([keras.ops.convert_to_tensor(grad)], theirs)
+        want = keras.ops.convert_to_numpy(theirs[0])
+        assert np.all(np.isfinite(want))  # Keras (torch backend) stays finite
+        assert np.all(np.isfinite(ours[0].data)), f"{name}: {ours[0].data}"
+        assert_close(ours[0], want, rtol=1e-5, atol=1e-6)

@@ -308,8 +308,8 @@ def test_nerve_save_and_load_state_dict(tmp_path):
     assert sorted(load_file(str(path))) == sorted(state)
     nerve.save({"t": nerve.ones(2, 2), "n": np.int64(3)}, path)
     assert nerve.load(path)["n"] == 3
-    with pytest.raises(TypeError, match="flat"):
-        nerve.save({"opt": {"state": {}}}, path)
+    with pytest.raises(TypeError, match="opt/state/w holds a value of type object"):
+        nerve.save({"opt": {"state": {"w": object()}}}, path)
 
 
 def test_non_contiguous_arrays_round_trip_exactly(tmp_path):
@@ -517,6 +517,13 @@ def test_no_pickle_eval_or_dynamic_import_in_saving():
     banned = re.compile(r"\bpickle\.|import pickle|(?<![.\w])(eval|exec|__import__)\(|importlib")
     for path in pathlib.Path(SRC, "nerve", "saving").glob("*.py"):
         text = path.read_text()
+        if path.name == "torch_format.py":
+            # The reader of torch.save files subclasses pickle.Unpickler with a find_class
+            # that never imports; no other use of pickle is allowed there either.
+            uses = set(re.findall(r"\bpickle\.\w+", text))
+            assert uses <= {"pickle.Unpickler", "pickle.UnpicklingError"}, uses
+            assert "import_module" not in text and "__import__" not in text
+            text = re.sub(r"\bpickle\.(Unpickler|UnpicklingError)|import pickle", "", text)
         assert not banned.search(text), f"{path.name}: {banned.search(text)}"
         assert "allow_pickle=True" not in text
 
@@ -577,7 +584,7 @@ def test_killed_save_leaves_previous_file_loadable(tmp_path):
         proc.wait()
         proc.stdout.close()
         model = nerve.load_model(path)
-        state = model.state_dict()
+        state = {k: np.asarray(v) for k, v in model.state_dict().items()}
         value = state["dense.kernel"].flat[0] if "dense.kernel" in state else None
         firsts = {float(a.flat[0]) for a in state.values()}
         assert len(firsts) == 1, "a file mixing two saves"

@@ -2,6 +2,10 @@
 
 import sys
 
-from nerve.cli import main
+try:
+    from nerve.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the modules load: one line, not a traceback
+    print("nerve: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -87,15 +90,19 @@ def _augmentation():
 # ----------------------------------------------------------------------------- train
 def cmd_train(args) -> int:
     import nerve
-    from nerve import callbacks, optimizers, plot
+    from nerve import optimizers
     from nerve.models import recipes
 
     _check_positive(epochs=args.epochs, batch_size=args.batch_size)
-    if args.lr is not None and not args.lr > 0:
-        raise UsageError(f"--lr must be a positive number, got {args.lr}")
+    if args.limit is not None:
+        _check_positive(limit=args.limit)
+    if args.lr is not None and not (args.lr > 0 and math.isfinite(args.lr)):
+        raise UsageError(f"--lr must be a positive finite number, got {args.lr}")
+    if not 0 <= args.seed < 2**32:
+        raise UsageError(f"--seed must be an integer in [0, 2**32), got {args.seed}")
     nerve.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_dataset(args.dataset)
-    if args.limit:
+    if args.limit is not None:
         x_train, y_train = x_train[: args.limit], y_train[: args.limit]
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     model = recipes.build(args.model, x_train.shape[1:], num_classes)
@@ -116,8 +123,59 @@ def cmd_train(args) -> int:
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
     out = os.path.abspath(args.output or os.path.join("runs", f"{args.model}-{_stem(args)}"))
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--output {out} exists and is not a directory")
+    # The run is written to a hidden folder inside the target and its files moved into place
+    # when all are written, so an interrupted run leaves the previous run's files as they were.
     os.makedirs(out, exist_ok=True)
-    logs = [callbacks.CSVLogger(os.path.join(out, "history.csv"))]
+    staging = tempfile.mkdtemp(prefix=".run-", suffix=".incomplete", dir=out)
+    try:
+        data = (x_train, y_train), (x_test, y_test), n_val
+        report, files = _train_into(args, model, data, staging, out)
+    except KeyboardInterrupt:
+        written = sorted(os.listdir(staging)) if os.path.isdir(staging) else []
+        if written:
+            saved = f"this run's {', '.join(written)} are in {staging}"
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+            saved = "this run saved nothing"
+        print(
+            f"\nnerve train: interrupted; the files of any earlier run in {out} are untouched; "
+            f"{saved}",
+            file=sys.stderr,
+        )
+        return 130
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _replace_folder(staging, out)
+    print(
+        f"\ntest accuracy {report['test_accuracy']:.4f} (loss {report['test_loss']:.4f}) after "
+        f"{report['epochs']} epoch(s), {report['seconds_per_epoch']:.1f} s per epoch, "
+        f"{report['parameters']:,} parameters\nwrote {files} to {out}"
+    )
+    final = report["final_loss"]
+    if not (math.isfinite(report["test_loss"]) and math.isfinite(final)):
+        print(
+            f"nerve train: warning: the loss is not finite (training loss {final}, test loss "
+            f"{report['test_loss']}); the learning rate is probably too high (try --lr "
+            f"{args.lr / 10 if args.lr else 1e-4:g})",
+            file=sys.stderr,
+        )
+        return 1
+    if args.epochs < 10:
+        print(f"train longer for higher accuracy: nerve train --model {args.model} --epochs 10")
+    return 0
+
+
+def _train_into(args, model, data, folder: str, out: str):
+    """Train, evaluate and write every file of the run into ``folder`` (moved to ``out`` by the
+    caller once whole): ``(report, names of the files written)``."""
+    import nerve
+    from nerve import callbacks, plot
+
+    (x_train, y_train), (x_test, y_test), n_val = data
+    logs = [callbacks.CSVLogger(os.path.join(folder, "history.csv"))]
     # Like Keras's validation_split: the last fraction of the training set, before shuffling.
     validation = (x_train[-n_val:], y_train[-n_val:]) if n_val else None
     x_fit, y_fit = x_train[: len(x_train) - n_val], y_train[: len(y_train) - n_val]
@@ -151,41 +209,60 @@ def cmd_train(args) -> int:
     test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
     predictions = model.predict(x_test, batch_size=512, verbose=0).argmax(axis=-1)
 
-    model_path = os.path.join(out, "model.nerve")
-    model.save(model_path)
-    _write_json(os.path.join(out, "history.json"), {"epoch": history.epoch, **history.history})
+    model.save(os.path.join(folder, "model.nerve"))
+    _write_json(os.path.join(folder, "history.json"), {"epoch": history.epoch, **history.history})
     from nerve.datasets import fashion_mnist
 
     names = fashion_mnist.CLASS_NAMES if args.dataset == "fashion_mnist" else None
     pictures = []
     try:
-        plot.history(history, path=os.path.join(out, "curves.png"))
+        plot.history(history, path=os.path.join(folder, "curves.png"))
         plot.confusion_matrix(
-            y_test, predictions, class_names=names, path=os.path.join(out, "confusion_matrix.png")
+            y_test,
+            predictions,
+            class_names=names,
+            path=os.path.join(folder, "confusion_matrix.png"),
         )
         pictures = ["curves.png", "confusion_matrix.png"]
     except ImportError as exc:
         print(f"(no pictures: {exc})")
+    losses = history.history.get("loss") or [float("nan")]
     report = {
         "model": args.model,
         "dataset": args.dataset,
         "epochs": len(history.epoch),
         "test_accuracy": float(test_accuracy),
         "test_loss": float(test_loss),
+        "final_loss": float(losses[-1]),
         "seconds_per_epoch": seconds / max(len(history.epoch), 1),
         "parameters": model.count_params(),
         "output": out,
     }
-    _write_json(os.path.join(out, "report.json"), report)
+    _write_json(os.path.join(folder, "report.json"), report)
     files = ", ".join(["model.nerve", "history.csv", "history.json", *pictures, "report.json"])
-    print(
-        f"\ntest accuracy {test_accuracy:.4f} (loss {test_loss:.4f}) after "
-        f"{report['epochs']} epoch(s), {report['seconds_per_epoch']:.1f} s per epoch, "
-        f"{report['parameters']:,} parameters\nwrote {files} to {out}"
-    )
-    if args.epochs < 10:
-        print(f"train longer for higher accuracy: nerve train --model {args.model} --epochs 10")
-    return 0
+    return report, files
+
+
+RUN_FILES = (
+    "model.nerve",
+    "history.csv",
+    "history.json",
+    "curves.png",
+    "confusion_matrix.png",
+    "report.json",
+)
+
+
+def _replace_folder(new: str, out: str) -> None:
+    """Move the finished run's files from ``new`` into ``out`` (each ``os.replace``, atomic),
+    report.json last; an earlier run's file this run did not write is removed."""
+    written = set(os.listdir(new))
+    for name in RUN_FILES:
+        if name not in written and os.path.isfile(os.path.join(out, name)):
+            os.remove(os.path.join(out, name))
+    for name in sorted(written, key=lambda n: n == "report.json"):
+        os.replace(os.path.join(new, name), os.path.join(out, name))
+    os.rmdir(new)
 
 
 def _channels_first(transform):
@@ -237,7 +314,12 @@ def _read_image(path: str, shape) -> np.ndarray:
     """One image file (PNG or other Pillow format, or .npy) as float32 (H, W, C) in [0, 1]."""
     height, width, channels = shape
     if path.lower().endswith(".npy"):
-        image = np.load(path, allow_pickle=False)
+        try:
+            image = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise UsageError(f"cannot read {path} as a NumPy image ({exc})") from None
+        if not isinstance(image, np.ndarray) or image.dtype.kind not in "biuf":
+            raise UsageError(f"{path} holds {getattr(image, 'dtype', type(image))}, not pixels")
     else:
         try:
             from PIL import Image
@@ -249,10 +331,19 @@ def _read_image(path: str, shape) -> np.ndarray:
                 image = np.asarray(img)
         except OSError as exc:
             raise UsageError(f"cannot read image {path}: {exc}") from exc
-    image = _images(image[None])[0]
-    if image.shape != (height, width, channels):
-        raise UsageError(f"{path}: image of shape {image.shape}, the model expects {tuple(shape)}")
-    return image
+    if image.ndim not in (2, 3):
+        raise UsageError(
+            f"{path}: an image of shape {image.shape}; expected (H, W) or (H, W, C), and the "
+            f"model takes {tuple(shape)}"
+        )
+    if not np.all(np.isfinite(image)):
+        raise UsageError(f"{path}: the image holds NaN or infinite pixel values")
+    converted = _images(image[None])[0]
+    if converted.shape != (height, width, channels):
+        raise UsageError(
+            f"{path}: an image of shape {image.shape}, the model expects {tuple(shape)}"
+        )
+    return converted
 
 
 def cmd_predict(args) -> int:
@@ -266,6 +357,8 @@ def cmd_predict(args) -> int:
     batch = np.stack([_read_image(p, shape) for p in args.images])
     probabilities = model.predict(batch, verbose=0)
     for path, p in zip(args.images, probabilities):
+        if not np.all(np.isfinite(p)):
+            raise UsageError(f"{path}: the model's output is not finite ({p.tolist()[:4]}...)")
         k = int(p.argmax())
         label = fashion_mnist.CLASS_NAMES[k] if len(p) == 10 and args.fashion_names else str(k)
         print(f"{path}: class {label} (probability {float(p[k]):.3f})")
@@ -374,11 +467,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"] and not {"-h", "--help"} & set(argv[1:2]):
-        # Everything after "bench" belongs to python -m benchmarks, options included.
-        args = argparse.Namespace(command="bench", options=argv[1:], func=cmd_bench)
-    else:
-        args = build_parser().parse_args(argv)
+    try:
+        if argv[:1] == ["bench"] and not {"-h", "--help"} & set(argv[1:2]):
+            # Everything after "bench" belongs to python -m benchmarks, options included.
+            args = argparse.Namespace(command="bench", options=argv[1:], func=cmd_bench)
+        else:
+            args = build_parser().parse_args(argv)  # imports nerve's models: Ctrl-C lands here
+    except KeyboardInterrupt:
+        print("nerve: interrupted", file=sys.stderr)
+        return 130
     try:
         return args.func(args)
     except KeyboardInterrupt:

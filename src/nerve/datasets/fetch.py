@@ -15,6 +15,8 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,11 +151,20 @@ def _fetch(spec: IdxSpec, cache: Path, stem: str) -> Path:
 
 
 def _load_npz(spec: IdxSpec, path: Path):
-    with np.load(path, allow_pickle=False) as data:
-        missing = [k for k in _PARTS if k not in data.files]
-        if missing:
-            raise ValueError(f"{spec.owner}: {path} lacks the arrays {missing}")
-        return {k: data[k] for k in _PARTS}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in _PARTS if k not in data.files]
+            if missing:
+                raise ValueError(f"{spec.owner}: {path} lacks the arrays {missing}")
+            return {k: data[k] for k in _PARTS}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        if str(path) in str(exc):
+            raise
+        # NumPy's own words name no file: "Object arrays cannot be loaded when
+        # allow_pickle=False" (a pickled array, never unpickled here), "File is not a zip file".
+        raise ValueError(
+            f"{spec.owner}: cannot read {path} as an .npz of uint8 arrays ({exc})"
+        ) from None
 
 
 def load_idx_dataset(spec: IdxSpec, path=None):
@@ -177,4 +188,10 @@ def load_idx_dataset(spec: IdxSpec, path=None):
                 f"{spec.owner}: {sources['y_' + split]} should hold {len(x)} uint8 labels, got "
                 f"{y.dtype} of shape {y.shape}"
             )
+    if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
+        raise ValueError(
+            f"{spec.owner}: the training images ({sources['x_train']}) are "
+            f"{arrays['x_train'].shape[1:]} but the test images ({sources['x_test']}) are "
+            f"{arrays['x_test'].shape[1:]}; both must have one shape"
+        )
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])

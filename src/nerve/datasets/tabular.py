@@ -11,6 +11,16 @@ import numpy as np
 
 __all__ = ["from_csv"]
 
+MAX_LABEL = 2**31
+
+
+def _not_text(start: bytes) -> str:
+    if start[:2] == b"\x1f\x8b":
+        return "is gzip-compressed; decompress it first (gunzip)"
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "is UTF-16 text; save it as UTF-8"
+    return "is not UTF-8 text (save it as UTF-8)"
+
 
 def from_csv(path, label_column: str | None = "label", image_shape=None):
     """Read a CSV of images, one per row: ``(x, y)`` with x uint8 (N, H, W), y uint8 labels.
@@ -32,10 +42,14 @@ def from_csv(path, label_column: str | None = "label", image_shape=None):
     """
     path = Path(path)
     try:
-        with path.open(newline="") as f:
+        with path.open("rb") as f:
+            start = f.read(4)
+        with path.open(newline="", encoding="utf-8") as f:
             header = next(csv.reader(f), None)
     except OSError as exc:
         raise OSError(f"from_csv: cannot read {path}: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValueError(f"from_csv: {path} {_not_text(start)} ({exc})") from None
     if not header:
         raise ValueError(f"from_csv: {path} is empty (expected a header row of column names)")
     header = [h.strip() for h in header]
@@ -51,7 +65,11 @@ def from_csv(path, label_column: str | None = "label", image_shape=None):
     try:
         with warnings.catch_warnings():  # an empty body is reported below, in our words
             warnings.simplefilter("ignore", UserWarning)
-            table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
+            table = np.loadtxt(
+                path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2, encoding="utf-8"
+            )
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"from_csv: {path} {_not_text(start)} ({exc})") from None
     except ValueError as exc:
         raise ValueError(f"from_csv: {path} has a malformed row ({exc})") from exc
     if table.shape[0] == 0:
@@ -89,5 +107,12 @@ def from_csv(path, label_column: str | None = "label", image_shape=None):
     labels = table[:, label_index]
     if labels.min() < 0:
         raise ValueError(f"from_csv: {path} has negative labels in column {label_column!r}")
+    if labels.max() >= MAX_LABEL:
+        # Beyond 2**53 a float64 no longer holds every integer, and beyond int64 a cast wraps
+        # (1e20 became -9223372036854775808): no class index is that large.
+        raise ValueError(
+            f"from_csv: {path} has a label of {labels.max():g} in column {label_column!r}; "
+            f"labels are class indices below {MAX_LABEL}"
+        )
     y = labels.astype(np.uint8 if labels.max() <= 255 else np.int64)
     return x, y

@@ -14,6 +14,24 @@ def _power(beta: float, step: int):
     return _F32(beta) ** _F32(step)
 
 
+def _moments(grad, m, v, beta_1: float, beta_2: float):
+    """m = beta_1 m + (1 - beta_1) g;  v = beta_2 v + (1 - beta_2) g^2, in place.
+
+    Written as Keras's torch backend writes it (and nerve.optim.Adam), not as the incremental
+    ``v += (g^2 - v)(1 - beta_2)``: once g^2 overflows to inf, that form computes inf - inf =
+    NaN, where this one keeps v = inf and the step m / (sqrt(v) + eps) finite. Returns the
+    scratch buffer it used (g^2 scaled), for the caller to reuse.
+    """
+    work = np.multiply(grad, 1 - beta_1)
+    m *= beta_1
+    m += work
+    np.multiply(grad, grad, out=work)
+    work *= 1 - beta_2
+    v *= beta_2
+    v += work
+    return work
+
+
 def _check_betas(cls: str, beta_1: float, beta_2: float) -> None:
     for i, b in enumerate((beta_1, beta_2)):
         if not 0.0 <= b < 1.0:
@@ -23,7 +41,7 @@ def _check_betas(cls: str, beta_1: float, beta_2: float) -> None:
 class Adam(Optimizer):
     """Adam as Keras computes it (epsilon added to sqrt(v) before bias correction)::
 
-        m += (g - m) * (1 - beta_1);  v += (g^2 - v) * (1 - beta_2)
+        m = beta_1 m + (1 - beta_1) g;  v = beta_2 v + (1 - beta_2) g^2
         var -= lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)
 
     >>> import nerve
@@ -57,13 +75,7 @@ class Adam(Optimizer):
         one = _F32(1)
         alpha = _F32(lr) * np.sqrt(one - _power(self.beta_2, t)) / (one - _power(self.beta_1, t))
         m, v = slots["m"], slots["v"]
-        work = np.subtract(grad, m)
-        work *= 1 - self.beta_1
-        m += work
-        np.multiply(grad, grad, out=work)
-        work -= v
-        work *= 1 - self.beta_2
-        v += work
+        work = _moments(grad, m, v, self.beta_1, self.beta_2)
         if self.amsgrad:
             np.maximum(slots["v_hat"], v, out=slots["v_hat"])
             v = slots["v_hat"]
@@ -123,8 +135,8 @@ class Adamax(Optimizer):
     def update_step(self, grad, var, lr, slots):
         t = self.iterations + 1
         m, u = slots["m"], slots["u"]
-        work = np.subtract(grad, m)
-        work *= 1 - self.beta_1
+        work = np.multiply(grad, 1 - self.beta_1)
+        m *= self.beta_1
         m += work
         u *= self.beta_2
         np.maximum(u, np.abs(grad), out=u)
@@ -172,13 +184,7 @@ class Nadam(Optimizer):
         u_t, u_t1 = self._momentum_cache(t), self._momentum_cache(t + 1)
         u_prod, u_prod_next = self._u_product, self._u_product * u_t1
         m, v = slots["m"], slots["v"]
-        work = np.subtract(grad, m)
-        work *= 1 - self.beta_1
-        m += work
-        np.multiply(grad, grad, out=work)
-        work -= v
-        work *= 1 - self.beta_2
-        v += work
+        work = _moments(grad, m, v, self.beta_1, self.beta_2)
         m_hat = m * (u_t1 / (1 - u_prod_next)) + grad * ((1 - u_t) / (1 - u_prod))
         np.sqrt(v, out=work)
         work /= np.sqrt(_F32(1) - _power(self.beta_2, t))

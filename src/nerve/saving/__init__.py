@@ -11,13 +11,18 @@ below saving in nerve's levels, so they reach it through this registration, neve
 """
 
 from nerve.models import model as _model
+from nerve.saving import model_config as _model_config
 from nerve.saving.api import load, load_model, load_weights, save, save_model, save_weights
 from nerve.saving.archive import FORMAT_VERSION
 from nerve.saving.registry import register_serializable, registered_name
 from nerve.saving.safetensors_io import NerveFileError
 
 _model.register_saving_hooks(
-    save_model=save_model, save_weights=save_weights, load_weights=load_weights
+    save_model=save_model,
+    save_weights=save_weights,
+    load_weights=load_weights,
+    functional_config=_model_config._functional_config,
+    functional_from_config=_model_config._functional_from_config,
 )
 
 __all__ = [

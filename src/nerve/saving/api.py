@@ -9,30 +9,35 @@ A ``.nerve`` file is a zip (see :mod:`nerve.saving.archive`) holding
 - ``metadata.json``: format, versions, and the size and SHA-256 of every other member.
 
 Weights alone go to a ``.weights.safetensors`` file, a plain safetensors file whose metadata
-carries the format and the SHA-256 of the tensor bytes; ``nerve.save``/``nerve.load`` write
-and read the same format for any ``state_dict``.
+carries the format, the saved order of the names and a SHA-256 over the whole header (less
+that checksum) and the tensor bytes; ``nerve.save``/``nerve.load`` write and read the same
+format for any ``state_dict``, and ``nerve.load`` also reads PyTorch's ``torch.save`` files
+(:mod:`nerve.saving.torch_format`) without unpickling code.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import time
 import warnings
+import zipfile
 from collections import OrderedDict
 
 import numpy as np
 
 from nerve import backend
 from nerve.autograd.tensor import Tensor
-from nerve.saving import archive, compile_state, model_config
+from nerve.nn.module import Module
+from nerve.saving import archive, compile_state, model_config, torch_format, tree
 from nerve.saving import safetensors_io as st
 from nerve.saving.safetensors_io import NerveFileError
 
 CONFIG, WEIGHTS, OPTIMIZER = "config.json", "model.weights.safetensors", "optimizer.safetensors"
 STATE_FORMAT = "nerve.state_dict"
-STATE_FORMAT_VERSION = 1
+STATE_FORMAT_VERSION = 2
 WEIGHTS_SUFFIX = ".weights.safetensors"
 
 
@@ -151,7 +156,8 @@ def load_model(
         raise NerveFileError(f"{where}: it holds no {CONFIG} or no {WEIGHTS}")
     try:
         config = json.loads(members[CONFIG])
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    # ValueError: not UTF-8, not JSON, or an integer of 4,300+ digits
+    except (ValueError, RecursionError) as exc:
         raise NerveFileError(f"{where}: {CONFIG} is not valid JSON ({exc})") from None
     if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
         raise NerveFileError(f"{where}: {CONFIG} has no model entry")
@@ -162,6 +168,8 @@ def load_model(
     generator = backend.rng().bit_generator
     before = generator.state  # building layers draws initial weights: put the stream back
     try:
+        largest = max((max(np.shape(w), default=1) for w in weights.values()), default=0)
+        model_config.check_sizes(config["model"], largest)
         model = model_config.deserialize_layer(config["model"], custom_objects)
         model.load_state_dict(weights)
         if compile and config.get("compile"):
@@ -176,12 +184,16 @@ def load_model(
         IndexError,
         AttributeError,
         RecursionError,
+        OverflowError,  # Infinity where an integer belongs
+        NotImplementedError,  # an option nerve's layer does not support (LSTM stateful=True)
         MemoryError,  # a config claiming layers too large to build
     ) as exc:
         generator.state = before
         if isinstance(exc, NerveFileError):
             raise
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        if isinstance(exc, NotImplementedError):
+            message = f"the model uses an option this nerve does not support ({exc})"
         if isinstance(exc, MemoryError):
             message = f"the model it describes does not fit in memory ({exc})"
         raise NerveFileError(f"{where}: {message}") from exc
@@ -189,65 +201,152 @@ def load_model(
 
 
 # ---------------------------------------------------------------------------- state dicts
-def _plain_arrays(state_dict, what: str) -> OrderedDict:
-    if not isinstance(state_dict, dict):
+_ARRAYS = (Tensor, np.ndarray, np.generic)
+
+
+def _to_arrays(obj, what: str) -> tuple[OrderedDict, str | None]:
+    """``({name: array}, structure JSON or None)``: a flat ``{name: array}`` dict (a
+    state_dict) is stored as is; anything else (a checkpoint nesting dicts, lists, numbers)
+    through :mod:`nerve.saving.tree`."""
+    if isinstance(obj, Module):
         raise TypeError(
-            f"{what}: expected a dict of name -> array (a state_dict), got "
-            f"{type(state_dict).__name__}"
+            f"{what}: cannot save a whole {type(obj).__name__}: nerve never pickles objects (a "
+            f"pickle runs code when it is opened). Save its weights with "
+            f"{what}(model.state_dict(), path), and load them into a model built in code with "
+            "model.load_state_dict(nerve.load(path))"
         )
-    out = OrderedDict()
-    for key, value in state_dict.items():
-        if isinstance(value, Tensor):
-            value = value.data
-        if not isinstance(value, (np.ndarray, np.generic, int, float, bool)):
-            raise TypeError(
-                f"{what}: {key!r} holds a {type(value).__name__}; a state_dict file stores a flat "
-                "{name: array} dict"
-            )
-        out[key] = np.asarray(value)
-    return out
+    if isinstance(obj, dict) and all(
+        isinstance(k, str) and isinstance(v, _ARRAYS) for k, v in obj.items()
+    ):
+        # np.asarray: a Tensor shares its memory through __array__
+        return OrderedDict((k, np.asarray(v)) for k, v in obj.items()), None
+    structure, arrays = tree.encode(obj, what)
+    return OrderedDict(arrays), json.dumps(structure)
 
 
-def save(state_dict: dict, filepath) -> None:
-    """Write a ``state_dict`` (``{name: array or Tensor}``) to a safetensors file, atomically.
+def save(obj, f) -> None:
+    """Write a ``state_dict`` (``{name: array or Tensor}``), or a checkpoint nesting them, to a
+    safetensors file.
 
-    PyTorch's ``torch.save(model.state_dict(), path)`` for nerve, without pickle: the file is
-    plain safetensors, readable by any safetensors library; its metadata records the format and
-    the SHA-256 of the tensor bytes, which :func:`load` checks.
+    PyTorch's ``torch.save(obj, f)`` for nerve, without pickle: the file is plain safetensors,
+    readable by any safetensors library. Its metadata records the format, the order of the
+    names and a SHA-256 over the whole header (names, dtypes, shapes, byte ranges, order) and
+    the tensor bytes, which :func:`load` checks. A checkpoint such as ``{"epoch": 5, "model":
+    model.state_dict(), "optimizer": optimizer.state_dict()}`` (dicts, lists, tuples, numbers,
+    strings, None around the arrays) keeps its structure as JSON in the metadata, under the
+    same checksum. A path is written atomically (see :func:`nerve.files.atomic_write`); a file
+    object (``open(p, "wb")``, ``io.BytesIO``) is written at its position.
 
-    >>> import os, tempfile
+    Args:
+        obj: a state_dict or a checkpoint; a whole Module is refused (save
+            ``model.state_dict()``).
+        f: a path or a binary file object.
+
+    Raises:
+        TypeError: ``obj`` is a Module or holds another kind of object (the message says
+            where).
+
+    >>> import io
     >>> import nerve
     >>> from nerve import nn
     >>> net = nn.Linear(3, 2)
-    >>> path = os.path.join(tempfile.mkdtemp(), "linear.safetensors")
-    >>> nerve.save(net.state_dict(), path)
-    >>> sorted(nerve.load(path))
+    >>> buffer = io.BytesIO()
+    >>> nerve.save(net.state_dict(), buffer)
+    >>> _ = buffer.seek(0)
+    >>> sorted(nerve.load(buffer))
     ['bias', 'weight']
     """
-    arrays = _plain_arrays(state_dict, "nerve.save")
+    arrays, structure = _to_arrays(obj, "nerve.save")
     meta = {
         "format": STATE_FORMAT,
         "format_version": str(STATE_FORMAT_VERSION),
         "nerve_version": _version(),
     }
+    if structure is not None:
+        meta["tree"] = structure
     data = st.encode(arrays, meta)
-    _, start = st.read_header(data, "nerve.save")
-    # The tensor bytes do not depend on the header, so their hash can go into the header.
-    data = st.encode(arrays, {**meta, "sha256": hashlib.sha256(data[start:]).hexdigest()})
-    archive.atomic_write(os.fspath(filepath), lambda f: f.write(data))
+    header, start = st.read_header(data, "nerve.save")
+    # The checksum leaves itself out, and adding it moves no byte range.
+    data = st.encode(arrays, {**meta, "sha256": st.digest(header, data, start)})
+    if hasattr(f, "write"):
+        f.write(data)
+    else:
+        archive.atomic_write(os.fspath(f), lambda out: out.write(data))
 
 
-def load(filepath) -> OrderedDict:
-    """Read a file written by :func:`save` (or ``save_weights``): ``{name: NumPy array}``, in
-    the order they were saved; ``module.load_state_dict`` takes it as is.
+def _check_start(first: bytes, where: str) -> None:
+    """Refuse a stream at its first bytes when it cannot be a file :func:`load` reads."""
+    if first[:4] in (b"PK\x03\x04", b"PK\x05\x06") or first[:1] == b"\x80":
+        return  # a zip (torch.save's format), or a pickle (refused with its own message)
+    if len(first) < 8:
+        raise NerveFileError(f"{where}: {len(first)} bytes; the file is truncated or empty")
+    n = int.from_bytes(first[:8], "little")
+    if not 2 <= n <= st.MAX_HEADER_BYTES or first[8:9] not in (b"{", b""):
+        raise NerveFileError(
+            f"{where}: neither a safetensors file nor a torch.save file (it begins {first[:8]!r})"
+        )
+
+
+def load(f, map_location=None, weights_only=True, **kwargs):
+    """Read a state_dict file: one written by :func:`save` (or ``save_weights``), or by
+    PyTorch's ``torch.save`` (its zip format, read without torch and without unpickling code).
+
+    Args:
+        f: a path or a binary file object (``io.BytesIO`` too).
+        map_location: accepted for ``torch.load``'s signature; "cpu" or None (arrays live on
+            the CPU).
+        weights_only: must be True: nerve never unpickles arbitrary objects.
+        **kwargs: ``mmap``, ``pickle_module`` and the like are refused by name.
+
+    Returns:
+        For a nerve file, ``{name: NumPy array}`` in the order they were saved, which
+        ``module.load_state_dict`` takes as is (a checkpoint comes back with its structure, its
+        arrays as NumPy arrays). For a ``torch.save`` file, the object it holds
+        (a state_dict's OrderedDict, or dicts, lists, tuples, numbers and strings) with every
+        tensor as a NumPy array.
 
     Raises:
-        NerveFileError: the file is truncated, modified, or not a nerve state_dict file.
+        NerveFileError: the file is truncated, modified or damaged, of another format (a
+            legacy non-zip torch file, a .nerve model file), or a torch file whose pickle names
+            anything beyond tensors and plain containers (nothing of it is run).
     """
-    path = os.fspath(filepath)
-    where = f"cannot load {path!r}"
-    with open(path, "rb") as f:
-        data = f.read()
+    if kwargs:
+        raise TypeError(f"nerve.load: unsupported argument(s) {sorted(kwargs)}")
+    if not weights_only:
+        raise ValueError("nerve.load: weights_only=False is not supported; nerve never unpickles")
+    if map_location not in (None, "cpu") and str(map_location) != "cpu":
+        raise ValueError(f"nerve.load: map_location={map_location!r}; nerve loads onto the CPU")
+    name = archive.source_name(f)
+    where = f"cannot load {name!r}"
+    data = archive.read_source(f, "cannot load", archive.MAX_STREAM_BYTES, _check_start)
+    if data[:2] == b"PK":
+        return _load_zip(data, name, where)
+    if data[:1] == b"\x80":
+        raise NerveFileError(
+            f"{where}: a pickle without zip (PyTorch's legacy format, before 1.6, or a plain "
+            "pickle); nerve reads only torch.save's zip format. Re-save it with PyTorch >= 1.6: "
+            "torch.save(torch.load(path), new_path)"
+        )
+    state, _ = _load_state(data, where)
+    return state
+
+
+def _load_zip(data: bytes, name: str, where: str):
+    zf, infos = archive.open_zip(io.BytesIO(data), len(data), where)
+    with zf:
+        names = [i.filename for i in infos]
+    if archive.METADATA in names:
+        raise NerveFileError(
+            f"{where}: a whole-model .nerve file; read it with nerve.load_model, or its weights "
+            "with model.load_weights"
+        )
+    if not torch_format.looks_like_torch_zip(names):
+        raise NerveFileError(f"{where}: a zip, but not a torch.save file (no <name>/data.pkl)")
+    return torch_format.load_torch_zip(data, name)
+
+
+def _load_state(data: bytes, where: str) -> tuple[OrderedDict, bool]:
+    """The arrays of a nerve state file, and whether their saved order is checksummed."""
     header, start = st.read_header(data, where)
     meta = header.get("__metadata__", {})
     if meta.get("format") != STATE_FORMAT:
@@ -255,15 +354,30 @@ def load(filepath) -> OrderedDict:
             f"{where}: not a nerve state_dict file (format {meta.get('format')!r})"
         )
     version = meta.get("format_version", "")
-    if not version.isdigit() or int(version) > STATE_FORMAT_VERSION:
+    if not (version.isascii() and version.isdigit() and version[0] != "0" and len(version) < 6):
+        raise NerveFileError(f"{where}: invalid format version {version!r}")
+    if int(version) > STATE_FORMAT_VERSION:
         raise NerveFileError(
             f"{where}: format version {version!r}; this nerve reads up to {STATE_FORMAT_VERSION}"
+            " (upgrade nerve)"
         )
-    if meta.get("sha256") != hashlib.sha256(data[start:]).hexdigest():
+    # Version 1 hashed the tensor bytes only; version 2 the header as well.
+    expected = hashlib.sha256(data[start:]).hexdigest() if version == "1" else None
+    if meta.get("sha256") != (expected or st.digest(header, data, start)):
         raise NerveFileError(
-            f"{where}: the tensor data fails its SHA-256 check; the file was modified or damaged"
+            f"{where}: fails its SHA-256 check (header and tensor data); the file was modified "
+            "or damaged"
         )
-    return OrderedDict(st.decode(data, where))
+    arrays = OrderedDict(st.decode(data, where))
+    if "tree" not in meta:
+        return arrays, version != "1"
+    if version == "1":  # format 1 had no structures, and its checksum would not cover one
+        raise NerveFileError(f"{where}: format version 1 with a structure entry; damaged")
+    try:
+        structure = json.loads(meta["tree"])
+    except (ValueError, RecursionError) as exc:
+        raise NerveFileError(f"{where}: its structure is not valid JSON ({exc})") from None
+    return tree.decode(structure, arrays, where), False
 
 
 # ---------------------------------------------------------------------------- model weights
@@ -279,31 +393,46 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
 
 def load_weights(model, filepath) -> None:
     """``model.load_weights`` from a ``.weights.safetensors`` file, the weights of a ``.nerve``
-    file, or an ``.npz`` written by nerve before the safetensors format (arrays only)."""
+    file, or an ``.npz`` written by nerve before the safetensors format (arrays only).
+
+    Weights are matched by name. When no name matches but the shapes match in order (layer
+    names come from a per-session counter), they are matched by position, in the order the file
+    records under its checksum (a ``.nerve`` file, a state file of format 2, or an ``.npz``'s
+    member order); a file without a trustworthy order is refused rather than guessed.
+    """
     path = os.fspath(filepath)
+    where = f"cannot load {path!r}"
+    ordered = True
     if path.endswith(".nerve"):
         _, members = archive.read_archive(path)
         if WEIGHTS not in members:
-            raise NerveFileError(f"cannot load {path!r}: it holds no {WEIGHTS}")
+            raise NerveFileError(f"{where}: it holds no {WEIGHTS}")
+        header, _ = st.read_header(members[WEIGHTS], f"{path}:{WEIGHTS}")
+        ordered = st.saved_order(header) is not None  # the archive's hash covers the member
         state = st.decode(members[WEIGHTS], f"{path}:{WEIGHTS}")
     elif path.endswith(".npz"):
         try:
             with np.load(path, allow_pickle=False) as npz:
-                state = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError) as exc:
-            raise NerveFileError(
-                f"cannot load {path!r}: not a readable .npz weights file ({exc})"
-            ) from None
+                state = {k: npz[k] for k in npz.files}  # the zip's member order, as written
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise NerveFileError(f"{where}: not a readable .npz weights file ({exc})") from None
     else:
-        state = load(path)
+        data = archive.read_source(path, "cannot load", archive.MAX_STREAM_BYTES, _check_start)
+        state, ordered = _load_state(data, where)
     own = model.state_dict()
-    if set(state) != set(own) and [np.shape(v) for v in state.values()] == [
-        v.shape for v in own.values()
-    ]:
-        # Layer names come from a per-session counter (dense_3 here, dense_7 in the next
-        # session), so an identical architecture may name its weights differently: match them by
-        # position, in the state_dict's structural order, as Keras matches by structure.
-        state = dict(zip(own, state.values()))
+    if set(state) != set(own) and len(state) == len(own):
+        if not ordered:
+            raise NerveFileError(
+                f"{where}: its weight names differ from the model's, and the file records no "
+                "checksummed order to match them by position; save the weights again with this "
+                "nerve"
+            )
+        if [np.shape(v) for v in state.values()] == [tuple(v.shape) for v in own.values()]:
+            # Layer names come from a per-session counter (dense_3 here, dense_7 in the next
+            # session), so an identical architecture may name its weights differently: match
+            # them by position, in the state_dict's structural order, as Keras matches by
+            # structure.
+            state = dict(zip(own, state.values()))
     try:
         model.load_state_dict(state)
     except (KeyError, ValueError) as exc:

@@ -10,8 +10,11 @@ stored member cannot expand past the file's own size); JSON members are deflated
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import stat
+import struct
 import zipfile
 import zlib
 
@@ -23,6 +26,8 @@ FORMAT_VERSION = 1
 METADATA = "metadata.json"
 MAX_MEMBERS = 16
 MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_ZIP_MEMBERS = 1_000_000  # a torch.save file has one member per storage
+MAX_STREAM_BYTES = 1 << 34  # what a stream (not a regular file) may hold at most
 
 
 def _sha256(data: bytes) -> str:
@@ -48,6 +53,123 @@ def write_archive(path, members: dict[str, bytes], info: dict) -> None:
     atomic_write(path, write)
 
 
+# Whatever a damaged zip makes zipfile raise: a flipped bit in the central directory turns into
+# "encrypted" (RuntimeError), an unknown compression or zip version (NotImplementedError), an
+# offset that overflows (ValueError, OverflowError), a name that is not UTF-8, and so on.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    RuntimeError,
+    NotImplementedError,
+    ValueError,
+    OverflowError,
+    struct.error,
+    UnicodeDecodeError,
+    KeyError,
+    IndexError,
+    TypeError,
+)
+
+
+def open_zip(
+    source, file_size: int, where: str, kind: str = "zip file"
+) -> tuple[zipfile.ZipFile, list]:
+    """A ZipFile over ``source`` (a path or a binary file) and its members, each checked: no
+    encryption, stored or deflated only, within the file. NerveFileError naming the fault."""
+    try:
+        zf = zipfile.ZipFile(source)
+    except ZIP_ERRORS as exc:
+        raise NerveFileError(
+            f"{where}: not a {kind}, or it is truncated or damaged ({type(exc).__name__}: {exc})"
+        ) from None
+    infos = zf.infolist()
+    try:
+        if len(infos) > MAX_ZIP_MEMBERS:
+            raise NerveFileError(f"{where}: the zip claims {len(infos)} members")
+        for info in infos:
+            bad = f"{where}: zip member {info.filename!r}"
+            if info.flag_bits & 0x1:
+                raise NerveFileError(f"{bad} is marked encrypted; the file is damaged")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise NerveFileError(
+                    f"{bad} uses compression method {info.compress_type}; the file is damaged"
+                )
+            if not 0 <= info.header_offset < file_size or info.compress_size > file_size:
+                raise NerveFileError(
+                    f"{bad} claims offset {info.header_offset} and {info.compress_size} bytes "
+                    f"in a {file_size}-byte file; the file is truncated or damaged"
+                )
+    except NerveFileError:
+        zf.close()
+        raise
+    return zf, infos
+
+
+def source_name(source) -> str:
+    """How messages name a path or a file object."""
+    if hasattr(source, "read") or hasattr(source, "write"):
+        name = getattr(source, "name", None)
+        return name if isinstance(name, str) else f"<{type(source).__name__}>"
+    return os.fspath(source)
+
+
+def read_source(source, what: str, limit: int, check_start=None) -> bytes:
+    """The bytes of a path or a binary file object, ``limit`` at the most.
+
+    Read in chunks, so that an endless stream (``/dev/zero``, a pipe) is refused at the limit,
+    or as soon as its first chunk fails ``check_start(first_bytes, where)``, instead of filling
+    memory.
+    """
+    where = f"{what} {source_name(source)!r}"
+    if hasattr(source, "read"):
+        return _read_limited(source, limit, where, check_start)
+    path = os.fspath(source)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{where}: no such file")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{where}: a directory, not a file")
+    with open(path, "rb") as f:
+        return _read_limited(f, limit, where, check_start)
+
+
+def _read_limited(f, limit: int, where: str, check_start) -> bytes:
+    try:
+        regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode) and f.seekable()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        regular = False  # a BytesIO, a pipe, a device
+    if regular:  # its size is known: check the start, then read it at once (no second copy)
+        start = f.tell()
+        size = os.fstat(f.fileno()).st_size - start
+        if size > limit:
+            raise NerveFileError(f"{where}: {size} bytes, over the limit of {limit}")
+        if check_start is not None:
+            check_start(f.read(1 << 16), where)
+            f.seek(start)
+        return f.read()
+    chunks, total = [], 0
+    while True:
+        chunk = f.read(min(1 << 16 if not chunks else 1 << 24, limit + 1 - total))
+        if not chunk:
+            break
+        if not isinstance(chunk, bytes):
+            raise TypeError(f"{where}: expected a binary file, whose read() gives bytes")
+        if not chunks and check_start is not None:
+            check_start(chunk, where)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise NerveFileError(f"{where}: more than {limit} bytes; not a file nerve reads")
+    return b"".join(chunks)
+
+
+def check_zip_start(first: bytes, where: str) -> None:
+    """A zip begins with a local file header (or, empty, with its end record)."""
+    if first[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise NerveFileError(f"{where}: not a zip file (it begins {first[:4]!r})")
+
+
 def read_archive(path) -> tuple[dict, dict[str, bytes]]:
     """``(metadata, {name: bytes})`` from a .nerve file, every member checked against the
     metadata. Raises NerveFileError naming the file and the fault."""
@@ -55,14 +177,21 @@ def read_archive(path) -> tuple[dict, dict[str, bytes]]:
     where = f"cannot load {path!r}"
     if not os.path.exists(path):
         raise FileNotFoundError(f"{where}: no such file")
+    if os.path.isfile(path):
+        source, size = path, os.path.getsize(path)
+    else:  # a device or a pipe: read it whole, up to the limit, then treat it as bytes
+        data = read_source(path, "cannot load", MAX_STREAM_BYTES, check_zip_start)
+        source, size = io.BytesIO(data), len(data)
+    zf, _ = open_zip(source, size, where, ".nerve file")
     try:
-        with zipfile.ZipFile(path) as zf:
-            return _read(zf, os.path.getsize(path), where)
+        with zf:
+            return _read(zf, size, where)
     except NerveFileError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+    except ZIP_ERRORS as exc:
         raise NerveFileError(
-            f"{where}: not a .nerve file, or it is truncated or damaged ({exc})"
+            f"{where}: not a .nerve file, or it is truncated or damaged ({type(exc).__name__}: "
+            f"{exc})"
         ) from None
 
 
@@ -93,7 +222,7 @@ def _read(zf: zipfile.ZipFile, file_size: int, where: str):
         raise NerveFileError(f"{where}: no {METADATA}; this zip is not a .nerve file")
     try:
         meta = json.loads(_member(zf, by_name[METADATA], file_size, where))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: also ints of 4,300+ digits
         raise NerveFileError(f"{where}: {METADATA} is not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         got = meta.get("format") if isinstance(meta, dict) else None

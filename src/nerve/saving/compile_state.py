@@ -15,6 +15,7 @@ import numpy as np
 
 from nerve import losses, metrics, optim, optimizers
 from nerve.saving import registry
+from nerve.saving.model_config import check_values
 
 
 class UnserializableError(TypeError):
@@ -178,7 +179,11 @@ def deserialize_optimizer(spec, arrays: dict, model, custom_objects):
         by_name.setdefault(name, {})[slot] = value
     if spec.get("kind") == "keras":
         cls = registry.resolve(spec, custom_objects, registry.optimizer_table(), "optimizer")
-        optimizer = cls.from_config(dict(spec["config"]))
+        config = spec["config"]
+        if not isinstance(config, dict):
+            raise ValueError(f"the optimizer's config is not an object: {config!r}")
+        check_values(config, f"optimizer {cls.__name__}", cls)
+        optimizer = cls.from_config(dict(config))
         state = spec.get("state")
         if state is not None:
             optimizer.build([param(n) for n in state["variables"]])
@@ -195,6 +200,11 @@ def deserialize_optimizer(spec, arrays: dict, model, custom_objects):
         groups = []
         for g in spec["param_groups"]:
             options = {k: decode_scalar(v) for k, v in g["options"].items()}
+            check_values(
+                {k: v for k, v in options.items() if not isinstance(v, np.generic)},
+                f"optimizer {cls.__name__}",
+                cls,
+            )
             if isinstance(options.get("betas"), list):
                 options["betas"] = tuple(options["betas"])
             groups.append({"params": [param(n) for n in g["params"]], **options})

@@ -15,7 +15,9 @@ Classes come back only through :mod:`nerve.saving.registry`.
 
 from __future__ import annotations
 
+import inspect
 import json
+import math
 
 import numpy as np
 
@@ -132,6 +134,85 @@ def _functional_config(model: Model) -> dict:
     }
 
 
+# ---------------------------------------------------------------------------- checks
+# Config keys that set a weight's size: each appears as a dimension of some weight.
+SIZE_KEYS = ("units", "filters", "input_dim", "output_dim", "key_dim", "value_dim", "num_heads")
+SIZE_SLACK = 4096  # smaller claims cost little to build and fail on load_state_dict anyway
+MAX_BUILD_ELEMENTS = 1 << 28  # the zero batch that builds a subclassed model: 1 GiB of float32
+
+
+def check_sizes(config, largest: int, where: str = "the model") -> None:
+    """Refuse a config whose layer sizes (``units``, ``filters``, ...) exceed every dimension of
+    the saved weights, before anything is built: an edited ``units: 6e7`` would otherwise
+    allocate gigabytes before the weights fail to fit."""
+    stack = [config]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if (
+                    key in SIZE_KEYS
+                    and isinstance(item, (int, float))
+                    and not isinstance(item, bool)
+                    and item > max(largest, SIZE_SLACK)
+                ):
+                    name = value.get("name", "?")
+                    raise ValueError(
+                        f"layer {name!r} declares {key}={item!r}, but no saved weight has a "
+                        f"dimension above {largest}; the config does not match its weights"
+                    )
+                stack.append(item)
+
+
+OPTIONAL_NUMBERS = ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay")
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, list):
+        return all(_is_number(v) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_values(config: dict, what: str, cls=None) -> None:
+    """Refuse non-finite numbers anywhere in a config, and a non-number where ``cls``'s
+    constructor has a float as the default (``epsilon: "x"``, ``momentum: null``).
+
+    Raises:
+        ValueError: naming ``what``, the key and the value.
+    """
+    numeric = {}
+    if cls is not None:
+        for klass in getattr(cls, "__mro__", (cls,)):
+            try:
+                parameters = inspect.signature(klass.__init__).parameters
+            except (TypeError, ValueError):
+                continue
+            for name, p in parameters.items():
+                if isinstance(p.default, float):
+                    numeric.setdefault(name, p.default)
+    for key, value in config.items():
+        if key == "learning_rate" and isinstance(value, dict):
+            continue  # a schedule, checked when it is rebuilt
+        wrong = (key in numeric and not _is_number(value)) or (
+            key in OPTIONAL_NUMBERS and value is not None and not _is_number(value)
+        )
+        if wrong:
+            raise ValueError(
+                f"{what}: {key}={value!r} is not a number (the default is {numeric.get(key)!r})"
+            )
+    stack = [(k, v) for k, v in config.items()]
+    while stack:
+        key, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{what}: {key}={value!r}; a saved config holds finite numbers only")
+        if isinstance(value, dict):
+            stack.extend(value.items())
+        elif isinstance(value, list):
+            stack.extend((key, v) for v in value)
+
+
 # ---------------------------------------------------------------------------- loading
 def deserialize_layer(spec: dict, custom_objects: dict | None = None):
     """The layer or model that :func:`serialize_layer` described."""
@@ -141,6 +222,7 @@ def deserialize_layer(spec: dict, custom_objects: dict | None = None):
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise ValueError(f"{spec['class_name']!r} does not name a Layer class (got {cls!r})")
     config = dict(spec["config"])
+    check_values(config, f"layer {config.get('name', spec.get('class_name'))!r}", cls)
     if cls is Sequential:
         return _sequential_from_config(config, custom_objects)
     if cls is Model and "nodes" in config:
@@ -209,6 +291,16 @@ def _functional_from_config(config: dict, custom_objects) -> Model:
 def _build_with_zeros(model: Model, shape) -> None:
     """Create a subclassed model's weights by running one zero batch through it (eval mode)."""
     shapes = shape if shape and isinstance(shape[0], list) else [shape]
+    for sh in shapes:
+        if not isinstance(sh, list) or not all(
+            s is None or (isinstance(s, int) and not isinstance(s, bool) and s >= 0) for s in sh
+        ):
+            raise ValueError(f"model {model.name!r}: invalid build_input_shape {shape!r}")
+        if math.prod(1 if s is None else s for s in sh) > MAX_BUILD_ELEMENTS:
+            raise ValueError(
+                f"model {model.name!r}: build_input_shape {sh} is too large to build with "
+                f"(over {MAX_BUILD_ELEMENTS} elements)"
+            )
     batch = [
         Tensor._wrap(np.zeros([1 if s is None else s for s in sh], np.float32)) for sh in shapes
     ]

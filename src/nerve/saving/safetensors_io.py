@@ -12,6 +12,7 @@ writes a non-contiguous array's memory in storage order without saying so
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 
@@ -83,7 +84,8 @@ def read_header(data: bytes, source: str) -> tuple[dict, int]:
         )
     try:
         header = json.loads(data[8 : 8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    # ValueError: not UTF-8, not JSON, or an integer of 4,300+ digits; RecursionError: nesting
+    except (ValueError, RecursionError) as exc:
         raise NerveFileError(f"{source}: safetensors header is not valid JSON ({exc})") from None
     if not isinstance(header, dict):
         raise NerveFileError(f"{source}: safetensors header is not a JSON object")
@@ -106,7 +108,7 @@ def _check_entry(name: str, entry, size: int, source: str) -> None:
     if not isinstance(entry, dict):
         raise NerveFileError(f"{bad} is not an object")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if dtype not in _ITEMSIZE:
+    if not isinstance(dtype, str) or dtype not in _ITEMSIZE:
         raise NerveFileError(f"{bad} has an unknown dtype {dtype!r}")
     if (
         not isinstance(shape, list)
@@ -134,6 +136,38 @@ def _check_entry(name: str, entry, size: int, source: str) -> None:
         )
 
 
+def digest(header: dict, data: bytes, start: int) -> str:
+    """SHA-256 of the whole header (less its ``sha256`` metadata entry) and the tensor bytes.
+
+    The header is hashed in a canonical JSON form (sorted keys, no spaces), so a renamed or
+    retyped tensor, a moved byte range or an edited ``order`` fails the check as surely as a
+    changed tensor byte.
+    """
+    meta = {k: v for k, v in header.get("__metadata__", {}).items() if k != "sha256"}
+    canonical = {**header, "__metadata__": meta}
+    h = hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode())
+    h.update(memoryview(data)[start:])
+    return h.hexdigest()
+
+
+def saved_order(header: dict) -> list | None:
+    """The tensor names in the order they were saved (a state_dict's), from the ``order``
+    metadata entry; None when it is missing or does not list exactly the header's tensors."""
+    try:
+        order = json.loads(header.get("__metadata__", {}).get("order", "null"))
+    except (ValueError, RecursionError):
+        return None
+    names = set(header) - {"__metadata__"}
+    if (
+        not isinstance(order, list)
+        or not all(isinstance(k, str) for k in order)
+        or len(order) != len(names)
+        or set(order) != names
+    ):
+        return None
+    return order
+
+
 def decode(data: bytes, source: str) -> dict:
     """safetensors bytes -> ``{name: array}``, after :func:`read_header` checked them.
 
@@ -145,11 +179,8 @@ def decode(data: bytes, source: str) -> dict:
         arrays = _library().load(data)
     except Exception as exc:  # the library's own error types vary between versions
         raise NerveFileError(f"{source}: cannot read the safetensors payload ({exc})") from None
-    try:
-        order = json.loads(header.get("__metadata__", {}).get("order", "[]"))
-    except json.JSONDecodeError:
-        order = []
-    out = {k: arrays[k] for k in order if isinstance(k, str) and k in arrays}
+    order = saved_order(header) or []
+    out = {k: arrays[k] for k in order if k in arrays}
     out.update((k, v) for k, v in arrays.items() if k not in out)
     return {k: v if v.flags.writeable else v.copy() for k, v in out.items()}
 
