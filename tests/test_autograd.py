@@ -281,3 +281,29 @@ def test_zero_dim_leaf_gets_an_array_gradient():
     (x.exp() * 2.0).backward()
     assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
     x.grad.data *= 2  # in place, as optimizers do
+
+
+def test_version_and_hook_tables_forget_dead_tensors():
+    from nerve.autograd import engine, inplace
+
+    before_versions, before_hooks = len(inplace._versions), len(engine._leaf_hooks)
+    x = nerve.ones(1000)
+    x.add_(1)
+    w = nerve.ones(3, requires_grad=True)
+    w.register_hook(lambda g: g)
+    assert len(inplace._versions) == before_versions + 1
+    assert len(engine._leaf_hooks) == before_hooks + 1
+    del x, w
+    gc.collect()
+    assert len(inplace._versions) == before_versions
+    assert len(engine._leaf_hooks) == before_hooks
+
+
+def test_nodes_record_the_inplace_clock_only_when_a_graph_is_made():
+    x = nerve.ones(3, requires_grad=True)
+    y = x * 2.0
+    assert y.grad_fn._epoch == nerve.autograd.grad_mode._state["inplace"]
+    z = nerve.ones(3)
+    z.add_(1)  # moves the clock: y's node was made before it, so backward looks, finds nothing
+    y.sum().backward()
+    assert_close(x.grad, [2.0, 2.0, 2.0])

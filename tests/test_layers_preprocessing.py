@@ -63,7 +63,7 @@ def test_normalization_adapt_on_batches_equals_adapt_on_array():
     batched.adapt(DataLoader(TensorDataset(x, np.zeros(50)), batch_size=16))
     np.testing.assert_allclose(batched.mean.data, x.mean(0), rtol=1e-5)
     np.testing.assert_allclose(batched.variance.data, whole.variance.data, rtol=1e-4)
-    assert [w.shape for w in whole.get_weights()] == [(3,), (3,)]
+    assert [w.shape for w in whole.get_weights()] == [(3,), (3,), ()]  # as Keras: mean, var, count
 
 
 def test_normalization_errors():
@@ -118,10 +118,16 @@ def test_random_layers_shapes_inference_identity_and_seed(layer):
     trained = layer()(x, training=True)
     assert trained.shape == x.shape and trained.dtype == np.float32
     assert not np.array_equal(trained.data, x)
-    inference = layer()
-    inference.eval()
-    assert np.array_equal(inference(x).data, x)
+    # As in Keras 3, an augmentation layer called directly augments (its call's default is
+    # training=True); a model's predict, or training=False, makes it the identity.
+    direct = layer()
+    assert any(not np.array_equal(direct(x).data, x) for _ in range(8))
     assert np.array_equal(layer()(x, training=False).data, x)
+    inference = layer()
+    inference.eval()  # as for any Module: eval() wins over the call's default
+    assert np.array_equal(inference(x).data, x)
+    model = nerve.keras.Sequential([nerve.keras.Input(x.shape[1:]), layer()])
+    assert np.array_equal(model.predict(x, verbose=0), x)
     unbatched = layer()(x[0], training=True)
     assert unbatched.shape == x[0].shape
     a, b = (type(layer())(**{**layer().get_config(), "name": None, "seed": 7}) for _ in "ab")

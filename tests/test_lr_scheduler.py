@@ -90,6 +90,23 @@ CASES = {
         [m.LambdaLR(o, lambda e: (e + 1) / 10), m.MultiStepLR(o, milestones=[3, 10])],
         milestones=[10],
     ),
+    "ConstantLR": lambda m, o: m.ConstantLR(o),
+    "ConstantLR-half": lambda m, o: m.ConstantLR(o, factor=0.5, total_iters=12),
+    "PolynomialLR": lambda m, o: m.PolynomialLR(o),
+    "PolynomialLR-power": lambda m, o: m.PolynomialLR(o, total_iters=30, power=2.0),
+    "ChainedScheduler": lambda m, o: m.ChainedScheduler(
+        [m.ConstantLR(o, factor=0.1, total_iters=4), m.ExponentialLR(o, gamma=0.9)]
+    ),
+    "ChainedScheduler-three": lambda m, o: m.ChainedScheduler(
+        [
+            m.LinearLR(o, start_factor=0.2, total_iters=6),
+            m.StepLR(o, step_size=10, gamma=0.5),
+            m.PolynomialLR(o, total_iters=40, power=0.5),
+        ]
+    ),
+    "SequentialLR-constant-then-poly": lambda m, o: m.SequentialLR(
+        o, [m.ConstantLR(o, factor=0.5, total_iters=3), m.PolynomialLR(o, 20)], milestones=[5]
+    ),
 }
 
 
@@ -145,6 +162,51 @@ def test_one_cycle_refuses_to_step_past_the_end():
         sched.step()
 
 
+CYCLIC = {
+    "triangular": dict(base_lr=0.01, max_lr=0.1, step_size_up=4),
+    "triangular-asymmetric": dict(
+        base_lr=[0.01, 0.001], max_lr=[0.1, 0.05], step_size_up=3, step_size_down=7
+    ),
+    "triangular2": dict(base_lr=0.01, max_lr=0.1, step_size_up=5, mode="triangular2"),
+    "exp_range": dict(base_lr=0.01, max_lr=0.1, step_size_up=4, mode="exp_range", gamma=0.97),
+    "no-momentum": dict(base_lr=0.01, max_lr=0.1, step_size_up=6, cycle_momentum=False),
+    "scale_fn-iterations": dict(
+        base_lr=0.01,
+        max_lr=0.1,
+        step_size_up=5,
+        scale_fn=lambda x: 1 / (1 + 0.01 * x),
+        scale_mode="iterations",
+    ),
+    "momentum-bounds": dict(
+        base_lr=0.01, max_lr=0.1, step_size_up=3, base_momentum=[0.7, 0.6], max_momentum=0.95
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["SGD", "Adam"])
+@pytest.mark.parametrize("case", sorted(CYCLIC))
+def test_cyclic_lr_matches_torch(torch, case, kind):
+    kwargs = CYCLIC[case]
+    opt, topt = make_optimizers(torch, kind)
+    key = None if not kwargs.get("cycle_momentum", True) else {"SGD": "momentum"}.get(kind, "betas")
+    ours = trace(opt, lr_scheduler.CyclicLR(opt, **kwargs), momentum_key=key)
+    theirs = trace(topt, torch.optim.lr_scheduler.CyclicLR(topt, **kwargs), momentum_key=key)
+    assert_same_trace(ours, theirs)
+
+
+def test_cyclic_and_constant_errors():
+    opt = optim.Adagrad([Parameter(np.ones(1))], lr=0.1)
+    with pytest.raises(ValueError, match="must support momentum or beta1"):
+        lr_scheduler.CyclicLR(opt, 0.01, 0.1)
+    with pytest.raises(ValueError, match="mode 'sawtooth' is invalid"):
+        lr_scheduler.CyclicLR(opt, 0.01, 0.1, mode="sawtooth", cycle_momentum=False)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        lr_scheduler.ConstantLR(opt, factor=1.5)
+    other = optim.SGD([Parameter(np.ones(1))], lr=0.1)
+    with pytest.raises(ValueError, match="same optimizer"):
+        lr_scheduler.ChainedScheduler([lr_scheduler.StepLR(opt, 2), lr_scheduler.StepLR(other, 2)])
+
+
 def metric_sequence():
     """Improves, plateaus with noise, improves a little, plateaus again: 50 values."""
     rng = np.random.default_rng(3)
@@ -184,7 +246,16 @@ def test_reduce_on_plateau_matches_torch(torch, case):
 
 # ------------------------------------------------------------------------------- state dicts
 @pytest.mark.parametrize(
-    "case", ["StepLR", "CosineAnnealingLR-periods", "SequentialLR-three", "LinearLR"]
+    "case",
+    [
+        "StepLR",
+        "CosineAnnealingLR-periods",
+        "SequentialLR-three",
+        "LinearLR",
+        "ConstantLR",
+        "PolynomialLR-power",
+        "ChainedScheduler-three",
+    ],
 )
 def test_state_dict_round_trip_resumes_identically(case):
     build = CASES[case]

@@ -183,7 +183,7 @@ def test_frozen_layers_stay_bit_identical_while_the_head_learns():
     base = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU())
     model = nn.Sequential(base, nn.Linear(16, 3))
     base.requires_grad_(False)
-    before = {k: v.copy() for k, v in base.state_dict().items()}
+    before = {k: v.clone() for k, v in base.state_dict().items()}
     rng = np.random.default_rng(0)
     x = nerve.tensor(rng.standard_normal((64, 8)))
     y = nerve.tensor(x.data[:, :3].argmax(axis=1))  # learnable from the frozen features
@@ -201,3 +201,188 @@ def test_frozen_layers_stay_bit_identical_while_the_head_learns():
         assert np.array_equal(v, before[k]), k
     assert all(p.grad is None for p in base.parameters())
     assert losses[-1] < 0.8 * losses[0]
+
+
+# ----------------------------------------------------------------------------- issue 14
+def test_to_dtype_casts_floating_state_in_place_and_keeps_identity():
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    weight = net[0].weight
+    opt = nerve.optim.SGD(net.parameters(), lr=0.1)
+    assert net.to(nerve.float64) is net
+    assert net[0].weight is weight and opt.param_groups[0]["params"][0] is weight
+    assert all(p.dtype == np.float64 for p in net.parameters())
+    assert net[1].running_mean.dtype == np.float64
+    assert net[1].num_batches_tracked.dtype == np.int64  # integer buffers keep their dtype
+    out = net(nerve.tensor(np.ones((2, 3)), dtype=np.float64))
+    assert out.dtype == np.float64
+    assert net.float() is net and weight.dtype == np.float32
+    net.half()
+    assert weight.dtype == np.float16
+    net.to(device="cpu", dtype=nerve.float32)
+    assert weight.dtype == np.float32
+    net.to(nerve.zeros(1, dtype=np.float64))  # to(tensor): its dtype (and device)
+    assert weight.dtype == np.float64
+    net.double().to("cpu")
+    net.to(np.float32, non_blocking=True)
+    assert weight.dtype == np.float32
+
+
+def test_to_and_cuda_errors_are_clear():
+    net = nn.Linear(2, 2)
+    assert net.cpu() is net and net.to("cpu") is net
+    with pytest.raises(RuntimeError, match="'cuda' is not available"):
+        net.to("cuda")
+    with pytest.raises(RuntimeError, match="is not available"):
+        net.cuda()
+    with pytest.raises(TypeError, match="only accepts floating point"):
+        net.to(np.int64)
+    with pytest.raises(TypeError, match="expects a device"):
+        net.to([1, 2])
+
+
+def test_state_dict_values_are_tensors_sharing_memory_with_the_parameters():
+    net = Net()
+    sd = net.state_dict()
+    assert all(isinstance(v, nerve.Tensor) for v in sd.values())
+    assert not any(v.requires_grad for v in sd.values())
+    snapshot = {k: v.clone() for k, v in sd.items()}
+    detached = sd["head.weight"].detach()
+    sd["head.weight"].data[...] = 0  # writes through, as torch's state_dict tensors do
+    assert not net.head.weight.data.any() and not detached.data.any()
+    assert snapshot["head.weight"].data.any()
+    net.load_state_dict(snapshot)  # Tensors load
+    assert_close(net.head.weight, snapshot["head.weight"])
+    net.load_state_dict({k: v.numpy() for k, v in snapshot.items()})  # and so do arrays
+    kept = net.state_dict(keep_vars=True)
+    assert kept["head.weight"] is net.head.weight
+    prefixed = net.state_dict(prefix="model.")
+    assert list(prefixed)[0] == "model.steps"
+
+
+def test_state_dict_saves_and_loads_through_nerve_save(tmp_path):
+    net = Net()
+    path = str(tmp_path / "net.safetensors")
+    nerve.save(net.state_dict(), path)
+    fresh = Net()
+    fresh.load_state_dict(nerve.load(path))
+    for k, v in net.state_dict().items():
+        assert_close(fresh.state_dict()[k], v)
+
+
+def test_load_state_dict_errors_are_runtime_errors_as_in_torch():
+    a, b = Net(), Net()
+    state = dict(a.state_dict())
+    state.pop("head.bias")
+    with pytest.raises(RuntimeError, match="missing keys \\['head.bias'\\]"):
+        b.load_state_dict(state)
+    state = dict(a.state_dict())
+    state["head.weight"] = np.zeros((2, 2))
+    with pytest.raises(RuntimeError, match="size mismatch for 'head.weight'"):
+        b.load_state_dict(state)
+    bias = b.head.bias.data.copy()  # a failed load leaves the model untouched
+    state["head.bias"] = np.ones(3)
+    with pytest.raises(ValueError):
+        b.load_state_dict(state)
+    assert np.array_equal(b.head.bias.data, bias)
+
+
+def test_non_persistent_buffers_and_registration_names():
+    net = Net()
+    net.register_buffer("scratch", nerve.ones(2), persistent=False)
+    assert "scratch" not in net.state_dict()
+    assert "scratch" in dict(net.named_buffers())
+    net.register_buffer("scratch", nerve.ones(2))  # re-registered persistent
+    assert "scratch" in net.state_dict()
+    with pytest.raises(KeyError, match="contain"):
+        net.register_buffer("a.b", nerve.ones(1))
+    net.plain = 3
+    with pytest.raises(KeyError, match="already exists"):
+        net.register_buffer("plain", nerve.ones(1))
+    with pytest.raises(KeyError, match="empty string"):
+        net.register_module("", nn.ReLU())
+    net.register_module("extra", nn.ReLU())
+    assert net.get_submodule("extra") is net.extra
+
+
+def test_get_submodule_parameter_and_buffer():
+    net = Net()
+    assert net.get_submodule("") is net
+    assert net.get_submodule("features.0") is net.features[0]
+    assert net.get_parameter("features.0.weight") is net.features[0].weight
+    assert net.get_buffer("steps") is net.steps
+    with pytest.raises(AttributeError, match="has no attribute `nope`"):
+        net.get_submodule("features.nope")
+    with pytest.raises(AttributeError, match="`steps` is not an nn.Parameter"):
+        net.get_parameter("steps")
+    with pytest.raises(AttributeError, match="not a buffer"):
+        net.get_buffer("head.weight")
+
+
+def test_named_modules_memo_prefix_and_duplicates():
+    lin = nn.Linear(2, 2)
+    seq = nn.Sequential(lin, nn.ReLU(), lin)
+    assert [n for n, _ in seq.named_modules()] == ["", "0", "1"]
+    assert [n for n, _ in seq.named_modules(remove_duplicate=False)] == ["", "0", "1", "2"]
+    assert [n for n, _ in seq.named_modules(prefix="m")] == ["m", "m.0", "m.1"]
+    memo = {id(lin)}
+    assert [n for n, _ in seq.named_modules(memo)] == ["", "1"]
+    assert len(list(seq.named_parameters(remove_duplicate=False))) == 4
+
+
+def test_zero_grad_to_zeros_apply_returns_self_and_train_checks_its_argument():
+    net = Net()
+    net(nerve.randn(2, 4)).sum().backward()
+    net.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad.data.any() for p in net.parameters())
+    assert net.apply(lambda m: None) is net
+    with pytest.raises(ValueError, match="boolean"):
+        net.train("no")
+
+
+def test_repr_matches_torch(torch):
+    def build(m):
+        return m.Sequential(
+            m.Conv2d(1, 4, 3),
+            m.ReLU(),
+            m.Flatten(),
+            m.Linear(16, 8),
+            m.Dropout(0.25),
+            m.Hardtanh(-2.0, 2.0),
+            m.LSTMCell(8, 3),
+        )
+
+    assert repr(build(nn)) == repr(build(torch.nn))
+
+
+def test_hooks_with_kwargs_prepend_and_context_manager():
+    class Scale(nn.Module):
+        def forward(self, x, factor=1.0):
+            return x * factor
+
+    m = Scale()
+    order = []
+    m.register_forward_hook(lambda mod, args, out: order.append("second"))
+    m.register_forward_hook(lambda mod, args, out: order.append("first"), prepend=True)
+    pre = m.register_forward_pre_hook(
+        lambda mod, args, kwargs: (args, {**kwargs, "factor": 3.0}), with_kwargs=True
+    )
+    seen = []
+    with m.register_forward_hook(
+        lambda mod, args, kwargs, out: seen.append(kwargs["factor"]), with_kwargs=True
+    ):
+        out = m(nerve.ones(2), factor=2.0)
+    assert out.tolist() == [3.0, 3.0] and seen == [3.0] and order == ["first", "second"]
+    pre.remove()
+    assert m(nerve.ones(2), factor=2.0).tolist() == [2.0, 2.0]
+    assert seen == [3.0]  # the context manager removed its hook
+
+
+def test_batchnorm_counter_may_be_absent_from_a_loaded_dict_as_in_torch(torch):
+    ours = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    partial = {k: v for k, v in ours.state_dict().items() if k.startswith("0.")}
+    t_partial = {k: v for k, v in theirs.state_dict().items() if k.startswith("0.")}
+    got = ours.load_state_dict(partial, strict=False)
+    want = theirs.load_state_dict(t_partial, strict=False)
+    assert got.missing_keys == list(want.missing_keys)
+    assert got.unexpected_keys == list(want.unexpected_keys) == []

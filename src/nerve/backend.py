@@ -15,6 +15,39 @@ DEFAULT_INT = xp.int64
 _generator = xp.random.default_rng()
 
 
+def get_default_dtype() -> xp.dtype:
+    """The dtype of new float tensors (Python floats, ``nerve.zeros``, ``nerve.rand``...).
+
+    >>> get_default_dtype()
+    dtype('float32')
+    """
+    return xp.dtype(DEFAULT_FLOAT)
+
+
+def set_default_dtype(dtype) -> None:
+    """Make ``dtype`` (a floating-point dtype: float32, float64 or float16) the default float.
+
+    Like torch.set_default_dtype: it changes what Python floats and the creation functions give,
+    never the dtype of an existing tensor or of NumPy data handed in.
+
+    Raises:
+        TypeError: ``dtype`` is not a floating-point dtype.
+    """
+    global DEFAULT_FLOAT
+    try:
+        dt = xp.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"set_default_dtype expects a dtype such as nerve.float64, got {dtype!r}"
+        ) from None
+    if dt.kind != "f":
+        raise TypeError(
+            f"only floating-point types are supported as the default type, got {dt} "
+            "(set_default_dtype)"
+        )
+    DEFAULT_FLOAT = dt.type
+
+
 def manual_seed(seed: int) -> None:
     """Seed the generator behind every random op in nerve."""
     global _generator
@@ -26,6 +59,46 @@ def manual_seed(seed: int) -> None:
 def rng() -> xp.random.Generator:
     """The generator every random op draws from (replaced by manual_seed)."""
     return _generator
+
+
+class Generator:
+    """A seedable random stream, as ``torch.Generator``: ``Generator().manual_seed(42)``.
+
+    Functions and loaders that take ``generator=`` draw from it instead of nerve's global
+    generator. Inside is a NumPy ``Generator`` (``.rng``).
+
+    >>> g = Generator().manual_seed(7)
+    >>> g.initial_seed()
+    7
+    """
+
+    def __init__(self, device="cpu"):
+        from nerve.device import as_device
+
+        self.device = as_device(device)
+        self.seed()
+
+    def manual_seed(self, seed) -> Generator:
+        if not isinstance(seed, (int, xp.integer)) or isinstance(seed, bool):
+            raise TypeError(f"Generator.manual_seed expects an int, got {type(seed).__name__}")
+        self._seed = int(seed) % 2**64
+        self.rng = xp.random.default_rng(self._seed)
+        return self
+
+    def seed(self) -> int:
+        """Reseed from the operating system's entropy; returns the new seed."""
+        self.manual_seed(int(xp.random.SeedSequence().entropy) % 2**63)
+        return self._seed
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> Generator:
+        self.rng.bit_generator.state = state
+        return self
 
 
 def set_num_threads(n: int) -> None:

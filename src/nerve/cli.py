@@ -6,6 +6,8 @@
     nerve summary MODEL
     nerve export MODEL [--format onnx] [--opset 17] [--output FILE]
     nerve bench [--quick] [--only NAME] ...   (a source checkout's benchmarks/)
+    nerve tune --model mlp|cnn --trials N --max-epochs E [--sampler tpe|random|gp]
+               [--pruner hyperband|median|none] [--workers K]   (needs nerve[tune])
 
 Every failure a user can cause (an unknown dataset, missing data, an unreadable model file, a bad
 option value) ends in one line on stderr and exit status 2, never a traceback.
@@ -462,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("options", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
+    from nerve.tune.cli import add_tune_parser  # needs optuna only when it runs
+
+    add_tune_parser(sub)
     return parser
 
 

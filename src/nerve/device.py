@@ -7,6 +7,8 @@ code (``device = "cuda" if torch.cuda.is_available() else "cpu"``) takes the CPU
 
 from __future__ import annotations
 
+import numpy as np
+
 _KNOWN_TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
 
 
@@ -74,32 +76,73 @@ class device:  # noqa: N801 - torch's name
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    def __enter__(self):
+        """``with nerve.device("cpu"):`` makes this the default device inside the block.
+
+        Raises:
+            RuntimeError: the device is not available (see :func:`as_device`).
+        """
+        global _default
+        as_device(self)
+        _stack.append(_default)
+        _default = self
+        return self
+
+    def __exit__(self, *exc):
+        global _default
+        _default = _stack.pop()
+        return False
+
 
 CPU = device("cpu")
 _default = CPU
+_stack: list = []  # defaults to restore when a ``with device(...)`` block ends
 
 
 def as_device(spec) -> device:
     """``spec`` ("cpu", "cuda:0", a device, an int, None for the default) as a device that exists.
+
+    This is the one place that decides which devices exist: every constructor's ``device=``,
+    ``Tensor.to`` and ``Module.to`` come through here.
 
     Raises:
         RuntimeError: the device is not available on this machine (only "cpu" is, today).
     """
     d = _default if spec is None else spec if isinstance(spec, device) else device(spec)
     if d.type != "cpu":
-        raise RuntimeError(
-            f"device {str(d)!r} is not available: nerve runs on the CPU here "
-            f"(nerve.cuda.is_available() is False). Use device='cpu', or write device-agnostic "
-            f"code: device = 'cuda' if nerve.cuda.is_available() else 'cpu'"
-        )
+        raise RuntimeError(unavailable_message(str(d)))
     return d
 
 
+def unavailable_message(what: str) -> str:
+    """The one sentence nerve says when code asks for a device it does not have."""
+    return (
+        f"device {what!r} is not available: nerve runs on the CPU here "
+        f"(nerve.cuda.is_available() is False). Use device='cpu', or write device-agnostic "
+        f"code: device = 'cuda' if nerve.cuda.is_available() else 'cpu'"
+    )
+
+
+def array_module(spec=None):
+    """The array module that holds data on device ``spec`` (NumPy for the CPU)."""
+    as_device(spec)
+    return np
+
+
 def set_default_device(spec) -> None:
-    """Where new tensors are made by default (torch.set_default_device)."""
+    """Where new tensors are made by default (torch.set_default_device); None resets to CPU.
+
+    Raises:
+        RuntimeError: the device is not available (see :func:`as_device`).
+    """
     global _default
-    _default = as_device(spec)
+    _default = CPU if spec is None else as_device(spec)
 
 
 def get_default_device() -> device:
+    """The device new tensors are made on (torch.get_default_device).
+
+    >>> get_default_device()
+    device(type='cpu')
+    """
     return _default

@@ -81,7 +81,7 @@ def gradcheck(
     total = sum(arrays[i].size for i in wrt)
     if total <= max_full:
         for i, g in zip(wrt, analytic):
-            numeric = np.zeros_like(arrays[i])
+            numeric = np.zeros(arrays[i].shape, arrays[i].dtype)  # C order: reshape(-1) is a view
             flat = numeric.reshape(-1)
             for k in range(arrays[i].size):
                 shifted = [a.copy() for a in arrays]

@@ -23,11 +23,16 @@ FAMILIES = [
     "shape",
     "indexing",
     "linalg",
+    "rounding",
+    "sorting",
+    "matrix",
+    "unary",
     "functional_conv",
     "functional_norm",
     "functional_loss",
     "functional_misc",
     "functional_recurrent",
+    "functional_more",
 ]
 
 

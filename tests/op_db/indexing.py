@@ -222,3 +222,186 @@ ERRORS = [
         desc="getitem-array-range",
     ),
 ]
+
+
+# ----------------------------------------------------------------------------- scatter family
+# Distinct positions along dim 0 in every column: scatter's result is then defined.
+PERM_ROWS = np.array([[2, 0, 1, 3], [0, 3, 2, 1], [1, 2, 0, 0]])
+
+SAMPLES.update(
+    {
+        "scatter": [
+            S(lambda m, x, i, s: x.scatter(0, i, s), (rand(4, 4), PERM_ROWS[:2], rand(2, 4))),
+            S(
+                lambda m, x, i, s: m.scatter(x, 1, i, s),
+                (rand(3, 5), np.array([[4], [1], [2]]), rand(3, 2)),
+                grad=(0,),  # torch's backward fails for a src larger than index (torch bug)
+                desc="src-larger",
+            ),
+            S(
+                lambda m, x, i, s: x.scatter(-1, i, s),
+                (rand(2, 3, 4), ints(0, 4, 2, 3, 1), rand(2, 3, 1)),
+                desc="neg-dim",
+            ),
+            S(
+                lambda m, x, i: x.scatter(0, i, value=2.5),
+                (rand(4, 3), PERM_ROWS[:2, :3]),
+                desc="value",
+            ),
+            S(
+                lambda m, x, i, s: x.mT.scatter(1, i, s.mT),
+                (rand(4, 3), PERM_ROWS[:2, :3].T.copy(), rand(2, 3)),
+                desc="non-contiguous",
+            ),
+        ],
+        "scatter_add": [
+            S(lambda m, x, i, s: x.scatter_add(0, i, s), (rand(4, 4), PERM_ROWS, rand(3, 4))),
+            S(
+                lambda m, x, i, s: m.scatter_add(x, 1, i, s),
+                (rand(2, 3), ints(0, 3, 2, 5), rand(2, 6)),
+                grad=(0,),  # torch's backward fails for a src larger than index (torch bug)
+                desc="dups-src-larger",
+            ),
+            S(
+                lambda m, x, i, s: x.scatter_add(-1, i, s),
+                (rand(2, 3, 4), ints(0, 4, 2, 3, 4, seed=3), rand(2, 3, 4)),
+                desc="neg-dim",
+            ),
+            S(
+                lambda m, x, i, s: x.mT.scatter_add(0, i, s.mT),
+                (rand(3, 4), PERM_ROWS[:2, :3].copy(), rand(3, 2)),
+                desc="non-contiguous",
+            ),
+        ],
+        "index_add": [
+            S(
+                lambda m, x, i, s: x.index_add(0, i, s),
+                (rand(4, 3), np.array([3, 0, 3]), rand(3, 3)),
+                desc="dups",
+            ),
+            S(
+                lambda m, x, i, s: m.index_add(x, -1, i, s, alpha=-2.0),
+                (rand(2, 3, 4), np.array([1, 2]), rand(2, 3, 2)),
+                desc="neg-dim-alpha",
+            ),
+            S(
+                lambda m, x, i, s: x.mT.index_add(1, i, s),
+                (rand(3, 4), np.array([2]), rand(4, 1)),
+                desc="non-contiguous",
+            ),
+        ],
+    }
+)
+
+ERRORS += [
+    E(
+        lambda m, x, i, s: x.scatter(0, i, s),
+        (rand(3, 4), np.array([[0, 3, 1, 1]]), rand(1, 4)),
+        IndexError,
+        r"scatter: index 3 is out of range for dim 0 of size 3",
+        desc="scatter-range",
+    ),
+    E(
+        lambda m, x, i, s: x.scatter(0, i, s),
+        (rand(3, 4), np.array([[0.0, 1.0]]), rand(1, 2)),
+        TypeError,
+        r"scatter: index must be an integer tensor",
+        desc="scatter-index-dtype",
+    ),
+    E(
+        lambda m, x, i, s: x.scatter_add(1, i, s),
+        (rand(3, 4), np.array([0, 1]), rand(2)),
+        ValueError,
+        r"scatter_add: index \(2,\), src \(2,\) and the input \(3, 4\) must have the same",
+        desc="scatter_add-ndim",
+    ),
+    E(
+        lambda m, x, i, s: x.scatter_add(5, i, s),
+        (rand(3, 4), np.array([[0]]), rand(1, 1)),
+        IndexError,
+        r"scatter_add: dim 5 is out of range",
+        desc="scatter_add-dim",
+    ),
+    E(
+        lambda m, x, i, s: x.index_add(0, i, s),
+        (rand(3, 4), np.array([0, 1]), rand(3, 4)),
+        ValueError,
+        r"index_add: source of shape \(3, 4\) does not fit",
+        desc="index_add-shape",
+    ),
+    E(
+        lambda m, x, i: x.narrow(1, 2, 3),
+        (rand(3, 4), np.array(0)),
+        IndexError,
+        r"narrow: start \(2\) \+ length \(3\) exceeds dim 1 of size 4",
+        desc="narrow-range",
+    ),
+    E(
+        lambda m, x, k: x.masked_select(k),
+        (rand(3, 4), np.ones((3, 4))),
+        TypeError,
+        r"masked_select: mask must be a bool tensor",
+        desc="masked_select-dtype",
+    ),
+    E(
+        lambda m, x, r: x.repeat_interleave(r, dim=0),
+        (rand(3, 4), np.array([1, 2])),
+        ValueError,
+        r"repeat_interleave: repeats of shape \(2,\) must be one count or 3 counts",
+        desc="repeat_interleave-counts",
+    ),
+]
+
+# scatter_reduce: repeated positions, distinct values (no ties) except in the "ties" samples.
+_SR_INDEX = np.array([[0, 1, 1, 2, 0, 3], [2, 2, 0, 0, 1, 1]])
+_SR_SRC = away_from(rand(2, 6, seed=41), margin=0.15)
+
+
+def _sr(reduce: str) -> list:
+    return [
+        S(
+            lambda m, x, i, s: x.scatter_reduce(1, i, s, reduce),
+            (rand(2, 4, seed=42), _SR_INDEX, _SR_SRC),
+            desc=reduce,
+        ),
+        S(
+            lambda m, x, i, s: m.scatter_reduce(x, 1, i, s, reduce, include_self=False),
+            (rand(2, 4, seed=43), _SR_INDEX, _SR_SRC),
+            desc=f"{reduce}-no-self",
+        ),
+        S(
+            lambda m, x, i, s: x.mT.scatter_reduce(1, i, s, reduce),
+            (rand(4, 2, seed=44), _SR_INDEX, _SR_SRC),
+            desc=f"{reduce}-non-contiguous",
+        ),
+    ]
+
+
+SAMPLES["scatter_reduce"] = [s for r in ("sum", "prod", "mean", "amax", "amin") for s in _sr(r)] + [
+    S(
+        lambda m, x, i, s: x.scatter_reduce(0, i, s, "amax"),
+        (np.array([1.0, 2.0, 3.0]), np.array([0, 0, 1, 2]), np.array([1.0, 0.5, 2.0, 0.0])),
+        desc="amax-ties-with-self",
+    ),
+    S(
+        lambda m, x, i, s: x.scatter_reduce(0, i, s, "prod"),
+        (np.array([1.5, 0.0, 3.0]), np.array([0, 0, 1, 2, 2]), np.array([2.0, 0.0, 3.0, 0.0, 0.5])),
+        desc="prod-zeros",
+    ),
+]
+ERRORS += [
+    E(
+        lambda m, x, i, s: x.scatter_reduce(0, i, s, "max"),
+        (rand(3), np.array([0, 1]), rand(2)),
+        ValueError,
+        r"scatter_reduce: reduce must be one of \('sum', 'prod', 'mean', 'amax', 'amin'\)",
+        desc="scatter_reduce-reduce",
+    ),
+    E(
+        lambda m, x, i, s: x.scatter_reduce(0, i, s, "sum"),
+        (rand(3), np.array([0, 3]), rand(2)),
+        IndexError,
+        r"scatter_reduce: index 3 is out of range for dim 0 of size 3",
+        desc="scatter_reduce-range",
+    ),
+]

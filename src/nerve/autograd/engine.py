@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
+
+from nerve.autograd.grad_mode import _state
+from nerve.autograd.inplace import check_saved
+
+# Gradient hooks of leaf tensors: id(tensor) -> [weakref to it, {handle id: hook}]. Kept here,
+# not on the tensor, so a Tensor stays a few slots (most tensors never have a hook).
+_leaf_hooks: dict[int, list] = {}
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -42,21 +51,26 @@ def topological_order(root_node) -> list:
     return order
 
 
-def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
+def backward(root, grad: np.ndarray, retain_graph: bool = False, capture=None) -> None:
     """Propagate ``grad`` (d loss / d root) to every leaf that requires a gradient.
 
     Backward functions never modify the gradients they receive, so the engine may hand a
     freshly computed array straight to a leaf's ``.grad``. It copies only what could be shared:
     the caller's own ``grad``, views, and an array already handed to another input.
+
+    With ``capture`` (a dict whose keys are ``id(leaf)`` or ``(id(node), output index)``), the
+    gradients reaching those places are added into it instead, and no ``.grad`` is touched
+    (``autograd.grad``).
     """
     handed = {id(grad)}  # arrays given out in this pass (ids; a reused id only costs a copy)
     lent = set()  # leaves whose .grad is such an array, not yet safe to add into in place
     if root._node is None:
-        _accumulate_leaf(root, grad, handed, lent)
+        _accumulate_leaf(root, grad, handed, lent, capture)
         return
     pending = {id(root._node): [None] * root._node.n_outputs}
     pending[id(root._node)][root._index] = grad
     owned = set()  # (node id, output index) of sums the engine made, safe to add into in place
+    anomaly = _state.get("anomaly", False)
     for node in topological_order(root._node):
         grads = pending.pop(id(node), None)
         if grads is None:
@@ -66,9 +80,20 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 f"Trying to backward through the graph a second time ({node!r} was freed); "
                 "pass retain_graph=True to the first backward if you need to call it twice."
             )
+        if node._epoch != _state["inplace"]:  # something changed in place since it was made
+            check_saved(node)
+        if node._hooks is not None or node._retains is not None:
+            _run_node_hooks(node, grads)
+        if capture is not None:
+            for k, g in enumerate(grads):
+                key = (id(node), k)
+                if g is not None and key in capture:
+                    capture[key] = g if capture[key] is None else capture[key] + g
         input_grads = node.backward(*grads)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
+        if anomaly:
+            _check_nan(node, input_grads)
         for t, g, need in zip(node.inputs, input_grads, node.needs_input_grad):
             if not need or g is None:
                 continue
@@ -78,7 +103,7 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 g = unbroadcast(g, t.shape)
             child = t._node
             if child is None:
-                _accumulate_leaf(t, g, handed, lent)
+                _accumulate_leaf(t, g, handed, lent, capture)
                 continue
             handed.add(id(g))
             slots = pending.get(id(child))
@@ -96,8 +121,70 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
             node.release()
 
 
-def _accumulate_leaf(t, g: np.ndarray, handed: set, lent: set) -> None:
+def _check_nan(node, input_grads) -> None:
+    """Anomaly mode (``autograd.set_detect_anomaly(True)``): name the node that made a NaN."""
+    for k, g in enumerate(input_grads):
+        if g is not None and np.asarray(g).dtype.kind == "f" and np.isnan(g).any():
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {k}th output.")
+
+
+def _run_node_hooks(node, grads: list) -> None:
+    """Run the hooks of a node's outputs on their summed gradients, then keep retained ones."""
+    for k, hooks in (node._hooks or {}).items():
+        for hook in list(hooks.values()):
+            if grads[k] is None:
+                break
+            new = hook(_wrap(grads[k]))
+            if new is not None:
+                grads[k] = _hook_result(new, grads[k], node.name())
+    for k, ref in (node._retains or {}).items():
+        t = ref()
+        if t is not None and grads[k] is not None:
+            g = np.array(grads[k], copy=True)
+            if t.grad is None:
+                t.grad = _wrap(g)
+            else:
+                t.grad.data = t.grad.data + g
+
+
+def _hook_result(new, old: np.ndarray, where: str) -> np.ndarray:
+    arr = new.data if _is_tensor(new) else np.asarray(new)
+    if arr.shape != old.shape:
+        raise RuntimeError(
+            f"a gradient hook on a tensor of {where} returned a gradient of shape "
+            f"{arr.shape}, expected {old.shape}"
+        )
+    # a hook's result may be the caller's own array: never let the engine add into it
+    return np.array(arr, dtype=old.dtype, copy=True)
+
+
+def _wrap(a):
+    from nerve.autograd.tensor import Tensor
+
+    return Tensor._wrap(a)
+
+
+def _is_tensor(x) -> bool:
+    from nerve.autograd.tensor import Tensor
+
+    return isinstance(x, Tensor)
+
+
+def _accumulate_leaf(t, g: np.ndarray, handed: set, lent: set, capture=None) -> None:
     if not t.requires_grad:
+        return
+    if _leaf_hooks:
+        entry = _leaf_hooks.get(id(t))
+        if entry is not None and entry[0]() is t:
+            for hook in list(entry[1].values()):
+                new = hook(_wrap(g))
+                if new is not None:
+                    g = _hook_result(new, g, "a leaf")
+                    handed.discard(id(g))
+    if capture is not None:
+        if id(t) in capture:
+            prev = capture[id(t)]
+            capture[id(t)] = g if prev is None else prev + g
         return
     if t.grad is None:
         fresh = g.base is None and id(g) not in handed and g.dtype == t.data.dtype
@@ -114,3 +201,34 @@ def _accumulate_leaf(t, g: np.ndarray, handed: set, lent: set) -> None:
         lent.discard(id(t))
     else:
         t.grad.data += g
+
+
+def add_leaf_hook(t, hook) -> int:
+    """Register ``hook`` on the leaf ``t``; returns the key that removes it."""
+    entry = _leaf_hooks.get(id(t))
+    if entry is None or entry[0]() is not t:
+        key = id(t)
+
+        def forget(ref, key=key):
+            e = _leaf_hooks.get(key)
+            if e is not None and e[0] is ref:
+                del _leaf_hooks[key]
+
+        entry = _leaf_hooks[key] = [weakref.ref(t, forget), {}]
+    handle = _next_handle()
+    entry[1][handle] = hook
+    return handle
+
+
+def remove_leaf_hook(t, handle: int) -> None:
+    entry = _leaf_hooks.get(id(t))
+    if entry is not None and entry[0]() is t:
+        entry[1].pop(handle, None)
+
+
+_handles = [0]
+
+
+def _next_handle() -> int:
+    _handles[0] += 1
+    return _handles[0]

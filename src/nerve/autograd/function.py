@@ -16,9 +16,12 @@ intermediate result as such, so each activation is freed once no op needs it (as
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from nerve.autograd import grad_mode
+from nerve.autograd.registry import TRACE as _TRACE
 
 _grad_state = grad_mode._state
 
@@ -36,13 +39,43 @@ class Edge:
 
 
 class Function:
-    """Base class of every differentiable op (see the module docstring)."""
+    """Base class of every differentiable op (see the module docstring).
 
-    __slots__ = ("inputs", "needs_input_grad", "n_outputs", "freed", "__dict__")
+    The same name serves torch-style code: a subclass whose ``forward`` is a ``@staticmethod``
+    taking ``(ctx, *inputs)`` works on Tensors, as ``torch.autograd.Function`` does (see
+    :mod:`nerve.autograd.custom_function`). The style is read once, when the subclass is made.
+
+    >>> import nerve
+    >>> class Square(nerve.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 2 * x * grad
+    >>> x = nerve.tensor([1.0, 3.0], requires_grad=True)
+    >>> Square.apply(x).sum().backward()
+    >>> x.grad
+    tensor([2., 6.])
+    """
+
+    __slots__ = ("inputs", "needs_input_grad", "n_outputs", "freed", "_epoch", "__dict__")
 
     op_name = "function"
     #: Indices of the inputs that can carry a gradient; None means every Tensor input.
     differentiable: tuple[int, ...] | None = None
+    #: True for torch-style subclasses (staticmethod forward on Tensors); set by __init_subclass__.
+    _tensor_level = False
+    # Gradient hooks and retain_grad() of this node's outputs, {output index: [...]}; set on the
+    # node (in its __dict__) only when a tensor asks, so recording a node costs nothing more.
+    _hooks = None
+    _retains = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._tensor_level = isinstance(inspect.getattr_static(cls, "forward"), staticmethod)
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no forward")
@@ -53,6 +86,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run forward on the inputs' arrays and, when a gradient is wanted, record the node."""
+        if cls._tensor_level:
+            return custom_function.apply(cls, inputs, params)
         self = cls.__new__(cls)
         if not _grad_state["enabled"]:
             # No graph under no_grad: the lean path (inference at batch 1 is mostly this call).
@@ -61,9 +96,13 @@ class Function:
             out = self.forward(*[x.data if isinstance(x, Tensor) else x for x in inputs], **params)
             if type(out) is tuple:
                 self.n_outputs = len(out)
-                return tuple(Tensor._wrap(_as_array(o)) for o in out)
-            self.n_outputs = 1
-            return Tensor._wrap(_as_array(out))
+                result = tuple(Tensor._wrap(_as_array(o)) for o in out)
+            else:
+                self.n_outputs = 1
+                result = Tensor._wrap(_as_array(out))
+            if _TRACE["hook"] is not None:  # an ONNX export is tracing (nerve.onnx.trace)
+                _TRACE["hook"](cls, inputs, params, result)
+            return result
         arrays = []
         needs = []
         links = []  # what the node keeps of each input: see the module docstring
@@ -89,6 +128,7 @@ class Function:
                 return tuple(Tensor._wrap(_as_array(o)) for o in out)
             self.inputs = tuple(links)
             self.freed = False
+            self._epoch = _grad_state["inplace"]
             # integer outputs (indices) are not differentiable: they stay out of the graph
             return tuple(
                 Tensor._wrap(a, self, k) if a.dtype.kind == "f" else Tensor._wrap(a)
@@ -99,6 +139,7 @@ class Function:
             return Tensor._wrap(_as_array(out))
         self.inputs = tuple(links)
         self.freed = False
+        self._epoch = _grad_state["inplace"]
         return Tensor._wrap(_as_array(out), self, 0)
 
     def release(self) -> None:
@@ -107,8 +148,51 @@ class Function:
         self.inputs = ()
         self.freed = True
 
+    def name(self) -> str:
+        """The node's name as torch prints it in ``grad_fn``: ``MulBackward0``."""
+        return f"{type(self).__name__}Backward0"
+
+    @property
+    def next_functions(self) -> tuple:
+        """``(node, output index)`` per input: the node that made it, an AccumulateGrad for a
+        leaf that requires grad, ``(None, 0)`` for an input that takes no gradient."""
+        links = []
+        for x, need in zip(self.inputs, self.needs_input_grad):
+            if not need:
+                links.append((None, 0))
+            elif x._node is not None:  # an Edge (function.py keeps no non-leaf Tensor)
+                links.append((x._node, x._index))
+            else:
+                links.append((AccumulateGrad(x), 0))
+        return tuple(links)
+
+    def register_hook(self, hook):
+        raise NotImplementedError(
+            f"{self.name()}.register_hook: node hooks are not supported; "
+            "use Tensor.register_hook on the tensor instead"
+        )
+
     def __repr__(self):
-        return f"<{type(self).__name__}Backward>"
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """The node torch shows for a leaf in ``next_functions``: where its gradient lands."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
 
 
 # needs_input_grad under no_grad, by input count (a shared list: ops only read it)
@@ -120,4 +204,9 @@ def _as_array(x):
     return x if type(x) is np.ndarray else np.asarray(x)
 
 
+from nerve.autograd import custom_function  # noqa: E402  (it subclasses Function)
 from nerve.autograd.tensor import Tensor  # noqa: E402  (tensor.py imports Function)
+
+# torch.autograd.function's names
+FunctionCtx = custom_function.CustomNode
+once_differentiable = custom_function.once_differentiable

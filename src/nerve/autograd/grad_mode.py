@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 
-_state = {"enabled": True}
+# "inplace" counts in-place changes to tensor data: a node records it when made, and backward
+# looks for modified saved arrays only in nodes made before the latest change (inplace.py).
+_state = {"enabled": True, "inplace": 0}
 
 
 def is_grad_enabled() -> bool:
@@ -68,3 +70,71 @@ class set_grad_enabled(_GradMode):  # noqa: N801 - torch's name
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class inference_mode(_GradMode):  # noqa: N801 - torch's name
+    """Run ops without recording the graph, as ``no_grad`` (torch's faster variant of it).
+
+    ``inference_mode(False)`` leaves grad mode as it is.
+    """
+
+    def __init__(self, mode: bool = True):
+        self._inference = bool(mode)
+        self._mode = False if mode else _state["enabled"]
+
+    def __enter__(self):
+        self._previous_inference = _state.get("inference", False)
+        _state["inference"] = self._inference or self._previous_inference
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _state["inference"] = self._previous_inference
+        return super().__exit__(*exc)
+
+    def __call__(self, fn):
+        inference = self._inference
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(inference):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside an ``inference_mode()`` block."""
+    return _state.get("inference", False)
+
+
+class set_detect_anomaly:  # noqa: N801 - torch's name
+    """Check every backward result for NaN and name the node that made it (slower; for
+    debugging). Works as a call, a context manager, or a decorator, as in torch.
+
+    Args:
+        mode: True to check, False to stop.
+        check_nan: accepted for torch's signature; the NaN check is what anomaly mode does.
+    """
+
+    def __init__(self, mode: bool, check_nan: bool = True):
+        self._previous = _state.get("anomaly", False)
+        _state["anomaly"] = bool(mode) and bool(check_nan)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _state["anomaly"] = self._previous
+        return False
+
+
+class detect_anomaly(set_detect_anomaly):  # noqa: N801 - torch's name
+    """``with detect_anomaly():`` turns anomaly mode on for a block."""
+
+    def __init__(self, check_nan: bool = True):
+        super().__init__(True, check_nan)
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly mode is on."""
+    return _state.get("anomaly", False)

@@ -1,14 +1,20 @@
 """Every differentiable op, registered once by name.
 
-The tests walk this registry to gradcheck and torch-compare every op. The ONNX exporter converts
-whole layers and modules (its converters in ``nerve.onnx`` are keyed by class, and a coverage
-test checks every public layer and module has one or a stated reason), not single ops: a graph
-of layers maps onto ONNX's own operators far more directly than a trace of primitives would.
+The tests walk this registry to gradcheck and torch-compare every op. ONNX export uses it two
+ways: models built from nerve's modules are converted module by module (``nerve.onnx``'s
+converters, keyed by class), and a model with its own ``forward()`` is traced: while a trace
+hook is set (``TRACE["hook"]``, by ``nerve.onnx.trace`` only), ``Function.apply`` reports each
+op call, and the exporter writes each op's ONNX form (``nerve.onnx.op_forms``, keyed by the
+names registered here; a coverage test checks every op has a form or a stated reason).
 """
 
 from __future__ import annotations
 
 OPS: dict[str, type] = {}
+
+# The op tracer: None, or hook(op_class, inputs, params, result, inplace=False) that
+# Function.apply calls after each op while an ONNX export traces a forward pass.
+TRACE: dict = {"hook": None}
 
 
 def register(name: str):
@@ -29,3 +35,12 @@ def register(name: str):
 def registered_ops() -> dict[str, type]:
     """A copy of the registry: op name -> Function class."""
     return dict(OPS)
+
+
+def trace_inplace(op_name: str, target, other) -> None:
+    """Tell the tracer (when one runs) that ``target`` was updated in place by ``op_name``
+    with ``other`` (``x += y`` is ``add``): an in-place update made outside ``Function.apply``
+    would otherwise be invisible to it."""
+    hook = TRACE["hook"]
+    if hook is not None:
+        hook(OPS[op_name], (target, other), {}, target, inplace=True)

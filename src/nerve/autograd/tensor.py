@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from nerve import backend
+from nerve.autograd import conversion as _conv
 from nerve.autograd import engine
+from nerve.autograd import inplace as _inplace
+from nerve.autograd import printing as _printing
 from nerve.autograd.grad_mode import _state as _grad_state
+from nerve.autograd.tensor_methods import TensorMethods
+from nerve.device import CPU as _CPU
 
 _FLOAT_KINDS = "f"
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """A multi-dimensional array with reverse-mode automatic differentiation.
 
     Make one with :func:`nerve.tensor`; float data becomes float32 unless a dtype says otherwise.
@@ -24,7 +30,7 @@ class Tensor:
     >>> x = nerve.tensor([1.0, 2.0, 3.0], requires_grad=True)
     >>> (x * x).sum().backward()
     >>> x.grad
-    tensor([2., 4., 6.], dtype=float32)
+    tensor([2., 4., 6.])
     """
 
     __slots__ = ("data", "requires_grad", "grad", "_node", "_index", "__weakref__")
@@ -67,13 +73,46 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        """The device holding the data: ``nerve.device("cpu")`` (equal to the string "cpu")."""
+        return _CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def is_cpu(self) -> bool:
+        return True
+
+    def get_device(self) -> int:
+        """The CUDA ordinal of the device, -1 for the CPU (as torch)."""
+        return -1
 
     @property
     def grad_fn(self):
-        """The Function that made this tensor, or None for a leaf."""
+        """The node that made this tensor (``.name()``, ``.next_functions``), None for a leaf."""
         return self._node
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has had (torch's counter)."""
+        return _inplace.version(self.data)
+
+    @property
+    def itemsize(self) -> int:
+        return self.data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes
+
+    def element_size(self) -> int:
+        """Bytes per element (4 for float32)."""
+        return self.data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
 
     @property
     def is_leaf(self) -> bool:
@@ -102,12 +141,21 @@ class Tensor:
         return self.data.shape[0]
 
     # ---------------------------------------------------------------- conversion
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied), like torch's ``.numpy()``."""
+    def numpy(self, force: bool = False) -> np.ndarray:
+        """The underlying array (shared, not copied), like torch's ``.numpy()``.
+
+        Unlike torch it also answers for a tensor that requires grad: the Keras door returns
+        these same Tensors, and Keras code calls ``model(x).numpy()`` and ``weight.numpy()``.
+        """
         return self.data
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
+
+    def __array_function__(self, func, types, args, kwargs):
+        # NumPy functions (np.mean, np.concatenate, np.argmax...) see the arrays and return
+        # arrays, as they do on torch tensors: their results leave the graph.
+        return func(*_unwrap(args), **_unwrap(kwargs))
 
     def item(self):
         if self.data.size != 1:
@@ -147,9 +195,8 @@ class Tensor:
         return _ew.clone(self)
 
     def astype(self, dtype) -> Tensor:
-        return _ew.cast(self, dtype)
-
-    to = astype
+        """``self`` as ``dtype`` (NumPy's name; differentiable between float dtypes)."""
+        return _ew.cast(self, _conv.as_dtype(dtype, "astype"))
 
     def float(self) -> Tensor:
         return _ew.cast(self, np.float32)
@@ -166,18 +213,31 @@ class Tensor:
     def bool(self) -> Tensor:
         return _ew.cast(self, np.bool_)
 
-    def contiguous(self) -> Tensor:
-        return self
-
-    def cpu(self) -> Tensor:
+    def contiguous(self, memory_format=None) -> Tensor:
         return self
 
     # ---------------------------------------------------------------- autograd
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(
+        self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None
+    ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
-        ``gradient`` is d(loss)/d(self); it may be left out only when self has one element.
+        Args:
+            gradient: d(loss)/d(self); may be left out only when self has one element.
+            retain_graph: keep the graph for another backward (frees it by default).
+            create_graph: not supported (backward records no graph).
+            inputs: only these tensors get their ``.grad`` (others are left alone).
+
+        Raises:
+            RuntimeError: self does not require grad; the gradient's shape is wrong; the graph
+                was freed; a saved tensor was changed in place.
+            NotImplementedError: ``create_graph=True``.
         """
+        if create_graph:
+            raise NotImplementedError(
+                "backward(create_graph=True): nerve's backward records no graph, so "
+                "higher-order gradients are not supported"
+            )
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad and has no grad_fn: "
@@ -186,9 +246,9 @@ class Tensor:
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
-                    "backward() without a gradient needs a tensor with one element, this one "
-                    f"has shape {self.data.shape}; pass gradient= with that shape "
-                    "(or call .sum() first)"
+                    "grad can be implicitly created only for scalar outputs: backward() "
+                    f"without a gradient needs one element, this tensor has shape "
+                    f"{self.data.shape}; pass gradient= with that shape (or call .sum() first)"
                 )
             g = np.ones_like(self.data)
         else:
@@ -199,7 +259,12 @@ class Tensor:
                     f"{self.data.shape}"
                 )
             g = g.astype(self.data.dtype, copy=False)
-        engine.backward(self, g, retain_graph=retain_graph)
+        if inputs is not None:
+            from nerve.autograd.api import backward_into
+
+            backward_into(self, g, bool(retain_graph), inputs)
+            return
+        engine.backward(self, g, retain_graph=bool(retain_graph))
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
@@ -211,50 +276,17 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def zero_(self) -> Tensor:
-        self._check_inplace("zero_")
-        self.data[...] = 0
-        return self
-
-    def fill_(self, value) -> Tensor:
-        self._check_inplace("fill_")
-        self.data[...] = value
-        return self
-
-    def _check_inplace(self, what: str) -> None:
-        if self.requires_grad and _grad_state["enabled"]:
-            raise RuntimeError(
-                f"in-place {what} on a tensor that requires grad would corrupt its gradient; "
-                "write x = x + y instead, or do it under nerve.no_grad()"
-            )
-
-    def _inplace(self, what: str, other, op) -> Tensor:
-        self._check_inplace(what)
-        other = other.data if isinstance(other, Tensor) else other
-        op(self.data, other, out=self.data, casting="same_kind")
-        return self
-
-    def __iadd__(self, other):
-        return self._inplace("+=", other, np.add)
-
-    def __isub__(self, other):
-        return self._inplace("-=", other, np.subtract)
-
-    def __imul__(self, other):
-        return self._inplace("*=", other, np.multiply)
-
-    def __itruediv__(self, other):
-        return self._inplace("/=", other, np.true_divide)
-
     # ---------------------------------------------------------------- printing
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
-        extra = f", dtype={self.data.dtype}"
-        if self._node is not None:
-            extra += f", grad_fn={self._node!r}"
-        elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+        return _printing.tensor_repr(self)
+
+    def __format__(self, spec: str) -> str:
+        # torch: a 0-d tensor formats as its number (f"{loss:.4f}"); others only with no spec
+        if self.data.ndim == 0:
+            return format(self.data.item(), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return repr(self)
 
     __hash__ = object.__hash__
 
@@ -522,8 +554,14 @@ class Tensor:
         return _index.getitem(self, index)
 
     def __setitem__(self, index, value):
-        self._check_inplace("item assignment")
+        grad_wanted = self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        if grad_wanted and _grad_state["enabled"]:
+            # differentiable: a scatter into a copy, written back in place
+            self._assign(index, value)
+            return
+        _inplace.check_leaf(self, "item assignment")
         self.data[_index.as_numpy_index(index)] = value.data if isinstance(value, Tensor) else value
+        _inplace.bump(self.data)
 
     def __iter__(self):
         if self.data.ndim == 0:
@@ -554,6 +592,437 @@ class Tensor:
     def outer(self, other):
         return _linalg.outer(self, other)
 
+    # ---------------------------------------------------------------- torch-door ops
+    def eq(self, other):
+        return _ew.eq(self, other)
+
+    def ne(self, other):
+        return _ew.ne(self, other)
+
+    def lt(self, other):
+        return _ew.lt(self, other)
+
+    def le(self, other):
+        return _ew.le(self, other)
+
+    def gt(self, other):
+        return _ew.gt(self, other)
+
+    def ge(self, other):
+        return _ew.ge(self, other)
+
+    def logical_not(self):
+        return _ew.logical_not(self)
+
+    def logical_and(self, other):
+        return _ew.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _ew.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return _ew.logical_xor(self, other)
+
+    def isinf(self):
+        return _ew.isinf(self)
+
+    def round(self, *, decimals: int = 0):
+        return _ew.round(self, decimals=decimals)
+
+    def floor(self):
+        return _ew.floor(self)
+
+    def ceil(self):
+        return _ew.ceil(self)
+
+    def trunc(self):
+        return _ew.trunc(self)
+
+    def frac(self):
+        return _ew.frac(self)
+
+    def lerp(self, end, weight):
+        return _ew.lerp(self, end, weight)
+
+    def where(self, condition, other):
+        return _ew.where(condition, self, other)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return _red.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return _red.argsort(self, dim, descending, stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+        return _red.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
+        return _red.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim: bool = False):
+        return _red.median(self, dim, keepdim)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+        return _red.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def cumprod(self, dim=None, **numpy_names):
+        return _red.cumprod(self, dim, **numpy_names)
+
+    def t(self):
+        return _linalg.t(self)
+
+    def diag(self, diagonal: int = 0):
+        return _linalg.diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1):
+        return _linalg.diagonal(self, offset, dim1, dim2)
+
+    def trace(self):
+        return _linalg.trace(self)
+
+    def tril(self, diagonal: int = 0):
+        return _linalg.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0):
+        return _linalg.triu(self, diagonal)
+
+    def cross(self, other, dim=None):
+        return _linalg.cross(self, other, dim)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _linalg.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def narrow(self, dim: int, start, length: int):
+        return _index.narrow(self, dim, start, length)
+
+    def scatter(self, dim: int, index, src=None, *, value=None):
+        return _index.scatter(self, dim, index, src, value=value)
+
+    def scatter_add(self, dim: int, index, src):
+        return _index.scatter_add(self, dim, index, src)
+
+    def scatter_reduce(self, dim: int, index, src, reduce: str, *, include_self: bool = True):
+        return _index.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def index_add(self, dim: int, index, source, *, alpha=1):
+        return _index.index_add(self, dim, index, source, alpha=alpha)
+
+    def masked_select(self, mask):
+        return _index.masked_select(self, mask)
+
+    def nonzero(self, *, as_tuple: bool = False):
+        return _index.nonzero(self, as_tuple=as_tuple)
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return _index.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def reciprocal(self):
+        return _ew.reciprocal(self)
+
+    def exp2(self):
+        return _ew.exp2(self)
+
+    def expm1(self):
+        return _ew.expm1(self)
+
+    def log2(self):
+        return _ew.log2(self)
+
+    def log10(self):
+        return _ew.log10(self)
+
+    def tan(self):
+        return _ew.tan(self)
+
+    def asin(self):
+        return _ew.asin(self)
+
+    def acos(self):
+        return _ew.acos(self)
+
+    def atan(self):
+        return _ew.atan(self)
+
+    def sinh(self):
+        return _ew.sinh(self)
+
+    def cosh(self):
+        return _ew.cosh(self)
+
+    def erf(self):
+        return _ew.erf(self)
+
+    def atan2(self, other):
+        return _ew.atan2(self, other)
+
+    def logaddexp(self, other):
+        return _ew.logaddexp(self, other)
+
+    def fmod(self, other):
+        return _ew.fmod(self, other)
+
+    def nan_to_num(self, nan: float = 0.0, posinf=None, neginf=None):
+        return _ew.nan_to_num(self, nan, posinf, neginf)
+
+    def clamp_min(self, min):
+        return _ew.clamp_min(self, min)
+
+    def clamp_max(self, max):
+        return _ew.clamp_max(self, max)
+
+    def isclose(self, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False):
+        return _ew.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False):
+        return _ew.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other):
+        return _ew.equal(self, other)
+
+    def nansum(self, dim=None, keepdim=False, **kw):
+        return _red.nansum(self, dim, keepdim, **kw)
+
+    def nanmean(self, dim=None, keepdim=False, **numpy_names):
+        return _red.nanmean(self, dim, keepdim, **numpy_names)
+
+    def count_nonzero(self, dim=None):
+        return _red.count_nonzero(self, dim)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return _red.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def select(self, dim: int, index: int):
+        from nerve.primitives import reshaping  # imports shape and indexing: loaded on use
+
+        return reshaping.select(self, dim, index)
+
+    def unflatten(self, dim: int, sizes):
+        from nerve.primitives import reshaping
+
+        return reshaping.unflatten(self, dim, sizes)
+
+    def ravel(self):
+        return _shape.reshape(self, (-1,))
+
+    def take(self, index):
+        from nerve.primitives import reshaping
+
+        return reshaping.take(self, index)
+
+    def tensor_split(self, indices_or_sections, dim: int = 0):
+        from nerve.primitives import reshaping
+
+        return reshaping.tensor_split(self, indices_or_sections, dim)
+
+    def fliplr(self):
+        from nerve.primitives import reshaping
+
+        return reshaping.fliplr(self)
+
+    def flipud(self):
+        from nerve.primitives import reshaping
+
+        return reshaping.flipud(self)
+
+    def rot90(self, k: int = 1, dims=(0, 1)):
+        from nerve.primitives import reshaping
+
+        return reshaping.rot90(self, k, dims)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend=None, append=None):
+        from nerve.primitives import reshaping
+
+        return reshaping.diff(self, n, dim, prepend, append)
+
+    def argwhere(self):
+        return _index.nonzero(self)
+
+    def moveaxis(self, source, destination):
+        return _shape.movedim(self, source, destination)
+
+    def movedim(self, source, destination):
+        return _shape.movedim(self, source, destination)
+
+    def cummax(self, dim: int):
+        return _red.cummax(self, dim)
+
+    def cummin(self, dim: int):
+        return _red.cummin(self, dim)
+
+    def bincount(self, weights=None, minlength: int = 0):
+        return _red.bincount(self, weights, minlength)
+
+    def histc(self, bins: int = 100, min=0, max=0):
+        return _red.histc(self, bins, min, max)
+
+    def index_fill(self, dim: int, index, value):
+        return _index.index_fill(self, dim, index, value)
+
+    def mv(self, vec):
+        return _linalg.mv(self, vec)
+
+    def inner(self, other):
+        return _linalg.inner(self, other)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return _linalg.addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _linalg.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _linalg.addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return _linalg.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return _linalg.addcdiv(self, tensor1, tensor2, value=value)
+
+    def add(self, other, *, alpha=1):
+        return _ew.add(self, other, alpha=alpha)
+
+    def sub(self, other, *, alpha=1):
+        return _ew.sub(self, other, alpha=alpha)
+
+    def mul(self, other):
+        return _ew.mul(self, other)
+
+    def div(self, other, *, rounding_mode=None):
+        return _ew.div(self, other, rounding_mode=rounding_mode)
+
+    def true_divide(self, other):
+        return _ew.div(self, other)
+
+    def remainder(self, other):
+        return _ew.remainder(self, other)
+
+    def floor_divide(self, other):
+        return _ew.floor_divide(self, other)
+
+    # NumPy-style names torch's Tensor also has
+    subtract, multiply, divide = sub, mul, div
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+    arccos, arcsin, arctan, arctan2 = acos, asin, atan, atan2
+    fix = trunc
+
+    def absolute(self):
+        return _ew.abs(self)
+
+    def negative(self):
+        return _ew.neg(self)
+
+    def positive(self):
+        return self
+
+    def sgn(self):
+        return _ew.sign(self)
+
+    def bmm(self, other):
+        return _linalg.bmm(self, other)
+
+    def unbind(self, dim: int = 0):
+        return _shape.unbind(self, dim)
+
+    def reshape_as(self, other):
+        return _shape.reshape(self, other.shape)
+
+    def split_with_sizes(self, split_sizes, dim: int = 0):
+        return _shape.split(self, list(split_sizes), dim)
+
+    def erfc(self):
+        return _ew.erfc(self)
+
+    def erfinv(self):
+        return _ew.erfinv(self)
+
+    def logit(self, eps=None):
+        return _ew.logit(self, eps)
+
+    def sinc(self):
+        return _ew.sinc(self)
+
+    def deg2rad(self):
+        return _ew.deg2rad(self)
+
+    def rad2deg(self):
+        return _ew.rad2deg(self)
+
+    def fmax(self, other):
+        return _ew.fmax(self, other)
+
+    def fmin(self, other):
+        return _ew.fmin(self, other)
+
+    def hypot(self, other):
+        return _ew.hypot(self, other)
+
+    def xlogy(self, other):
+        return _ew.xlogy(self, other)
+
+    def isposinf(self):
+        return _ew.isposinf(self)
+
+    def isneginf(self):
+        return _ew.isneginf(self)
+
+    def signbit(self):
+        return _ew.signbit(self)
+
+    def quantile(self, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear"):
+        return _red.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear"):
+        return _red.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanmedian(self, dim=None, keepdim: bool = False):
+        return _red.nanmedian(self, dim, keepdim)
+
+    def msort(self):
+        return _red.msort(self)
+
+    def mode(self, dim: int = -1, keepdim: bool = False):
+        return _red.mode(self, dim, keepdim)
+
+    def logcumsumexp(self, dim: int):
+        return _red.logcumsumexp(self, dim)
+
+    def cov(self, *, correction: int = 1, fweights=None, aweights=None):
+        return _linalg.cov(self, correction=correction, fweights=fweights, aweights=aweights)
+
+    def corrcoef(self):
+        return _linalg.corrcoef(self)
+
+    def kron(self, other):
+        return _linalg.kron(self, other)
+
+    def dist(self, other, p: float = 2.0):
+        return _linalg.dist(self, other, p)
+
+    def vdot(self, other):
+        return _linalg.vdot(self, other)
+
+    def hsplit(self, sections):
+        from nerve.primitives import reshaping
+
+        return reshaping.hsplit(self, sections)
+
+    def vsplit(self, sections):
+        from nerve.primitives import reshaping
+
+        return reshaping.vsplit(self, sections)
+
+    def dsplit(self, sections):
+        from nerve.primitives import reshaping
+
+        return reshaping.dsplit(self, sections)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1):
+        return _linalg.diag_embed(self, offset, dim1, dim2)
+
+    def swapdims(self, dim0: int, dim1: int):
+        return _shape.transpose(self, dim0, dim1)
+
 
 def _sizes(args: tuple) -> tuple:
     """Accept both f(2, 3) and f((2, 3)), as torch does."""
@@ -562,15 +1031,27 @@ def _sizes(args: tuple) -> tuple:
     return args
 
 
+def _unwrap(x):
+    """Tensors inside NumPy-function arguments (lists, tuples, dicts) as their arrays."""
+    if isinstance(x, Tensor):
+        return x.data
+    if type(x) in (list, tuple):
+        return type(x)(_unwrap(v) for v in x)
+    if type(x) is dict:
+        return {k: _unwrap(v) for k, v in x.items()}
+    return x
+
+
 def _to_array(data, dtype=None) -> np.ndarray:
-    """Turn user data into an ndarray: float32 unless told otherwise; ints and bools kept."""
+    """Turn user data into an ndarray: float data as the default float dtype (float32) unless
+    told otherwise; ints and bools kept."""
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
         return np.array(data, dtype=dtype)
     arr = np.array(data)
-    if arr.dtype.kind == "f" and arr.dtype != np.float32:
-        arr = arr.astype(np.float32)
+    if arr.dtype.kind == "f" and arr.dtype != backend.DEFAULT_FLOAT:
+        arr = arr.astype(backend.DEFAULT_FLOAT)
     elif arr.dtype.kind not in "fiub":
         raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
     return arr

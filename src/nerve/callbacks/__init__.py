@@ -17,8 +17,10 @@ from nerve.callbacks.lambda_callback import LambdaCallback
 from nerve.callbacks.learning_rate_scheduler import LearningRateScheduler
 from nerve.callbacks.model_checkpoint import ModelCheckpoint
 from nerve.callbacks.monitor_callback import MonitorCallback
+from nerve.callbacks.optuna_pruning import OptunaPruning
 from nerve.callbacks.progbar import Progbar, ProgbarLogger
 from nerve.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from nerve.callbacks.tensorboard import TensorBoard
 from nerve.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
@@ -31,9 +33,11 @@ __all__ = [
     "LearningRateScheduler",
     "ModelCheckpoint",
     "MonitorCallback",
+    "OptunaPruning",
     "Progbar",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
     "get_learning_rate",
     "set_learning_rate",

@@ -31,6 +31,8 @@ def as_generator(generator, owner: str) -> np.random.Generator | None:
         return generator
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
+    if isinstance(generator, backend.Generator):
+        return generator.rng
     if callable(getattr(generator, "initial_seed", None)):
         return np.random.default_rng(int(generator.initial_seed()))
     raise TypeError(

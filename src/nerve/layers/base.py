@@ -277,18 +277,23 @@ class Layer(Module):
             self._build_from(inputs)
         if self.input_spec is not None and hasattr(inputs, "shape"):
             self.input_spec.check(self, inputs)
-        # training: as passed, else the outer call's, else the call signature's default, else
-        # the module flag (False for a fresh Keras layer; train()/eval() set it).
+        # training: as passed, else the enclosing call's (Keras's call context), else the module
+        # mode if train()/eval() set it, else the call signature's default, else False. "given"
+        # is Keras's "training is not None", which overrides the flags recorded in a graph.
         outer = getattr(_CALL, "training", None)
         outer_given = getattr(_CALL, "given", False)
         training = kwargs.pop("training", None)
+        if training is None and outer_given:
+            training = outer
+        given = training is not None
         if training is None:
-            training = outer if outer_given else None
-            if training is None:
+            if self.__dict__.get("_mode_set"):
+                training = self.training
+            else:
                 training = self._training_default
-        given = training is not None  # Keras's "training is not None": it overrides graph nodes
-        if training is None:
-            training = self.training
+                given = training is not None
+                if training is None:
+                    training = False
         if self._call_takes_training:
             kwargs["training"] = training
         mask = kwargs.pop("mask", None)

@@ -7,11 +7,14 @@ on a small zero batch. ``models.Model(inputs, outputs)`` replays the nodes on re
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from nerve.autograd.grad_mode import no_grad
 from nerve.autograd.tensor import Tensor
-from nerve.layers.base import Layer
+from nerve.layers.base import Layer, unique_name
+from nerve.nn.module import evaluating
 
 
 class KerasTensor:
@@ -92,17 +95,17 @@ def symbolic_call(layer: Layer, args: tuple, kwargs: dict):
     (unknown non-batch dims 32 and 33); dims that differ between the two runs are None.
     """
     inputs = _flatten((args, kwargs), [])
+    # Shapes come from inference runs: a recorded training=True (e.g. a BatchNormalization
+    # called with it) must not update statistics with the zero batches.
+    shape_kwargs = {**kwargs, "training": False} if "training" in kwargs else kwargs
     runs = []
-    was_training = layer.training
-    layer.eval()
-    try:
-        with no_grad():
-            for size in (2, 3):
-                values = {id(kt): _dummy(kt, size) for kt in inputs}
-                out = Layer.__call__(layer, *substitute(args, values), **substitute(kwargs, values))
-                runs.append(out)
-    finally:
-        layer.train(was_training)
+    with evaluating(layer), no_grad():
+        for size in (2, 3):
+            values = {id(kt): _dummy(kt, size) for kt in inputs}
+            out = Layer.__call__(
+                layer, *substitute(args, values), **substitute(shape_kwargs, values)
+            )
+            runs.append(out)
     outs_a = runs[0] if isinstance(runs[0], (list, tuple)) else [runs[0]]
     outs_b = runs[1] if isinstance(runs[1], (list, tuple)) else [runs[1]]
     node = Node(layer, args, kwargs, inputs, [])
@@ -118,6 +121,70 @@ def symbolic_call(layer: Layer, args: tuple, kwargs: dict):
     if isinstance(runs[0], (list, tuple)):
         return type(runs[0])(node.outputs)
     return node.outputs[0]
+
+
+class OperationLayer(Layer):
+    """A function of tensors recorded in a functional graph: a ``keras.ops`` call or a Python
+    operator on symbolic tensors (``x * 2``, ``x[:, -1]``). No weights; not serializable.
+
+    Args:
+        op: the function; the layer's call runs ``op(*args, **kwargs)`` on the real tensors.
+    """
+
+    def __init__(self, op, **kwargs):
+        name = kwargs.pop("name", None) or unique_name(f"{op.__name__.strip('_')}_op")
+        super().__init__(name=name, **kwargs)
+        self.__dict__["op"] = op
+        self.__dict__["built"] = True  # nothing to build
+
+    def call(self, packed):
+        args, kwargs = packed
+        return self.op(*args, **kwargs)
+
+    def get_config(self) -> dict:
+        raise NotImplementedError(
+            f"{self.name}: a model that applies {self.op.__name__} to symbolic tensors cannot "
+            "be saved as a config; wrap the computation in a layer instead"
+        )
+
+
+def _reflected(fn):
+    def reflected(a, b):
+        return fn(b, a)
+
+    reflected.__name__ = f"r{fn.__name__}"
+    return reflected
+
+
+def _symbolic_operator(fn):
+    def method(self, *others):
+        return OperationLayer(fn)([[self, *others], {}])
+
+    method.__name__ = fn.__name__
+    return method
+
+
+# Keras 3 lets Python operators and indexing build graph nodes: inputs / 255, x[:, 0], -x.
+for _name, _fn in {
+    "__add__": operator.add,
+    "__sub__": operator.sub,
+    "__mul__": operator.mul,
+    "__truediv__": operator.truediv,
+    "__floordiv__": operator.floordiv,
+    "__mod__": operator.mod,
+    "__pow__": operator.pow,
+    "__matmul__": operator.matmul,
+    "__radd__": _reflected(operator.add),
+    "__rsub__": _reflected(operator.sub),
+    "__rmul__": _reflected(operator.mul),
+    "__rtruediv__": _reflected(operator.truediv),
+    "__rpow__": _reflected(operator.pow),
+    "__rmatmul__": _reflected(operator.matmul),
+    "__neg__": operator.neg,
+    "__abs__": operator.abs,
+    "__getitem__": operator.getitem,
+}.items():
+    setattr(KerasTensor, _name, _symbolic_operator(_fn))
 
 
 class InputLayer(Layer):

@@ -1,5 +1,6 @@
 """Keras-style merge layers, called on a list of tensors: Add, Subtract, Multiply, Average,
-Maximum, Minimum, Concatenate, Dot.
+Maximum, Minimum, Concatenate, Dot, and Keras's functional shortcuts ``add(inputs)``,
+``concatenate(inputs, axis=-1)``, ... that make the layer and call it.
 
 Elementwise merges broadcast as Keras does: the batch axes must agree, the other axes follow
 NumPy's rules (equal sizes or 1), and an input of lower rank gets size-1 axes after its batch
@@ -17,7 +18,24 @@ from nerve.primitives import linalg, reduction
 from nerve.primitives import shape as shape_ops
 from nerve.primitives.common import as_tensor
 
-__all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"]
+__all__ = [
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dot",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
+]
 
 
 class _Merge(Layer):
@@ -344,3 +362,122 @@ def _l2_normalize(x, axis: int):
     """x / max(||x||, 1e-12) along ``axis`` (torch's F.normalize bound)."""
     norm = reduction.sum(x * x, dim=axis, keepdim=True)
     return x * ew.rsqrt(ew.clamp(norm, min=1e-24))
+
+
+# ----------------------------------------------------------------------------- shortcuts
+# Keras's functional forms: make the layer with **kwargs (name=..., ...) and call it on the
+# list, on tensors or on symbolic Inputs alike.
+def add(inputs, **kwargs):
+    """``Add(**kwargs)(inputs)``: the elementwise sum of a list of tensors.
+
+    Args:
+        inputs: a list of tensors (or symbolic Inputs) of compatible shapes.
+        **kwargs: Add's keyword arguments (``name=``, ...).
+
+    Returns:
+        The sum (a symbolic tensor when the inputs are).
+
+    >>> import nerve
+    >>> from nerve import layers
+    >>> layers.add([nerve.ones(1, 2), nerve.ones(1, 2)]).tolist()
+    [[2.0, 2.0]]
+    """
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """``Subtract(**kwargs)(inputs)``: ``inputs[0] - inputs[1]``.
+
+    Args:
+        inputs: a list of exactly two tensors.
+        **kwargs: Subtract's keyword arguments.
+
+    Returns:
+        The difference.
+    """
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """``Multiply(**kwargs)(inputs)``: the elementwise product of a list of tensors.
+
+    Args:
+        inputs: a list of tensors of compatible shapes.
+        **kwargs: Multiply's keyword arguments.
+
+    Returns:
+        The product.
+    """
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """``Average(**kwargs)(inputs)``: the elementwise mean of a list of tensors.
+
+    Args:
+        inputs: a list of tensors of compatible shapes.
+        **kwargs: Average's keyword arguments.
+
+    Returns:
+        The mean.
+    """
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """``Maximum(**kwargs)(inputs)``: the elementwise maximum of a list of tensors.
+
+    Args:
+        inputs: a list of tensors of compatible shapes.
+        **kwargs: Maximum's keyword arguments.
+
+    Returns:
+        The maximum.
+    """
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """``Minimum(**kwargs)(inputs)``: the elementwise minimum of a list of tensors.
+
+    Args:
+        inputs: a list of tensors of compatible shapes.
+        **kwargs: Minimum's keyword arguments.
+
+    Returns:
+        The minimum.
+    """
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis: int = -1, **kwargs):
+    """``Concatenate(axis=axis, **kwargs)(inputs)``: join a list of tensors along ``axis``.
+
+    Args:
+        inputs: a list of tensors that agree on every axis but ``axis``.
+        axis: the concatenation axis (default -1).
+        **kwargs: Concatenate's other keyword arguments.
+
+    Returns:
+        The joined tensor.
+
+    >>> import nerve
+    >>> from nerve import layers
+    >>> layers.concatenate([nerve.zeros(2, 3), nerve.zeros(2, 4)]).shape
+    (2, 7)
+    """
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, **kwargs):
+    """``Dot(axes=axes, **kwargs)(inputs)``: the per-sample dot product of two tensors.
+
+    Args:
+        inputs: a list of exactly two tensors.
+        axes: one axis for both, or a pair (default -1).
+        **kwargs: Dot's other keyword arguments (``normalize=``, ``name=``).
+
+    Returns:
+        The dot products.
+    """
+    return Dot(axes=axes, **kwargs)(inputs)

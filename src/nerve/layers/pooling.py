@@ -1,4 +1,5 @@
-"""Keras-style pooling layers: max and average pooling (1-d, 2-d) and their global forms.
+"""Keras-style pooling layers: max and average pooling (1-d, 2-d) and their global forms (1-d,
+2-d, 3-d), with Keras's short aliases (MaxPool2D, GlobalAvgPool2D, ...).
 
 'valid' pooling calls F.max_pool2d / F.avg_pool2d. Keras's 'same' pooling pads like TensorFlow
 (output ceil(size / stride), the odd unit of padding after) and its average counts only the
@@ -30,10 +31,22 @@ from nerve.primitives import reduction
 __all__ = [
     "AveragePooling1D",
     "AveragePooling2D",
+    "AvgPool1D",
+    "AvgPool2D",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalAvgPool3D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPool3D",
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
+    "MaxPool1D",
+    "MaxPool2D",
     "MaxPooling1D",
     "MaxPooling2D",
 ]
@@ -298,3 +311,42 @@ class GlobalAveragePooling1D(_GlobalPooling):
 
     def compute_mask(self, inputs, mask=None):
         return None
+
+
+class GlobalMaxPooling3D(_GlobalPooling):
+    """The maximum over depth, height and width: (N, D, H, W, C) -> (N, C).
+
+    >>> import nerve
+    >>> from nerve import layers
+    >>> layers.GlobalMaxPooling3D()(nerve.ones(2, 3, 4, 5, 6)).shape
+    (2, 6)
+    """
+
+    rank = 3
+
+
+class GlobalAveragePooling3D(_GlobalPooling):
+    """The mean over depth, height and width: (N, D, H, W, C) -> (N, C), or (N, 1, 1, 1, C)
+    with keepdims.
+
+    >>> import nerve
+    >>> from nerve import layers
+    >>> layers.GlobalAveragePooling3D(keepdims=True)(nerve.ones(2, 3, 4, 5, 6)).shape
+    (2, 1, 1, 1, 6)
+    """
+
+    rank = 3
+    _max = False
+
+
+# Keras's short names: the same classes (a saved config names the long one).
+MaxPool1D = MaxPooling1D
+MaxPool2D = MaxPooling2D
+AvgPool1D = AveragePooling1D
+AvgPool2D = AveragePooling2D
+GlobalMaxPool1D = GlobalMaxPooling1D
+GlobalMaxPool2D = GlobalMaxPooling2D
+GlobalMaxPool3D = GlobalMaxPooling3D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalAvgPool3D = GlobalAveragePooling3D

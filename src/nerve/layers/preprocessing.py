@@ -1,5 +1,6 @@
 """Keras preprocessing layers: Rescaling, Normalization, and image augmentation (RandomFlip,
-RandomRotation, RandomTranslation, RandomZoom), channels_last by default.
+RandomRotation, RandomTranslation, RandomZoom, RandomContrast, RandomBrightness, RandomCrop),
+channels_last by default.
 
 Rescaling and Normalization are ordinary differentiable ops. The random layers act only when
 training (``Model.fit``, or ``training=True``) and are the identity otherwise; their
@@ -19,11 +20,15 @@ from nerve.autograd.tensor import Tensor
 from nerve.data import affine
 from nerve.data.random import current
 from nerve.layers.base import Layer
+from nerve.layers.resizing import crop_box, resize_weights
 from nerve.primitives import elementwise
 from nerve.primitives.common import as_tensor
 
 __all__ = [
     "Normalization",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
     "RandomFlip",
     "RandomRotation",
     "RandomTranslation",
@@ -126,6 +131,11 @@ class Normalization(Layer):
         if self.input_mean is None:
             self.mean = self.add_weight(shape=shape, initializer="zeros", trainable=False)
             self.variance = self.add_weight(shape=shape, initializer="ones", trainable=False)
+            # Keras keeps an unused int count weight (for old files): kept so that the weights
+            # line up with Keras's, e.g. in set_weights(keras_model.get_weights()).
+            self.count = self.add_weight(
+                shape=(), initializer="zeros", dtype="int32", trainable=False
+            )
         else:
             self._stats = tuple(
                 self._fixed(v, input_shape) for v in (self.input_mean, self.input_variance)
@@ -261,7 +271,7 @@ class _RandomImageLayer(Layer):
         self.seed, self.data_format = seed, fmt
         self._generator = None if seed is None else np.random.default_rng(int(seed))
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         x = as_tensor(inputs, self.name)
         if not training:
             return x
@@ -462,3 +472,160 @@ class RandomZoom(_AffineLayer):
             "height_factor": self.height_factor,
             "width_factor": self.width_factor,
         }
+
+
+# ----------------------------------------------------------------------------- color, crop
+def _keras_factor(factor, owner: str, bounds: tuple) -> tuple[float, float]:
+    """Keras's ``_set_factor``: a number f -> (max(-f, low), f); a pair -> sorted."""
+    low, high = bounds
+    msg = (
+        f"{owner}: factor must be a number (or a list of two numbers) in the range "
+        f"[{low}, {high}], got {factor!r}"
+    )
+    if isinstance(factor, (list, tuple)):
+        if len(factor) != 2 or not all(isinstance(v, numbers.Real) for v in factor):
+            raise ValueError(msg)
+        if factor[0] > high or factor[1] < low:
+            raise ValueError(msg)
+        lo, hi = sorted(float(v) for v in factor)
+        return lo, hi
+    if isinstance(factor, numbers.Real) and not isinstance(factor, bool):
+        if not low <= factor <= high:
+            raise ValueError(msg)
+        f = abs(float(factor))
+        return max(-f, float(low)), f
+    raise ValueError(msg)
+
+
+def _value_range(value_range, owner: str) -> list:
+    if not isinstance(value_range, (list, tuple)) or len(value_range) != 2:
+        raise ValueError(f"{owner}: value_range must be a list of two numbers, got {value_range!r}")
+    return sorted(float(v) for v in value_range)
+
+
+class RandomContrast(_RandomImageLayer):
+    """Scale each image's deviation from its per-channel mean by a random factor, while
+    training, then clip to ``value_range`` (Keras's RandomContrast).
+
+    The factor is drawn per image from U(1 - lower, 1 + upper). As in Keras 3, a single number
+    f gives (lower, upper) = (0, f): the contrast is only ever increased; pass a pair
+    ``(lower, upper)`` for both ways.
+
+    Args:
+        factor: a number in [0, 1], or a (lower, upper) pair.
+        value_range: the (min, max) of the pixel values (default (0, 255)).
+        seed: an int for a generator of the layer's own.
+        data_format: 'channels_last' (default) or 'channels_first'.
+
+    >>> import numpy as np
+    >>> from nerve import layers
+    >>> x = np.full((1, 2, 2, 1), 7.0)
+    >>> layers.RandomContrast(0.5)(x, training=True).data.ravel().tolist()  # flat stays flat
+    [7.0, 7.0, 7.0, 7.0]
+    """
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.factor = _keras_factor(factor, "RandomContrast", (0, 1))
+        if not isinstance(value_range, (list, tuple)) or len(value_range) != 2:
+            raise ValueError(
+                f"RandomContrast: value_range must be a (min, max) pair, got {value_range!r}"
+            )
+        self.value_range = tuple(float(v) for v in value_range)
+
+    def _augment(self, batch, rng):
+        lo, hi = self.factor
+        f = rng.uniform(1.0 - lo, 1.0 + hi, size=(len(batch), 1, 1, 1)).astype(batch.dtype)
+        mean = batch.mean(axis=(2, 3), keepdims=True)
+        return np.clip((batch - mean) * f + mean, *self.value_range).astype(batch.dtype)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "value_range": list(self.value_range),
+        }
+
+
+class RandomBrightness(_RandomImageLayer):
+    """Add a random brightness offset to each image, while training, then clip to
+    ``value_range`` (Keras's RandomBrightness).
+
+    The offset is drawn per image from U(lower, upper) times the width of ``value_range``.
+
+    Args:
+        factor: a number f in [-1, 1] (offsets in [-f, f]) or a (lower, upper) pair.
+        value_range: the (min, max) of the pixel values (default (0, 255)).
+        seed: an int for a generator of the layer's own.
+        data_format: 'channels_last' (default) or 'channels_first'.
+
+    >>> import numpy as np
+    >>> from nerve import layers
+    >>> layers.RandomBrightness((0.5, 0.5), value_range=(0, 1))(
+    ...     np.full((1, 1, 2, 1), 0.25), training=True).data.ravel().tolist()
+    [0.75, 0.75]
+    """
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, data_format=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        self.factor = _keras_factor(factor, "RandomBrightness", (-1, 1))
+        self.value_range = _value_range(value_range, "RandomBrightness")
+
+    def _augment(self, batch, rng):
+        lo, hi = self.value_range
+        delta = rng.uniform(*self.factor, size=(len(batch), 1, 1, 1)) * (hi - lo)
+        return np.clip(batch + delta.astype(batch.dtype), lo, hi).astype(batch.dtype)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "factor": list(self.factor),
+            "value_range": list(self.value_range),
+        }
+
+
+class RandomCrop(_RandomImageLayer):
+    """Crop a random (height, width) box while training, one offset per batch, as Keras 3.
+
+    When the input is not larger than the box on both sides, Keras's fallback is used: up to
+    (height, width) pixels are taken from where a centered crop to the box's aspect ratio
+    would start, and resized (bilinear) to the box. Outside training the layer is the identity
+    (Keras 3 leaves the image uncropped there, so shapes differ between fit and predict).
+
+    Args:
+        height, width: the crop size.
+        seed: an int for a generator of the layer's own.
+        data_format: 'channels_last' (default) or 'channels_first'.
+
+    >>> import numpy as np
+    >>> from nerve import layers
+    >>> layers.RandomCrop(2, 3)(np.zeros((4, 5, 6, 3)), training=True).shape
+    (4, 2, 3, 3)
+    """
+
+    def __init__(self, height: int, width: int, seed=None, data_format=None, **kwargs):
+        super().__init__(seed, data_format, **kwargs)
+        for what, v in (("height", height), ("width", width)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"RandomCrop: {what} must be a positive integer, got {v!r}")
+        self.height, self.width = int(height), int(width)
+
+    def _augment(self, batch, rng):
+        h, w = batch.shape[2:]
+        if h > self.height and w > self.width:
+            top = int(rng.uniform(0, h - self.height + 1))
+            left = int(rng.uniform(0, w - self.width + 1))
+            return batch[:, :, top : top + self.height, left : left + self.width]
+        # Keras starts the box where a centered crop to the target's aspect ratio would, takes
+        # up to (height, width) from there, and resizes what it got.
+        top, left, _, _ = crop_box(h, w, self.height, self.width)
+        batch = batch[:, :, top : top + self.height, left : left + self.width]
+        ch, cw = batch.shape[2:]
+        if (ch, cw) == (self.height, self.width):
+            return batch
+        rows = resize_weights(ch, self.height, "bilinear").astype(batch.dtype)
+        cols = resize_weights(cw, self.width, "bilinear").astype(batch.dtype)
+        return np.einsum("oh,nchw,pw->ncop", rows, batch, cols, optimize=True)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "height": self.height, "width": self.width}

@@ -14,6 +14,8 @@ predictions), and give the same result whether the data comes in one batch or in
 
 from __future__ import annotations
 
+import inspect
+
 from nerve.metrics.accuracy import (
     Accuracy,
     BinaryAccuracy,
@@ -31,7 +33,32 @@ from nerve.metrics.accuracy import (
 from nerve.metrics.auc import AUC
 from nerve.metrics.base import Mean, MeanMetricWrapper, Metric, Sum
 from nerve.metrics.confusion import ConfusionMatrix, Precision, Recall
+from nerve.metrics.correlation import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
+)
+from nerve.metrics.counts import FalseNegatives, FalsePositives, TrueNegatives, TruePositives
+from nerve.metrics.from_losses import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalHinge,
+    CosineSimilarity,
+    Hinge,
+    KLDivergence,
+    LogCoshError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    Poisson,
+    SparseCategoricalCrossentropy,
+    SquaredHinge,
+    cosine_similarity,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+)
 from nerve.metrics.fscore import F1Score, FBetaScore
+from nerve.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from nerve.metrics.regression import (
     MeanAbsoluteError,
     MeanSquaredError,
@@ -41,6 +68,12 @@ from nerve.metrics.regression import (
     mean_squared_error,
 )
 from nerve.metrics.report import ClassificationReport, classification_report
+from nerve.metrics.sensitivity import (
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+)
 
 # Every metric class by its class name: the only way a name in a config becomes a class.
 CLASSES = {
@@ -49,21 +82,48 @@ CLASSES = {
         AUC,
         Accuracy,
         BinaryAccuracy,
+        BinaryCrossentropy,
+        BinaryIoU,
         CategoricalAccuracy,
+        CategoricalCrossentropy,
+        CategoricalHinge,
+        ConcordanceCorrelation,
         ConfusionMatrix,
+        CosineSimilarity,
         F1Score,
         FBetaScore,
+        FalseNegatives,
+        FalsePositives,
+        Hinge,
+        IoU,
+        KLDivergence,
+        LogCoshError,
         Mean,
         MeanAbsoluteError,
+        MeanAbsolutePercentageError,
+        MeanIoU,
         MeanSquaredError,
+        MeanSquaredLogarithmicError,
+        OneHotIoU,
+        OneHotMeanIoU,
+        PearsonCorrelation,
+        Poisson,
         Precision,
+        PrecisionAtRecall,
         R2Score,
         Recall,
+        RecallAtPrecision,
         RootMeanSquaredError,
+        SensitivityAtSpecificity,
         SparseCategoricalAccuracy,
+        SparseCategoricalCrossentropy,
         SparseTopKCategoricalAccuracy,
+        SpecificityAtSensitivity,
+        SquaredHinge,
         Sum,
         TopKCategoricalAccuracy,
+        TrueNegatives,
+        TruePositives,
     )
 }
 
@@ -88,13 +148,50 @@ ALIASES = {
     "rmse": RootMeanSquaredError,
     "root_mean_squared_error": RootMeanSquaredError,
     "r2_score": R2Score,
+    "mape": MeanAbsolutePercentageError,
+    "MAPE": MeanAbsolutePercentageError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
+    "MSLE": MeanSquaredLogarithmicError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "MAE": MeanAbsoluteError,
+    "MSE": MeanSquaredError,
+    "log_cosh_error": LogCoshError,
+    "cosine_similarity": CosineSimilarity,
+    "kl_divergence": KLDivergence,
+    "poisson": Poisson,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge,
+    "bce": BinaryCrossentropy,
+    "BCE": BinaryCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "true_positives": TruePositives,
+    "false_positives": FalsePositives,
+    "true_negatives": TrueNegatives,
+    "false_negatives": FalseNegatives,
+    "pearson_correlation": PearsonCorrelation,
+    "concordance_correlation": ConcordanceCorrelation,
     "mean": Mean,
     "sum": Sum,
 }
 
 
+def _required_arguments(cls) -> list:
+    """The constructor arguments of ``cls`` that have no default (IoU's num_classes, ...)."""
+    return [
+        p.name
+        for p in inspect.signature(cls).parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+
+
 def _known() -> str:
-    return ", ".join(sorted(ALIASES) + sorted(n for n in CLASSES if n != "ConfusionMatrix"))
+    return ", ".join(
+        sorted(ALIASES) + sorted(n for n in CLASSES if not _required_arguments(CLASSES[n]))
+    )
 
 
 def get(identifier) -> Metric:
@@ -125,15 +222,17 @@ def get(identifier) -> Metric:
     if isinstance(identifier, str):
         if identifier in ALIASES:
             return ALIASES[identifier](name=identifier)
-        if identifier in CLASSES and identifier != "ConfusionMatrix":
-            return CLASSES[identifier]()
+        if identifier in CLASSES:
+            needed = _required_arguments(CLASSES[identifier])
+            if not needed:
+                return CLASSES[identifier]()
+            raise ValueError(
+                f"metric {identifier!r} needs {', '.join(needed)}: build it directly, e.g. "
+                f"metrics.{identifier}({needed[0]}=...)"
+            )
         if identifier.lower() in ("accuracy", "acc"):
             return Accuracy(name=identifier)
-        hint = " (ConfusionMatrix needs num_classes: build it directly)"
-        raise ValueError(
-            f"unknown metric {identifier!r}{hint if identifier == 'ConfusionMatrix' else ''}; "
-            f"known names: {_known()}"
-        )
+        raise ValueError(f"unknown metric {identifier!r}; known names: {_known()}")
     if isinstance(identifier, dict):
         name = identifier.get("class_name")
         if name not in CLASSES:
@@ -173,31 +272,63 @@ __all__ = [
     "AUC",
     "Accuracy",
     "BinaryAccuracy",
+    "BinaryCrossentropy",
+    "BinaryIoU",
     "CategoricalAccuracy",
+    "CategoricalCrossentropy",
+    "CategoricalHinge",
     "ClassificationReport",
+    "ConcordanceCorrelation",
     "ConfusionMatrix",
+    "CosineSimilarity",
     "F1Score",
     "FBetaScore",
+    "FalseNegatives",
+    "FalsePositives",
+    "Hinge",
+    "IoU",
+    "KLDivergence",
+    "LogCoshError",
     "Mean",
     "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanIoU",
     "MeanMetricWrapper",
     "MeanSquaredError",
+    "MeanSquaredLogarithmicError",
     "Metric",
+    "OneHotIoU",
+    "OneHotMeanIoU",
+    "PearsonCorrelation",
+    "Poisson",
     "Precision",
+    "PrecisionAtRecall",
     "R2Score",
     "Recall",
+    "RecallAtPrecision",
     "RootMeanSquaredError",
+    "SensitivityAtSpecificity",
     "SparseCategoricalAccuracy",
+    "SparseCategoricalCrossentropy",
     "SparseTopKCategoricalAccuracy",
+    "SpecificityAtSensitivity",
+    "SquaredHinge",
     "Sum",
     "TopKCategoricalAccuracy",
+    "TrueNegatives",
+    "TruePositives",
     "accuracy_variant",
     "binary_accuracy",
     "categorical_accuracy",
     "classification_report",
+    "concordance_correlation",
+    "cosine_similarity",
     "get",
     "mean_absolute_error",
+    "mean_absolute_percentage_error",
     "mean_squared_error",
+    "mean_squared_logarithmic_error",
+    "pearson_correlation",
     "serialize",
     "sparse_categorical_accuracy",
     "sparse_top_k_categorical_accuracy",

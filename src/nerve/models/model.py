@@ -556,11 +556,11 @@ class Model(Layer):
             cw = training._class_weights(class_weight, yb)
             sw = cw if sw is None else sw * cw
         self.reset_metrics()
-        self.train()
+        training._set_module_modes(self, True)
         try:
             logs = self.train_step(pack_x_y_sample_weight(xb, yb, sw))
         finally:
-            self.eval()
+            training._set_module_modes(self, False)
         return logs if return_dict else _as_list(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):

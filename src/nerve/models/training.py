@@ -13,6 +13,7 @@ import numpy as np
 
 from nerve.autograd.grad_mode import no_grad
 from nerve.callbacks import CallbackList, History, ProgbarLogger
+from nerve.layers.base import Layer
 from nerve.models.data_adapter import (
     ArrayData,
     IterableData,
@@ -57,6 +58,14 @@ def _positive_int(value, name: str, what: str, default=None):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{what}: {name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _set_module_modes(model, training: bool) -> None:
+    """The train/eval flag of the plain nn.Modules inside ``model`` (a Keras layer gets its
+    training flag from the call, as in Keras, and keeps its own defaults for direct calls)."""
+    for m in model.modules():
+        if not isinstance(m, Layer):
+            m.__dict__["training"] = training
 
 
 def _verbose(verbose) -> int:
@@ -144,7 +153,7 @@ def fit(
     cb.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
-        model.train()
+        _set_module_modes(model, True)
         cb.on_epoch_begin(epoch)
         for step, (xb, yb, sw) in enumerate(data.batches(batch_size, shuffle, steps_per_epoch)):
             cb.on_train_batch_begin(step)
@@ -173,7 +182,7 @@ def fit(
         if model.stop_training:
             break
     cb.on_train_end(epoch_logs if epochs > initial_epoch else {})
-    model.eval()
+    _set_module_modes(model, False)
     return history
 
 
@@ -201,7 +210,7 @@ def evaluate(
         n = steps if steps is not None else data.num_batches(batch_size)
         cb, _ = _callbacks(model, callbacks, _verbose(verbose), 1, n, add_history=False)
     model.reset_metrics()
-    model.eval()
+    _set_module_modes(model, False)
     logs: dict = {}
     cb.on_test_begin()
     with no_grad():
@@ -224,7 +233,7 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     steps = _positive_int(steps, "steps", "predict")
     n = steps if steps is not None else data.num_batches(batch_size)
     cb, _ = _callbacks(model, callbacks, _verbose(verbose), 1, n, False)
-    model.eval()
+    _set_module_modes(model, False)
     outputs = []
     cb.on_predict_begin()
     with no_grad():

@@ -6,6 +6,7 @@ Each fills a Tensor in place and returns it. fan_in/fan_out follow torch: for a 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -24,6 +25,23 @@ _LINEAR = (
 )
 
 
+def _takes_tensor(fn):
+    """Check that ``fn``'s first argument is a Tensor (or Parameter) before it is filled: an
+    ndarray would otherwise fail deep inside with NumPy's "memoryview: invalid slice key"."""
+
+    @functools.wraps(fn)
+    def checked(tensor, *args, **kwargs):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"nn.init.{fn.__name__} expects a Tensor or Parameter, got "
+                f"{type(tensor).__module__}.{type(tensor).__qualname__} (wrap an array with "
+                "nerve.tensor(...), or pass the module's weight)"
+            )
+        return fn(tensor, *args, **kwargs)
+
+    return checked
+
+
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity (torch's table)."""
     if nonlinearity in _LINEAR:
@@ -40,6 +58,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
+@_takes_tensor
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     shape = tensor.shape
     if len(shape) < 2:
@@ -62,16 +81,19 @@ def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     return tensor
 
 
+@_takes_tensor
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with U(a, b)."""
     return _fill(tensor, backend.rng().uniform(a, b, size=tensor.shape))
 
 
+@_takes_tensor
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with N(mean, std^2)."""
     return _fill(tensor, backend.rng().normal(mean, std, size=tensor.shape))
 
 
+@_takes_tensor
 def trunc_normal_(
     tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0
 ) -> Tensor:
@@ -86,25 +108,30 @@ def trunc_normal_(
     return _fill(tensor, out)
 
 
+@_takes_tensor
 def constant_(tensor: Tensor, val: float) -> Tensor:
     tensor.data[...] = val
     return tensor
 
 
+@_takes_tensor
 def zeros_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 0.0)
 
 
+@_takes_tensor
 def ones_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 1.0)
 
 
+@_takes_tensor
 def eye_(tensor: Tensor) -> Tensor:
     if tensor.ndim != 2:
         raise ValueError(f"eye_ needs a 2-d tensor, got shape {tensor.shape}")
     return _fill(tensor, np.eye(*tensor.shape))
 
 
+@_takes_tensor
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio, 2010)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -112,12 +139,14 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     return uniform_(tensor, -a, a)
 
 
+@_takes_tensor
 def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
+@_takes_tensor
 def kaiming_uniform_(
     tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
@@ -127,6 +156,7 @@ def kaiming_uniform_(
     return uniform_(tensor, -bound, bound)
 
 
+@_takes_tensor
 def kaiming_normal_(
     tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
@@ -135,6 +165,7 @@ def kaiming_normal_(
     return normal_(tensor, 0.0, gain / math.sqrt(_fan(tensor, mode)))
 
 
+@_takes_tensor
 def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """A (semi-)orthogonal matrix from the QR decomposition of a normal matrix (Saxe et al.)."""
     if tensor.ndim < 2:
@@ -151,6 +182,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     return _fill(tensor, gain * q.reshape(tensor.shape))
 
 
+@_takes_tensor
 def uniform_fan_in_(tensor: Tensor, fan_in: int) -> Tensor:
     """U(-1/sqrt(fan_in), 1/sqrt(fan_in)): torch's default for Linear/Conv weights and biases.
 

@@ -1,11 +1,14 @@
 """Module: the base of every layer, holding parameters, buffers and sub-modules by attribute.
 
 Registration by attribute assignment gives ``state_dict`` keys like PyTorch's
-(``layers.0.weight``); ``state_dict`` holds plain NumPy arrays.
+(``layers.0.weight``); ``state_dict`` holds detached Tensors that share memory with the
+parameters and buffers, as torch's does.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -13,7 +16,27 @@ from typing import NamedTuple
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
+from nerve.device import as_device, device
 from nerve.nn.parameter import Parameter
+
+
+@contextlib.contextmanager
+def evaluating(module):
+    """Run ``module`` in eval mode for a while, then put every sub-module's mode back as it was
+    (including whether it was ever set: a Keras layer that was not keeps Keras's defaults)."""
+    states = [
+        (m, m.__dict__.get("training"), m.__dict__.get("_mode_set")) for m in module.modules()
+    ]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, training, mode_set in states:
+            m.__dict__["training"] = training
+            if mode_set is None:
+                m.__dict__.pop("_mode_set", None)
+            else:
+                m.__dict__["_mode_set"] = mode_set
 
 
 class IncompatibleKeys(NamedTuple):
@@ -21,6 +44,74 @@ class IncompatibleKeys(NamedTuple):
 
     missing_keys: list
     unexpected_keys: list
+
+
+class StateDictKeyError(RuntimeError, KeyError):
+    """``load_state_dict(strict=True)`` found missing or unexpected keys.
+
+    A RuntimeError as torch raises it, and a KeyError as nerve raised it before.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class StateDictShapeError(RuntimeError, ValueError):
+    """``load_state_dict`` found a value whose shape differs from the model's (torch: a
+    RuntimeError; nerve before: a ValueError)."""
+
+
+def _check_name(kind: str, owner, name) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain ".", got {name!r}')
+    # a plain attribute of that name (a None placeholder aside) would be shadowed
+    if owner.__dict__.get(name) is not None:
+        raise KeyError(f"attribute {name!r} already exists on {type(owner).__name__}")
+
+
+def _is_dtype(arg) -> bool:
+    return isinstance(arg, np.dtype) or (isinstance(arg, type) and issubclass(arg, np.generic))
+
+
+def _parse_to(args: tuple, kwargs: dict):
+    """(device, dtype) from torch's ``to`` overloads: to(device, dtype), to(dtype), to(tensor)."""
+    dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"Module.to() got unexpected keyword arguments {sorted(kwargs)}")
+    rest = list(args)
+    if rest and isinstance(rest[-1], bool):  # the positional non_blocking flag
+        rest.pop()
+    if len(rest) > 2:
+        raise TypeError(f"Module.to() takes a device and/or a dtype, got {len(args)} arguments")
+    for arg in rest:
+        if isinstance(arg, Tensor):
+            dev, dtype = arg.device, arg.dtype
+        elif _is_dtype(arg):
+            dtype = arg
+        elif arg is None or isinstance(arg, (str, int, device)):
+            dev = arg if arg is not None else dev
+        else:
+            raise TypeError(
+                f"Module.to() expects a device ('cpu'), a dtype (nerve.float64) or a tensor, "
+                f"got {arg!r}"
+            )
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "fc":
+            raise TypeError(
+                f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                f"dtype={dtype}"
+            )
+    return (None if dev is None else as_device(dev)), dtype
+
+
+_HOOK_IDS = itertools.count()
 
 
 class _Hook:
@@ -31,6 +122,12 @@ class _Hook:
 
     def remove(self) -> None:
         self._hooks.pop(self._key, None)
+
+    def __enter__(self) -> _Hook:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
 
 
 class Module:
@@ -51,6 +148,9 @@ class Module:
     """
 
     training: bool
+    # state a loaded dict may leave out without it counting as missing (it keeps its value):
+    # torch's BatchNorm fills in num_batches_tracked for dicts without it
+    _optional_state: tuple = ()
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -69,13 +169,23 @@ class Module:
         d = self.__dict__
         if not (d["_forward_pre_hooks"] or d["_forward_hooks"]):
             return self.forward(*args, **kwargs)
-        for hook in list(d["_forward_pre_hooks"].values()):
+        with_kwargs = d.get("_hooks_with_kwargs", ())
+        for key, hook in list(d["_forward_pre_hooks"].items()):
+            if key in with_kwargs:  # hook(module, args, kwargs) -> None or (args, kwargs)
+                changed = hook(self, args, kwargs)
+                if changed is not None:
+                    args, kwargs = changed
+                    args = args if isinstance(args, tuple) else (args,)
+                continue
             changed = hook(self, args)
             if changed is not None:
                 args = changed if isinstance(changed, tuple) else (changed,)
         out = self.forward(*args, **kwargs)
-        for hook in list(d["_forward_hooks"].values()):
-            changed = hook(self, args, out)
+        for key, hook in list(d["_forward_hooks"].items()):
+            if key in with_kwargs:
+                changed = hook(self, args, kwargs, out)
+            else:
+                changed = hook(self, args, out)
             if changed is not None:
                 out = changed
         return out
@@ -130,48 +240,165 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter (or a None placeholder) under ``name``.
+
+        Raises:
+            KeyError: ``name`` is empty, has a dot, or is another attribute already.
+            TypeError: ``param`` is not a Parameter or None.
+        """
+        _check_name("parameter", self, name)
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter({name!r}): expected a Parameter or None")
+            raise TypeError(
+                f"cannot assign {type(param).__name__} object to parameter {name!r} "
+                "(nn.Parameter or None required)"
+            )
         self.__dict__.pop(name, None)
+        self._buffers.pop(name, None)
+        self._modules.pop(name, None)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
-        """Register state that is saved in state_dict but not trained (e.g. running_mean)."""
+        """Register state that is not trained (e.g. ``running_mean``).
+
+        Args:
+            name: the attribute name.
+            tensor: a Tensor (an array is wrapped) or None.
+            persistent: whether ``state_dict`` holds it (torch's default True).
+
+        Raises:
+            KeyError: ``name`` is empty, has a dot, or is another attribute already.
+        """
+        _check_name("buffer", self, name)
+        if name in self._parameters:
+            raise KeyError(f"attribute {name!r} already exists as a parameter")
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
         self.__dict__.pop(name, None)
+        self._modules.pop(name, None)
         self._buffers[name] = tensor
-        if not persistent:
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Add a child module under ``name`` (``register_module`` is the same).
+
+        Raises:
+            TypeError: ``module`` is not a Module or None.
+            KeyError: ``name`` is empty, has a dot, or is another attribute already.
+        """
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module({name!r}): {type(module).__name__} is not a Module")
+        _check_name("module", self, name)
+        self.__dict__.pop(name, None)
+        self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
         self._modules[name] = module
 
     register_module = add_module
 
-    def register_forward_pre_hook(self, hook) -> _Hook:
-        """``hook(module, args)`` runs before forward; it may return new args."""
-        key = id(hook) ^ len(self._forward_pre_hooks)
-        self._forward_pre_hooks[key] = hook
-        return _Hook(self._forward_pre_hooks, key)
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at dotted path ``target`` ("" is self), e.g. ``"features.0"``.
 
-    def register_forward_hook(self, hook) -> _Hook:
-        """``hook(module, args, output)`` runs after forward; it may return a new output."""
-        key = id(hook) ^ len(self._forward_hooks)
-        self._forward_hooks[key] = hook
-        return _Hook(self._forward_hooks, key)
+        Raises:
+            AttributeError: a step of the path is missing or is not a Module.
+        """
+        mod = self
+        if target == "":
+            return mod
+        for item in target.split("."):
+            if item not in mod._modules or mod._modules[item] is None:
+                raise AttributeError(f"{type(mod).__name__} has no attribute `{item}`")
+            mod = mod._modules[item]
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target``, e.g. ``"head.weight"``.
+
+        Raises:
+            AttributeError: the path is missing or does not name a Parameter.
+        """
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{type(mod).__name__} has no attribute `{name}`")
+        param = getattr(mod, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target``.
+
+        Raises:
+            AttributeError: the path is missing or does not name a buffer.
+        """
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if name not in mod._buffers:
+            raise AttributeError(f"`{name}` is not a buffer of {type(mod).__name__}")
+        return mod._buffers[name]
+
+    def _add_hook(self, table: str, hook, prepend: bool, with_kwargs: bool) -> _Hook:
+        hooks = self.__dict__[table]
+        key = next(_HOOK_IDS)
+        hooks[key] = hook
+        if prepend:
+            hooks.move_to_end(key, last=False)
+        if with_kwargs:
+            self.__dict__.setdefault("_hooks_with_kwargs", set()).add(key)
+        return _Hook(hooks, key)
+
+    def register_forward_pre_hook(
+        self, hook, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> _Hook:
+        """Run ``hook`` before forward (torch's signature).
+
+        ``hook(module, args)`` may return new args; with ``with_kwargs``,
+        ``hook(module, args, kwargs)`` may return ``(args, kwargs)``. ``prepend`` runs it
+        before the hooks already registered.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+        """
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(
+        self, hook, *, prepend: bool = False, with_kwargs: bool = False, always_call=False
+    ) -> _Hook:
+        """Run ``hook`` after forward (torch's signature).
+
+        ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``) may return a new output. ``prepend`` runs it before the hooks already
+        registered. ``always_call`` is accepted for torch's signature.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook (also a context manager).
+        """
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
 
     # ------------------------------------------------------------------ traversal
-    def named_modules(self, prefix: str = "", memo=None) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """Every module of the tree (self first, depth first) with its dotted name.
+
+        Args:
+            memo: ids of modules already yielded (shared with a caller's walk).
+            prefix: prepended to every name.
+            remove_duplicate: yield a module reached twice only once (torch's default).
+        """
+        if isinstance(memo, str):  # nerve's older order, named_modules(prefix)
+            memo, prefix = None, memo
         memo = set() if memo is None else memo
         stack = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in memo:
-                continue
-            memo.add(id(module))
+            if remove_duplicate:
+                if id(module) in memo:
+                    continue
+                memo.add(id(module))
             yield name, module
             children = [
                 (f"{name}.{k}" if name else k, m)
@@ -195,46 +422,66 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True):
-        seen = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
-        for mod_name, module in modules:
-            for name, p in module._parameters.items():
-                if p is None or id(p) in seen:
-                    continue
-                seen.add(id(p))
-                yield (f"{mod_name}.{name}" if mod_name else name), p
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs; a shared parameter once unless remove_duplicate=False."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True):
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
-        for mod_name, module in modules:
-            for name, b in module._buffers.items():
-                if b is not None:
-                    yield (f"{mod_name}.{name}" if mod_name else name), b
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs, non-persistent buffers included."""
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
+    def _named_members(self, table: str, prefix: str, recurse: bool, remove_duplicate: bool):
+        seen = set()
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
+        for mod_name, module in modules:
+            for name, t in module.__dict__[table].items():
+                if t is None or (remove_duplicate and id(t) in seen):
+                    continue
+                seen.add(id(t))
+                yield (f"{mod_name}.{name}" if mod_name else name), t
+
     # ------------------------------------------------------------------ modes and grads
     def train(self, mode: bool = True) -> Module:
+        """Set training mode on this module and every sub-module; returns self.
+
+        Raises:
+            ValueError: ``mode`` is not a bool.
+        """
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
         for m in self.modules():
-            m.__dict__["training"] = bool(mode)
+            d = m.__dict__
+            d["training"] = bool(mode)
+            d["_mode_set"] = True  # a Keras layer then follows it (see Layer.__call__)
         return self
 
     def eval(self) -> Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Turn gradients on or off for every parameter (freezing); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient: None (torch's default) or zeros in place."""
         for p in self.parameters():
             if set_to_none:
                 p.grad = None
@@ -248,65 +495,172 @@ class Module:
         fn(self)
         return self
 
+    # ------------------------------------------------------------------ devices and dtypes
+    def _apply_dtype(self, dtype: np.dtype) -> Module:
+        """Cast every floating parameter, gradient and buffer in place (objects keep identity,
+        so an optimizer built before still holds them)."""
+        for m in self.modules():
+            for table in (m._parameters, m._buffers):
+                for t in table.values():
+                    if t is None or t.data.dtype.kind not in "fc" or t.data.dtype == dtype:
+                        continue
+                    t.data = t.data.astype(dtype)
+                    if t.grad is not None:
+                        t.grad.data = t.grad.data.astype(dtype)
+        return self
+
+    def to(self, *args, **kwargs) -> Module:
+        """Move and/or cast parameters and buffers in place; returns self.
+
+        Takes torch's overloads: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(tensor)`` and the keywords ``device=``, ``dtype=``, ``non_blocking=``. A dtype casts
+        the floating parameters and buffers only (integer buffers such as
+        ``num_batches_tracked`` keep theirs).
+
+        Raises:
+            RuntimeError: the device is not available ("cuda" without a GPU).
+            TypeError: the dtype is not floating, or an argument is neither device nor dtype.
+        """
+        _, dtype = _parse_to(args, dict(kwargs))  # as_device checks the device
+        if dtype is not None:
+            self._apply_dtype(dtype)
+        return self
+
+    def cpu(self) -> Module:
+        """Parameters and buffers on the CPU (where they are); returns self."""
+        return self
+
+    def cuda(self, device=None) -> Module:
+        """Move to a CUDA device: an error unless one is available.
+
+        Raises:
+            RuntimeError: no CUDA device (nerve runs on NumPy here).
+        """
+        as_device("cuda" if device is None else device if isinstance(device, str) else device)
+        return self
+
+    def type(self, dst_type) -> Module:
+        """Cast every floating parameter and buffer to ``dst_type``; returns self."""
+        return self.to(np.dtype(dst_type))
+
+    def float(self) -> Module:
+        """Cast floating parameters and buffers to float32; returns self."""
+        return self._apply_dtype(np.dtype(np.float32))
+
+    def double(self) -> Module:
+        """Cast floating parameters and buffers to float64; returns self."""
+        return self._apply_dtype(np.dtype(np.float64))
+
+    def half(self) -> Module:
+        """Cast floating parameters and buffers to float16; returns self."""
+        return self._apply_dtype(np.dtype(np.float16))
+
     # ------------------------------------------------------------------ state
-    def state_dict(self, prefix: str = "") -> OrderedDict:
-        """Parameters and persistent buffers as NumPy arrays, keyed like PyTorch's."""
+    def _own_state(self) -> OrderedDict:
         out = OrderedDict()
-        for mod_name, module in self.named_modules(prefix.rstrip(".")):
+        for mod_name, module in self.named_modules():
             for table in (module._parameters, module._buffers):
                 for name, t in table.items():
                     if t is None or (table is module._buffers and name in module._non_persistent):
                         continue
-                    out[f"{mod_name}.{name}" if mod_name else name] = t.data
+                    out[f"{mod_name}.{name}" if mod_name else name] = t
         return out
 
-    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy arrays into parameters and buffers by name (values are copied, not shared).
+    def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
+        """Parameters and persistent buffers keyed like PyTorch's (``layers.0.weight``).
 
-        With ``strict`` (the default) any missing or unexpected key is an error that lists them.
-        A shape mismatch is always an error naming the key and both shapes.
+        Args:
+            destination: a dict to fill (a new OrderedDict by default).
+            prefix: prepended to every key.
+            keep_vars: hand out the Parameters themselves instead of detached views.
+
+        Returns:
+            The dict of name -> Tensor; each shares memory with its parameter or buffer, so
+            ``sd[k].clone()`` snapshots it and loading writes through to the model.
         """
-        own = {}
-        for mod_name, module in self.named_modules():
-            for table in (module._parameters, module._buffers):
-                for name, t in table.items():
-                    if t is not None and not (
-                        table is module._buffers and name in module._non_persistent
-                    ):
-                        own[f"{mod_name}.{name}" if mod_name else name] = t
-        missing = [k for k in own if k not in state_dict]
+        if args:  # torch's legacy positional order (destination, prefix, keep_vars)
+            destination, *rest = args
+            if rest:
+                prefix = rest[0]
+            if len(rest) > 1:
+                keep_vars = rest[1]
+        out = OrderedDict() if destination is None else destination
+        for key, t in self._own_state().items():
+            out[prefix + key] = t if keep_vars else Tensor._wrap(t.data)
+        return out
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Copy values (Tensors or arrays) into parameters and buffers by name.
+
+        Values are copied (cast to each parameter's dtype), not shared.
+
+        Args:
+            state_dict: name -> Tensor or array.
+            strict: any missing or unexpected key is an error (the default), else reported.
+            assign: accepted for torch's signature; values are always copied in place.
+
+        Returns:
+            IncompatibleKeys(missing_keys, unexpected_keys).
+
+        Raises:
+            StateDictKeyError: ``strict`` and keys differ (a RuntimeError and a KeyError).
+            StateDictShapeError: a value's shape differs (a RuntimeError and a ValueError).
+        """
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(
+                f"load_state_dict for {type(self).__name__}: expected a dict of name -> "
+                f"tensor, got {type(state_dict).__name__}"
+            )
+        own = self._own_state()
+        optional = {
+            f"{mod_name}.{name}" if mod_name else name
+            for mod_name, module in self.named_modules()
+            for name in type(module)._optional_state
+        }
+        missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(
-                f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
-                f"unexpected keys {unexpected}"
+            raise StateDictKeyError(
+                f"Error(s) in loading state_dict for {type(self).__name__}: "
+                f"missing keys {missing}, unexpected keys {unexpected}"
             )
+        values = {}
         for key, t in own.items():
             if key not in state_dict:
                 continue
             value = state_dict[key]
             value = np.asarray(value.data if isinstance(value, Tensor) else value)
             if value.shape != t.data.shape:
-                raise ValueError(
-                    f"load_state_dict for {type(self).__name__}: {key!r} has shape "
-                    f"{value.shape} in the state dict but {t.data.shape} in the model"
+                raise StateDictShapeError(
+                    f"load_state_dict for {type(self).__name__}: size mismatch for {key!r}: "
+                    f"shape {value.shape} in the state dict but {t.data.shape} in the model"
                 )
-            t.data[...] = value
+            values[key] = value
+        for key, value in values.items():  # copy only once every shape is known to fit
+            own[key].data[...] = value
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing
     def extra_repr(self) -> str:
+        """The module's own settings for its repr (override it; one line or several)."""
         return ""
 
+    def _get_name(self) -> str:
+        return type(self).__name__
+
     def __repr__(self) -> str:
-        lines = []
+        # torch's layout: extra_repr alone on one line; with children, one line per item
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
         for name, m in self._modules.items():
             child = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
+            lines.append(f"({name}): {child}")
+        head = self._get_name() + "("
         if not lines:
             return head + ")"
-        return head + "\n" + "\n".join(lines) + "\n)"
+        if len(lines) == 1 and not self._modules:
+            return head + lines[0] + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
 
     def __dir__(self):
         return sorted(

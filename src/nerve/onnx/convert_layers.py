@@ -10,12 +10,12 @@ from nerve.layers.conv import transpose_geometry
 from nerve.onnx import emit
 from nerve.onnx.convert_nn import layer_norm
 from nerve.onnx.emit import array, keras_activation, transpose
-from nerve.onnx.registry import NOT_EXPORTABLE, Call, converter
+from nerve.onnx.op_forms import reduce
+from nerve.onnx.registry import NOT_EXPORTABLE, TRACED, Call, converter
 
+TRACED.add(layers.Layer)  # a custom call() is traced op by op
 NOT_EXPORTABLE.update(
     {
-        layers.Layer: "a custom call() cannot be walked; register a converter with "
-        "nerve.onnx.converter",
         layers.Lambda: "a Lambda runs arbitrary Python; register a converter for a layer "
         "that does the same",
         layers.InputLayer: "an InputLayer is the input of a functional model, not a layer to run",
@@ -264,7 +264,7 @@ def _global_pool(g, c: Call):
     if c.kwargs.get("mask") is not None:
         raise c.fail("a masked average is not exported")
     op = "ReduceMax" if m._max else "ReduceMean"
-    return g.op(op, [c.x.name], axes=list(m._axes()), keepdims=int(m.keepdims), name=c.prefix)
+    return reduce(g, op, c.x.name, list(m._axes()), m.keepdims)
 
 
 # ----------------------------------------------------------------------------- normalization

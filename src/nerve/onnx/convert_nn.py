@@ -8,13 +8,13 @@ from nerve import nn
 from nerve.nn import functional as F
 from nerve.onnx import emit
 from nerve.onnx.emit import array, transpose
-from nerve.onnx.registry import NOT_EXPORTABLE, Call, converter
+from nerve.onnx.op_forms import reduce
+from nerve.onnx.registry import NOT_EXPORTABLE, TRACED, Call, converter
 
+TRACED.add(nn.Module)  # a custom forward() is traced op by op
 _LOSS = "a loss is not part of an inference graph; export the model without it"
 NOT_EXPORTABLE.update(
     {
-        nn.Module: "a custom forward() cannot be walked; build the model from nn.Sequential "
-        "and nerve's modules, or register a converter with nerve.onnx.converter",
         nn.ModuleList: "a ModuleList has no forward(); export the module that uses it",
         nn.ModuleDict: "a ModuleDict has no forward(); export the module that uses it",
         nn.Bilinear: "Bilinear (an einsum of two inputs) has no converter yet",
@@ -387,7 +387,7 @@ def _multihead_attention(g, c: Call):
     if len(c.outputs) < 2 or c.outputs[1] is None:
         return [out, None]
     if c.kwargs.get("average_attn_weights", True):
-        weights = g.op("ReduceMean", [weights], axes=[1], keepdims=0)
+        weights = reduce(g, "ReduceMean", weights, [1], False)
     return [out, weights]
 
 

@@ -16,6 +16,10 @@ class ExportError(ValueError):
     """A model, module or argument that nerve.onnx cannot express as ONNX."""
 
 
+# ONNX operators newer than the oldest opset nerve writes (13), and the opset that brought them
+MIN_OPSET_OF = {"Trilu": 14, "LayerNormalization": 17, "Col2Im": 18, "GroupNormalization": 18}
+
+
 class Value:
     """One tensor of the graph: its ONNX name and nerve's values at two batch sizes."""
 
@@ -120,6 +124,14 @@ class GraphBuilder:
 
     def op(self, op_type: str, inputs, outputs: int = 1, name: str | None = None, **attrs):
         """Add an ``op_type`` node; returns its output name, or a list of ``outputs`` names."""
+        need = MIN_OPSET_OF.get(op_type, 13)
+        if op_type == "Shape" and "start" in attrs:
+            need = 15
+        if self.opset < need:
+            raise ExportError(
+                f"ONNX {op_type} needs opset {need} or later (this export asks for opset "
+                f"{self.opset}); export with opset_version={max(need, 17)}"
+            )
         base = name or op_type.lower()
         outs = [self.fresh(base if outputs == 1 else f"{base}.{i}") for i in range(outputs)]
         attrs = {k: v for k, v in attrs.items() if v is not None}

@@ -5,9 +5,9 @@ A converter is ``fn(g, call)``: it adds the nodes that compute ``call.module`` o
 GraphBuilder ``g`` and returns the ONNX names of the outputs, one per entry of
 ``call.outputs`` (nerve's own outputs, flattened; None where nerve gave None).
 
-Converters are keyed by class, not by autograd op: export walks modules, never a traced graph,
-so a converter sees a layer's arguments (padding, gate order, layout) rather than the ops that
-its forward happens to run.
+Converters are keyed by class: a converter sees a layer's arguments (padding, gate order,
+layout) rather than the ops that its forward happens to run. A module with its own forward()
+and no converter is traced instead (``nerve.onnx.trace``): its ops are written one by one.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from nerve.onnx.graph import ExportError, Value
 CONVERTERS: dict[type, object] = {}
 # classes that have no ONNX form on purpose -> why (the export error says it)
 NOT_EXPORTABLE: dict[type, str] = {}
+# base classes whose subclasses without a converter are traced: their forward()/call() runs
+# under the op tracer (nerve.onnx.trace) and each op is written in its ONNX form
+TRACED: set = set()
 
 
 class Call:

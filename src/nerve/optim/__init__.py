@@ -18,6 +18,7 @@ from nerve.optim.adagrad import Adagrad
 from nerve.optim.adam import Adam
 from nerve.optim.adamax import Adamax
 from nerve.optim.adamw import AdamW
+from nerve.optim.lbfgs import LBFGS
 from nerve.optim.lion import Lion
 from nerve.optim.nadam import NAdam
 from nerve.optim.optimizer import Optimizer
@@ -30,6 +31,7 @@ __all__ = [
     "Adagrad",
     "Adam",
     "AdamW",
+    "LBFGS",
     "Adamax",
     "Lion",
     "NAdam",

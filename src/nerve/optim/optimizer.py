@@ -135,9 +135,9 @@ class Optimizer:
         """The optimizer's state as plain data, keyed like torch's.
 
         Returns:
-            ``{"state": {index: {name: array or scalar}}, "param_groups": [{option: value,
+            ``{"state": {index: {name: Tensor or scalar}}, "param_groups": [{option: value,
             "params": [index, ...]}]}``, where parameters are numbered 0, 1, ... in group order.
-            Arrays are copies, so the snapshot does not change as training goes on.
+            The Tensors hold copies, so the snapshot does not change as training goes on.
         """
         index: dict[int, int] = {}
         groups = []
@@ -245,8 +245,8 @@ def check_betas(betas) -> None:
 
 
 def _copy_value(value):
-    if isinstance(value, np.ndarray):
-        return value.copy()
+    if isinstance(value, np.ndarray):  # a Tensor, as torch's state_dict holds
+        return Tensor._wrap(value.copy())
     return copy.deepcopy(value)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nerve import backend
 from nerve.autograd.tensor import Tensor, _to_array
 
 
@@ -48,12 +49,12 @@ def flat_memory(*arrays: np.ndarray) -> list | None:
 def lift_scalar(x, like: np.dtype):
     """A Python or NumPy scalar as a 0-d array of ``like`` (so 2.0 never upcasts float32).
 
-    An int tensor times a float scalar becomes float32, as in torch.
+    An int tensor times a float scalar becomes the default float dtype (float32), as in torch.
     """
     if like.kind == "f":
         return np.asarray(x, dtype=like)
     if isinstance(x, (float, np.floating)):
-        return np.asarray(x, dtype=np.float32)
+        return np.asarray(x, dtype=backend.DEFAULT_FLOAT)
     if like.kind == "b" and not isinstance(x, (bool, np.bool_)):
         return np.asarray(x, dtype=np.int64)
     return np.asarray(x, dtype=like)

@@ -1,28 +1,41 @@
-"""Making tensors: from data, filled, ranges, identity, and random (through backend's generator)."""
+"""Making tensors: from data, filled, ranges, identity, and random (through backend's generator).
+
+Every function takes torch's keywords: ``dtype=`` (float ones default to
+:func:`nerve.get_default_dtype`, float32 unless changed), ``device=`` (checked by
+:func:`nerve.device.as_device`, the one place that decides which devices exist) and
+``requires_grad=``; the random ones also take ``generator=`` (a ``numpy.random.Generator``; by
+default nerve's own, seeded by :func:`nerve.manual_seed`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from nerve import backend
+from nerve.autograd.conversion import as_dtype
 from nerve.autograd.tensor import Tensor, _to_array
+from nerve.device import as_device
 
 __all__ = [
     "arange",
     "as_tensor",
     "empty",
+    "empty_like",
     "eye",
     "from_numpy",
     "full",
     "full_like",
     "linspace",
+    "normal",
     "ones",
     "ones_like",
     "rand",
     "rand_like",
     "randint",
+    "randint_like",
     "randn",
     "randn_like",
+    "randperm",
     "tensor",
     "zeros",
     "zeros_like",
@@ -41,31 +54,75 @@ def _shape(size) -> tuple:
     return shape
 
 
-def _float(dtype) -> np.dtype:
-    return np.dtype(backend.DEFAULT_FLOAT if dtype is None else dtype)
+def _dtype(dtype, what: str):
+    return None if dtype is None else as_dtype(dtype, what)
 
 
-def _made(arr: np.ndarray, requires_grad: bool) -> Tensor:
+def _float(dtype, what: str = "creation") -> np.dtype:
+    return np.dtype(backend.DEFAULT_FLOAT) if dtype is None else as_dtype(dtype, what)
+
+
+_OPTIONS = ("layout", "pin_memory", "memory_format")
+
+
+def _options(what: str, options: dict) -> None:
+    """torch's layout keywords: accepted with their CPU meaning, anything else refused."""
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise TypeError(f"{what}() got unexpected keyword arguments {unknown}")
+    if options.get("pin_memory"):
+        raise RuntimeError(f"{what}(pin_memory=True) needs a CUDA device; nerve runs on the CPU")
+
+
+def _made(arr: np.ndarray, requires_grad: bool, device=None) -> Tensor:
+    as_device(device)
     t = Tensor._wrap(arr)
     return t.requires_grad_(True) if requires_grad else t
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A new Tensor holding a copy of ``data``; float data becomes float32 unless ``dtype`` says.
+def _rng(generator, what: str) -> np.random.Generator:
+    if generator is None:
+        return backend.rng()
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if isinstance(generator, backend.Generator):
+        return generator.rng
+    raise TypeError(
+        f"{what}: generator must be a nerve.Generator, a numpy.random.Generator or None, got "
+        f"{type(generator).__name__}"
+    )
+
+
+def _like_array(t) -> np.ndarray:
+    return t.data if isinstance(t, Tensor) else np.asarray(t)
+
+
+def tensor(
+    data, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False
+) -> Tensor:
+    """A new Tensor holding a copy of ``data``; float data becomes the default float dtype
+    (float32) unless ``dtype`` says otherwise; ints stay int64 and bools bool.
+
+    Raises:
+        RuntimeError: ``device`` is not available.
+        TypeError: ``requires_grad`` on a non-float dtype, or data nerve cannot hold.
 
     >>> tensor([[1, 2], [3, 4]]).dtype
     dtype('int64')
     >>> tensor([0.5]).dtype
     dtype('float32')
     """
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    as_device(device)
+    return Tensor(data, requires_grad=requires_grad, dtype=_dtype(dtype, "tensor"))
 
 
-def as_tensor(data, dtype=None) -> Tensor:
+def as_tensor(data, dtype=None, device=None) -> Tensor:
     """``data`` as a Tensor, sharing memory when it already is an ndarray of the right dtype."""
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+    as_device(device)
+    dtype = _dtype(dtype, "as_tensor")
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
         return data
-    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == np.dtype(dtype)):
+    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype):
         return Tensor._wrap(data)
     return Tensor._wrap(_to_array(data, dtype))
 
@@ -77,84 +134,241 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._wrap(array)
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.zeros(_shape(size), dtype=_float(dtype)), requires_grad)
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
+    """A tensor of zeros of shape ``size`` (``zeros(2, 3)`` or ``zeros((2, 3))``)."""
+    _options("zeros", options)
+    return _made(np.zeros(_shape(size), dtype=_float(dtype, "zeros")), requires_grad, device)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.ones(_shape(size), dtype=_float(dtype)), requires_grad)
+def ones(*size, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
+    """A tensor of ones of shape ``size``."""
+    _options("ones", options)
+    return _made(np.ones(_shape(size), dtype=_float(dtype, "ones")), requires_grad, device)
 
 
-def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.empty(_shape(size), dtype=_float(dtype)), requires_grad)
+def empty(*size, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
+    """An uninitialized tensor of shape ``size``."""
+    _options("empty", options)
+    return _made(np.empty(_shape(size), dtype=_float(dtype, "empty")), requires_grad, device)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of shape ``size`` filled with ``fill_value``; its dtype follows the value as in
+    torch (bool, int64, or the default float) unless ``dtype`` says."""
+    dtype = _dtype(dtype, "full")
     if dtype is None:
-        kind = np.asarray(fill_value).dtype.kind
-        dtype = backend.DEFAULT_FLOAT if kind == "f" else np.asarray(fill_value).dtype
-    return _made(np.full(_shape((size,)), fill_value, dtype=dtype), requires_grad)
+        value = fill_value.data if isinstance(fill_value, Tensor) else fill_value
+        kind = np.asarray(value).dtype.kind
+        dtype = {"b": np.dtype(np.bool_), "i": np.dtype(np.int64), "u": np.dtype(np.int64)}.get(
+            kind, np.dtype(backend.DEFAULT_FLOAT)
+        )
+    return _made(np.full(_shape((size,)), fill_value, dtype=dtype), requires_grad, device)
 
 
-def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.zeros_like(np.asarray(t), dtype=dtype), requires_grad)
+def _like(t, make, dtype, device, requires_grad: bool, what: str) -> Tensor:
+    a = _like_array(t)
+    dt = a.dtype if dtype is None else as_dtype(dtype, what)
+    return _made(make(a.shape, dtype=dt), requires_grad, device)
 
 
-def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.ones_like(np.asarray(t), dtype=dtype), requires_grad)
+def zeros_like(t, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
+    """Zeros with ``t``'s shape and (unless ``dtype`` says) dtype."""
+    _options("zeros_like", options)
+    return _like(t, np.zeros, dtype, device, requires_grad, "zeros_like")
 
 
-def full_like(t, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.full_like(np.asarray(t), fill_value, dtype=dtype), requires_grad)
+def ones_like(t, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
+    """Ones with ``t``'s shape and (unless ``dtype`` says) dtype."""
+    _options("ones_like", options)
+    return _like(t, np.ones, dtype, device, requires_grad, "ones_like")
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Values in [start, end) by step; int64 for integer arguments, float32 otherwise."""
+def empty_like(t, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
+    """An uninitialized tensor with ``t``'s shape and (unless ``dtype`` says) dtype."""
+    _options("empty_like", options)
+    return _like(t, np.empty, dtype, device, requires_grad, "empty_like")
+
+
+def full_like(
+    t, fill_value, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
+    """``fill_value`` with ``t``'s shape and (unless ``dtype`` says) dtype."""
+    _options("full_like", options)
+    a = _like_array(t)
+    dt = a.dtype if dtype is None else as_dtype(dtype, "full_like")
+    return _made(np.full(a.shape, fill_value, dtype=dt), requires_grad, device)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Values in [start, end) by step; int64 for integer arguments, the default float otherwise.
+
+    Raises:
+        ValueError: ``step`` is zero.
+    """
     if end is None:
         start, end = 0, start
     if step == 0:
         raise ValueError("arange: step must not be zero")
+    dtype = _dtype(dtype, "arange")
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-        dtype = np.int64 if ints else backend.DEFAULT_FLOAT
-    return _made(np.arange(start, end, step, dtype=dtype), requires_grad)
+        dtype = np.dtype(np.int64) if ints else np.dtype(backend.DEFAULT_FLOAT)
+    return _made(np.arange(start, end, step, dtype=dtype), requires_grad, device)
 
 
-def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.linspace(start, end, int(steps), dtype=_float(dtype)), requires_grad)
+def linspace(
+    start, end, steps: int, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    arr = np.linspace(start, end, int(steps), dtype=_float(dtype, "linspace"))
+    return _made(arr, requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _made(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+def eye(
+    n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False
+) -> Tensor:
+    """The identity matrix of shape (n, m or n)."""
+    return _made(np.eye(n, m, dtype=_float(dtype, "eye")), requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def _random_float(dtype, what: str) -> np.dtype:
+    dt = _float(dtype, what)
+    if dt.kind != "f":
+        raise TypeError(f"{what} makes floating-point tensors, got dtype {dt}")
+    return dt
+
+
+def rand(
+    *size, generator=None, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """Uniform samples on [0, 1) from nerve's generator (see manual_seed)."""
-    arr = backend.rng().random(_shape(size), dtype=np.float64).astype(_float(dtype))
-    return _made(arr, requires_grad)
+    _options("rand", options)
+    dt = _random_float(dtype, "rand")
+    arr = _rng(generator, "rand").random(_shape(size), dtype=np.float64).astype(dt)
+    return _made(arr, requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn(
+    *size, generator=None, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
     """Standard normal samples from nerve's generator (see manual_seed)."""
-    dt = _float(dtype)
-    arr = backend.rng().standard_normal(
+    _options("randn", options)
+    dt = _random_float(dtype, "randn")
+    arr = _rng(generator, "randn").standard_normal(
         _shape(size), dtype=dt if dt in (np.float32, np.float64) else np.float64
     )
-    return _made(arr.astype(dt, copy=False), requires_grad)
+    return _made(arr.astype(dt, copy=False), requires_grad, device)
 
 
-def randint(low, high=None, size=(), dtype=np.int64) -> Tensor:
-    """Integers in [low, high) (or [0, low) when high is None), int64 by default."""
+def randint(
+    *args,
+    size=None,
+    low=None,
+    high=None,
+    generator=None,
+    dtype=None,
+    device=None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers in [low, high), int64 by default: ``randint(high, size)`` or
+    ``randint(low, high, size)``, as torch.
+
+    Raises:
+        ValueError: ``high`` is not greater than ``low``.
+        TypeError: the arguments do not match either form.
+    """
+    args = list(args)
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        size = args.pop()
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        if high is None:
+            high = args[0]
+        else:
+            low = args[0]
+    elif args:
+        raise TypeError(f"randint expects (high, size) or (low, high, size), got {args!r}")
+    if size is None:
+        size = ()  # nerve's older form: randint(low, high) gives one number
+    low = 0 if low is None else low
     if high is None:
-        low, high = 0, low
+        raise TypeError("randint: high is missing")
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    return Tensor._wrap(backend.rng().integers(low, high, size=_shape((size,)), dtype=dtype))
+    dt = np.dtype(np.int64) if dtype is None else as_dtype(dtype, "randint")
+    draw = _rng(generator, "randint").integers(low, high, size=_shape((size,)), dtype=np.int64)
+    return _made(draw.astype(dt, copy=False), requires_grad, device)
 
 
-def rand_like(t, dtype=None) -> Tensor:
-    return rand(np.shape(np.asarray(t)), dtype=dtype or np.asarray(t).dtype)
+def randperm(
+    n: int, generator=None, dtype=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
+    """A random permutation of 0..n-1 (int64 unless ``dtype`` says)."""
+    _options("randperm", options)
+    dt = np.dtype(np.int64) if dtype is None else as_dtype(dtype, "randperm")
+    perm = _rng(generator, "randperm").permutation(int(n)).astype(dt, copy=False)
+    return _made(perm, requires_grad, device)
 
 
-def randn_like(t, dtype=None) -> Tensor:
-    return randn(np.shape(np.asarray(t)), dtype=dtype or np.asarray(t).dtype)
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:  # fmt: skip
+    """Samples from N(mean, std**2), torch's overloads: ``normal(mean_tensor, std_tensor)``,
+    ``normal(mean_tensor, std=1.0)``, ``normal(mean, std_tensor)``, and
+    ``normal(mean, std, size)`` for Python numbers. The samples carry no gradient.
+
+    Raises:
+        ValueError: a std is negative.
+    """
+    m = _like_array(mean) if isinstance(mean, Tensor) else np.asarray(mean)
+    s = _like_array(std) if isinstance(std, Tensor) else np.asarray(std)
+    if np.any(s < 0):
+        raise ValueError("normal expects all elements of std >= 0.0")
+    if size is not None:
+        shape = _shape((size,))
+    else:
+        shape = np.broadcast_shapes(m.shape, s.shape)
+    tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
+    dt = as_dtype(dtype, "normal") if dtype is not None else (
+        np.result_type(*(t.dtype for t in tensors)) if tensors else np.dtype(backend.DEFAULT_FLOAT)
+    )  # fmt: skip
+    draw = _rng(generator, "normal").standard_normal(shape)
+    return _made((m + s * draw).astype(dt, copy=False), requires_grad, device)
+
+
+def _random_like(t, make, dtype, generator, device, requires_grad, what) -> Tensor:
+    a = _like_array(t)
+    dt = a.dtype if dtype is None else as_dtype(dtype, what)
+    if dt.kind != "f":
+        raise TypeError(f"{what}: needs a floating-point dtype, got {dt} (pass dtype=)")
+    return make(a.shape, generator=generator, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+def rand_like(
+    t, dtype=None, generator=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
+    """Uniform samples on [0, 1) with ``t``'s shape and (unless ``dtype`` says) dtype."""
+    _options("rand_like", options)
+    return _random_like(t, rand, dtype, generator, device, requires_grad, "rand_like")
+
+
+def randn_like(
+    t, dtype=None, generator=None, device=None, requires_grad: bool = False, **options
+) -> Tensor:
+    """Standard normal samples with ``t``'s shape and (unless ``dtype`` says) dtype."""
+    _options("randn_like", options)
+    return _random_like(t, randn, dtype, generator, device, requires_grad, "randn_like")
+
+
+def randint_like(
+    t, low=0, high=None, dtype=None, generator=None, device=None, requires_grad=False, **options
+) -> Tensor:
+    """Integers in [low, high) with ``t``'s shape and (unless ``dtype`` says) dtype."""
+    _options("randint_like", options)
+    if high is None:
+        low, high = 0, low
+    a = _like_array(t)
+    return randint(
+        low, high, a.shape, generator=generator, device=device, requires_grad=requires_grad,
+        dtype=a.dtype if dtype is None else dtype,
+    )  # fmt: skip

@@ -1,4 +1,7 @@
-"""Elementwise ops: arithmetic, math functions, clamping, selection, comparisons, activations.
+"""Elementwise ops: arithmetic, math functions, clamping, selection, copies and casts.
+
+Comparisons and logic live in ``logic.py``, rounding in ``rounding.py``, activations in
+``activation.py``; their names are re-exported here (``nerve.primitives.elementwise.relu``).
 
 Each op is one Function (forward + backward) registered by name; the public function below it
 lifts operands (scalars take the tensor's dtype, ints meet floats as float32), checks them and
@@ -18,116 +21,66 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import DEFAULT_FLOAT
-from nerve.primitives.common import (
-    as_tensor,
-    binary_operands,
-    check_broadcast,
-    flat_memory,
-    require_float,
+from nerve.primitives import activation as _activation
+from nerve.primitives import logic as _logic
+from nerve.primitives import rounding as _rounding
+from nerve.primitives import unary as _unary
+from nerve.primitives.activation import *  # noqa: F403
+from nerve.primitives.common import as_tensor, binary_operands, check_broadcast, require_float
+from nerve.primitives.logic import *  # noqa: F403
+from nerve.primitives.operands import (
+    SCALARS,
+    NoGrad,
+    binary,
+    check_shapes,
+    not_bool,
+    to_float,
 )
+from nerve.primitives.out_arg import write_out
+from nerve.primitives.rounding import *  # noqa: F403
+from nerve.primitives.unary import *  # noqa: F403
 
+# Its own names, then those of the families it re-exports (one import path for all of them).
 __all__ = [
     "abs",
+    "absolute",
     "add",
     "cast",
     "clamp",
+    "clamp_max",
+    "clamp_min",
     "clip",
     "clone",
     "cos",
     "div",
-    "elu",
-    "eq",
+    "divide",
     "exp",
     "floor_divide",
-    "ge",
-    "gelu",
-    "gt",
-    "isfinite",
-    "isnan",
-    "le",
-    "leaky_relu",
+    "lerp",
     "log",
     "log1p",
-    "logical_and",
-    "logical_not",
-    "logical_or",
-    "logical_xor",
-    "lt",
     "maximum",
     "minimum",
     "mul",
-    "ne",
+    "multiply",
     "neg",
+    "negative",
     "pow",
-    "relu",
     "remainder",
     "rsqrt",
-    "selu",
-    "sigmoid",
     "sign",
-    "silu",
     "sin",
-    "softplus",
     "sqrt",
     "square",
     "sub",
-    "swish",
-    "tanh",
+    "subtract",
+    "true_divide",
     "where",
+    *_activation.__all__,
+    *_logic.__all__,
+    *_rounding.__all__,
+    *_unary.__all__,
 ]
-
-_SCALARS = (int, float, bool, np.number, np.bool_)
-
-
-def _binary(fn_cls, a, b, op: str, **params):
-    a, b = binary_operands(a, b, op)
-    try:
-        return fn_cls.apply(a, b, **params)
-    except ValueError:
-        check_broadcast(op, a.data, b.data)
-        raise
-
-
-def _check_shapes(op: str, *arrays) -> None:
-    """Raise a clear error when several shapes do not broadcast (called after NumPy failed)."""
-    try:
-        np.broadcast_shapes(*(a.shape for a in arrays))
-    except ValueError:
-        shapes = ", ".join(str(a.shape) for a in arrays[:-1])
-        raise ValueError(
-            f"{op}: shapes {shapes} and {arrays[-1].shape} cannot be broadcast together"
-        ) from None
-
-
-def _to_float(x, op: str) -> Tensor:
-    """``x`` as a float Tensor: ints and bools become float32, as torch promotes them."""
-    x = as_tensor(x, op)
-    if x.data.dtype.kind != "f":
-        return Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
-    return x
-
-
-def _float_only(x, op: str) -> Tensor:
-    """``x`` as a Tensor, or a TypeError when it is not floating point (torch refuses too)."""
-    x = as_tensor(x, op)
-    require_float(op, x)
-    return x
-
-
-def _not_bool(x, op: str) -> Tensor:
-    x = as_tensor(x, op)
-    if x.data.dtype.kind == "b":
-        raise TypeError(f"{op} does not support bool tensors; use logical_not or cast with .int()")
-    return x
-
-
-class _NoGrad(Function):
-    """Base of ops whose result carries no gradient (comparisons, logic, integer quotients)."""
-
-    differentiable = ()
-
-    def backward(self, *grad_outputs):  # pragma: no cover - apply never records these ops
-        return (None,) * len(self.inputs)
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -178,7 +131,7 @@ class Div(Function):
 
 
 @register("floor_divide")
-class FloorDivide(_NoGrad):
+class FloorDivide(NoGrad):
     """The quotient rounded toward -inf (``"floor"``) or toward zero (``"trunc"``)."""
 
     def forward(self, a, b, rounding_mode):
@@ -256,11 +209,13 @@ def _power(a, e):
     return a**e
 
 
-def add(x, other, *, alpha=1) -> Tensor:
-    """``x + alpha * other`` with broadcasting."""
+def add(x, other, *, alpha=1, out=None) -> Tensor:
+    """``x + alpha * other`` with broadcasting (written into ``out`` when given, as torch)."""
+    if out is not None:
+        return write_out("add", out, (x, other), lambda: add(x, other, alpha=alpha))
     if alpha != 1:
         other = mul(other, alpha)
-    return _binary(Add, x, other, "add")
+    return binary(Add, x, other, "add")
 
 
 def sub(x, other, *, alpha=1) -> Tensor:
@@ -277,9 +232,11 @@ def sub(x, other, *, alpha=1) -> Tensor:
         raise
 
 
-def mul(x, other) -> Tensor:
-    """``x * other`` with broadcasting."""
-    return _binary(Mul, x, other, "mul")
+def mul(x, other, *, out=None) -> Tensor:
+    """``x * other`` with broadcasting (written into ``out`` when given, as torch)."""
+    if out is not None:
+        return write_out("mul", out, (x, other), lambda: mul(x, other))
+    return binary(Mul, x, other, "mul")
 
 
 def div(x, other, *, rounding_mode=None) -> Tensor:
@@ -293,7 +250,7 @@ def div(x, other, *, rounding_mode=None) -> Tensor:
             raise ValueError(
                 f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}"
             )
-        return _binary(FloorDivide, x, other, "div", rounding_mode=rounding_mode)
+        return binary(FloorDivide, x, other, "div", rounding_mode=rounding_mode)
     a, b = binary_operands(x, other, "div")
     if a.data.dtype.kind != "f":
         a, b = cast(a, DEFAULT_FLOAT), cast(b, DEFAULT_FLOAT)
@@ -309,7 +266,7 @@ def floor_divide(x, other) -> Tensor:
 
     Raises ZeroDivisionError when an integer divisor is 0.
     """
-    return _binary(FloorDivide, x, other, "floor_divide", rounding_mode="floor")
+    return binary(FloorDivide, x, other, "floor_divide", rounding_mode="floor")
 
 
 def remainder(x, other) -> Tensor:
@@ -317,7 +274,7 @@ def remainder(x, other) -> Tensor:
 
     The gradient is 1 for ``x`` and ``-floor(x / other)`` for ``other``.
     """
-    return _binary(Remainder, x, other, "remainder")
+    return binary(Remainder, x, other, "remainder")
 
 
 def pow(x, exponent) -> Tensor:
@@ -329,7 +286,7 @@ def pow(x, exponent) -> Tensor:
     >>> nerve.pow(nerve.tensor([1.0, 2.0, 3.0]), 2).tolist()
     [1.0, 4.0, 9.0]
     """
-    if isinstance(exponent, _SCALARS) and not isinstance(x, _SCALARS):
+    if isinstance(exponent, SCALARS) and not isinstance(x, SCALARS):
         base = as_tensor(x, "pow")
         exp_ = _python_scalar(exponent)
         base = _pow_dtype(base, isinstance(exp_, float))
@@ -339,7 +296,7 @@ def pow(x, exponent) -> Tensor:
                 "cast the base with .float() first"
             )
         return Pow.apply(base, exp_)
-    if isinstance(x, _SCALARS) and not isinstance(exponent, _SCALARS):
+    if isinstance(x, SCALARS) and not isinstance(exponent, SCALARS):
         base = _python_scalar(x)
         exp_ = _pow_dtype(as_tensor(exponent, "pow"), isinstance(base, float))
         _check_int_exponent(base, exp_.data)
@@ -445,7 +402,8 @@ class Sqrt(Function):
         return self.out
 
     def backward(self, g):
-        return g / (2 * self.out)
+        with np.errstate(divide="ignore", invalid="ignore"):  # at 0: inf (nan for g = 0), as torch
+            return g / (2 * self.out)
 
 
 @register("rsqrt")
@@ -491,12 +449,12 @@ class Cos(Function):
 
 def neg(x) -> Tensor:
     """``-x`` (bool tensors: use logical_not)."""
-    return Neg.apply(_not_bool(x, "neg"))
+    return Neg.apply(not_bool(x, "neg"))
 
 
 def abs(x) -> Tensor:
     """``|x|``; the gradient at 0 is 0."""
-    return Abs.apply(_not_bool(x, "abs"))
+    return Abs.apply(not_bool(x, "abs"))
 
 
 def sign(x) -> Tensor:
@@ -506,27 +464,27 @@ def sign(x) -> Tensor:
 
 def exp(x) -> Tensor:
     """``e ** x`` (integer tensors become float32)."""
-    return Exp.apply(_to_float(x, "exp"))
+    return Exp.apply(to_float(x, "exp"))
 
 
 def log(x) -> Tensor:
     """Natural logarithm (integer tensors become float32)."""
-    return Log.apply(_to_float(x, "log"))
+    return Log.apply(to_float(x, "log"))
 
 
 def log1p(x) -> Tensor:
     """``log(1 + x)``, accurate for small ``x``."""
-    return Log1p.apply(_to_float(x, "log1p"))
+    return Log1p.apply(to_float(x, "log1p"))
 
 
 def sqrt(x) -> Tensor:
     """Square root (integer tensors become float32)."""
-    return Sqrt.apply(_to_float(x, "sqrt"))
+    return Sqrt.apply(to_float(x, "sqrt"))
 
 
 def rsqrt(x) -> Tensor:
     """``1 / sqrt(x)``."""
-    return Rsqrt.apply(_to_float(x, "rsqrt"))
+    return Rsqrt.apply(to_float(x, "rsqrt"))
 
 
 def square(x) -> Tensor:
@@ -538,11 +496,11 @@ def square(x) -> Tensor:
 
 
 def sin(x) -> Tensor:
-    return Sin.apply(_to_float(x, "sin"))
+    return Sin.apply(to_float(x, "sin"))
 
 
 def cos(x) -> Tensor:
-    return Cos.apply(_to_float(x, "cos"))
+    return Cos.apply(to_float(x, "cos"))
 
 
 # ----------------------------------------------------------------------------- clamp, max, where
@@ -652,21 +610,31 @@ def clamp(x, min=None, max=None) -> Tensor:
     try:
         return Clamp.apply(x, lo, hi)
     except ValueError:
-        _check_shapes("clamp", *(t.data for t in (x, lo, hi) if t is not None))
+        check_shapes("clamp", *(t.data for t in (x, lo, hi) if t is not None))
         raise
 
 
 clip = clamp
 
 
+def clamp_min(x, min) -> Tensor:
+    """``clamp(x, min=min)``."""
+    return clamp(x, min=min)
+
+
+def clamp_max(x, max) -> Tensor:
+    """``clamp(x, max=max)``."""
+    return clamp(x, max=max)
+
+
 def maximum(x, other) -> Tensor:
     """Elementwise maximum with broadcasting (nan wins, as in torch)."""
-    return _binary(Maximum, x, other, "maximum")
+    return binary(Maximum, x, other, "maximum")
 
 
 def minimum(x, other) -> Tensor:
     """Elementwise minimum with broadcasting (nan wins, as in torch)."""
-    return _binary(Minimum, x, other, "minimum")
+    return binary(Minimum, x, other, "minimum")
 
 
 def where(condition, x=None, y=None):
@@ -694,145 +662,21 @@ def where(condition, x=None, y=None):
     try:
         return Where.apply(c, a, b)
     except ValueError:
-        _check_shapes("where", c.data, a.data, b.data)
+        check_shapes("where", c.data, a.data, b.data)
         raise
 
 
-# ----------------------------------------------------------------------------- comparisons, logic
-@register("eq")
-class Eq(_NoGrad):
-    def forward(self, a, b):
-        return a == b
+def lerp(input, end, weight) -> Tensor:
+    """``input + weight * (end - input)``: linear interpolation; all three broadcast and
+    ``weight`` may be a number. Gradients: 1 - weight, weight, and end - input.
 
-
-@register("ne")
-class Ne(_NoGrad):
-    def forward(self, a, b):
-        return a != b
-
-
-@register("lt")
-class Lt(_NoGrad):
-    def forward(self, a, b):
-        return a < b
-
-
-@register("le")
-class Le(_NoGrad):
-    def forward(self, a, b):
-        return a <= b
-
-
-@register("gt")
-class Gt(_NoGrad):
-    def forward(self, a, b):
-        return a > b
-
-
-@register("ge")
-class Ge(_NoGrad):
-    def forward(self, a, b):
-        return a >= b
-
-
-@register("logical_not")
-class LogicalNot(_NoGrad):
-    def forward(self, x):
-        return np.logical_not(x)
-
-
-@register("logical_and")
-class LogicalAnd(_NoGrad):
-    def forward(self, a, b):
-        return np.logical_and(a, b)
-
-
-@register("logical_or")
-class LogicalOr(_NoGrad):
-    def forward(self, a, b):
-        return np.logical_or(a, b)
-
-
-@register("logical_xor")
-class LogicalXor(_NoGrad):
-    def forward(self, a, b):
-        return np.logical_xor(a, b)
-
-
-@register("isnan")
-class IsNan(_NoGrad):
-    def forward(self, x):
-        return np.isnan(x)
-
-
-@register("isfinite")
-class IsFinite(_NoGrad):
-    def forward(self, x):
-        return np.isfinite(x)
-
-
-def eq(x, other) -> Tensor:
-    """``x == other`` elementwise, as a bool Tensor (``x == None`` is False, as in torch)."""
-    if other is None:  # so that `x in [None, ...]` and `x == None` work
-        return False
-    return _binary(Eq, x, other, "eq")
-
-
-def ne(x, other) -> Tensor:
-    """``x != other`` elementwise, as a bool Tensor (``x != None`` is True, as in torch)."""
-    if other is None:
-        return True
-    return _binary(Ne, x, other, "ne")
-
-
-def lt(x, other) -> Tensor:
-    """``x < other`` elementwise, as a bool Tensor."""
-    return _binary(Lt, x, other, "lt")
-
-
-def le(x, other) -> Tensor:
-    """``x <= other`` elementwise, as a bool Tensor."""
-    return _binary(Le, x, other, "le")
-
-
-def gt(x, other) -> Tensor:
-    """``x > other`` elementwise, as a bool Tensor."""
-    return _binary(Gt, x, other, "gt")
-
-
-def ge(x, other) -> Tensor:
-    """``x >= other`` elementwise, as a bool Tensor."""
-    return _binary(Ge, x, other, "ge")
-
-
-def logical_not(x) -> Tensor:
-    """True where ``x`` is zero (or False)."""
-    return LogicalNot.apply(as_tensor(x, "logical_not"))
-
-
-def logical_and(x, other) -> Tensor:
-    """True where both are nonzero."""
-    return _binary(LogicalAnd, x, other, "logical_and")
-
-
-def logical_or(x, other) -> Tensor:
-    """True where either is nonzero."""
-    return _binary(LogicalOr, x, other, "logical_or")
-
-
-def logical_xor(x, other) -> Tensor:
-    """True where exactly one is nonzero."""
-    return _binary(LogicalXor, x, other, "logical_xor")
-
-
-def isnan(x) -> Tensor:
-    """True where ``x`` is nan (never for integer tensors)."""
-    return IsNan.apply(as_tensor(x, "isnan"))
-
-
-def isfinite(x) -> Tensor:
-    """True where ``x`` is neither inf nor nan (always for integer tensors)."""
-    return IsFinite.apply(as_tensor(x, "isfinite"))
+    >>> import nerve
+    >>> nerve.lerp(nerve.tensor([0.0, 10.0]), nerve.tensor([10.0, 20.0]), 0.25).tolist()
+    [2.5, 12.5]
+    """
+    x = as_tensor(input, "lerp")
+    require_float("lerp", x)
+    return add(x, mul(weight, sub(end, x)))
 
 
 # ----------------------------------------------------------------------------- copies and casts
@@ -873,333 +717,6 @@ def cast(x, dtype) -> Tensor:
     return Cast.apply(x, dtype=dtype)
 
 
-# ----------------------------------------------------------------------------- activations
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) in x's dtype; exp overflows to inf for very negative x, giving 0."""
-    e = np.empty_like(x)  # out= keeps 0-d results arrays
-    np.negative(x, out=e)
-    with np.errstate(over="ignore"):
-        np.exp(e, out=e)
-    e += 1
-    return np.divide(1, e, out=e)  # NumPy's reciprocal measured 1.6x slower than this divide
-
-
-_ZEROS: dict = {}  # dtype -> a read-only block of zeros, the second operand of ReLU's maximum
-_ZERO_BLOCK = 1 << 16
-
-
-def _relu_into(x: np.ndarray, out: np.ndarray) -> None:
-    """out = max(x, 0) over 1-d ``x``, a block at a time against an array of zeros: NumPy 2.4's
-    maximum with a scalar measured 1.5x (large) to 3x (small arrays) slower than with an array."""
-    zeros = _ZEROS.get(x.dtype)
-    if zeros is None:
-        zeros = _ZEROS[x.dtype] = np.zeros(_ZERO_BLOCK, x.dtype)
-        zeros.flags.writeable = False
-    for start in range(0, x.size, _ZERO_BLOCK):
-        stop = min(start + _ZERO_BLOCK, x.size)
-        np.maximum(x[start:stop], zeros[: stop - start], out=out[start:stop])
-
-
-@register("relu")
-class ReLU(Function):
-    def forward(self, x):
-        flat = None
-        if x.size > 4096:  # below, the scalar maximum's fixed cost is the smallest
-            out = np.empty_like(x)  # x's memory order
-            flat = flat_memory(x, out)
-        if flat is None:
-            out = np.maximum(x, 0)
-        else:
-            _relu_into(*flat)
-        self.out = out  # backward reads the output, not the input
-        return out
-
-    def backward(self, g):
-        return g * (self.out > 0)
-
-
-@register("sigmoid")
-class Sigmoid(Function):
-    def forward(self, x):
-        self.out = _sigmoid(x)
-        return self.out
-
-    def backward(self, g):
-        d = 1 - self.out
-        d *= self.out
-        d *= g
-        return d
-
-
-@register("tanh")
-class Tanh(Function):
-    def forward(self, x):
-        self.out = np.tanh(x)
-        return self.out
-
-    def backward(self, g):
-        return g * (1 - self.out * self.out)
-
-
-@register("leaky_relu")
-class LeakyReLU(Function):
-    def forward(self, x, negative_slope):
-        self.x = x
-        self.slope = slope = x.dtype.type(negative_slope)
-        # max(x, s*x) is x for x > 0 and s*x below when s <= 1; min when s > 1.
-        return np.maximum(x, x * slope) if slope <= 1 else np.minimum(x, x * slope)
-
-    def backward(self, g):
-        d = (self.x > 0).astype(g.dtype)  # 1 above 0, slope at and below 0 (torch's side)
-        d *= 1 - self.slope
-        d += self.slope
-        d *= g
-        return d
-
-
-@register("elu")
-class ELU(Function):
-    """scale * (x for x > 0, alpha * (exp(x) - 1) otherwise); SELU is ELU with fixed constants."""
-
-    def forward(self, x, alpha, scale):
-        t = x.dtype.type
-        self.scale, self.scaled_alpha = t(scale), t(scale * alpha)
-        # exp(x) - 1, not expm1: NumPy's expm1 is scalar code, ~10x slower, and the difference
-        # (an absolute 1e-7 in float32) is far below what an activation needs.
-        out = np.exp(np.minimum(x, 0))
-        out -= 1
-        out *= t(alpha)
-        out += np.maximum(x, 0)
-        out *= self.scale
-        self.x, self.out = x, out
-        return out
-
-    def backward(self, g):
-        # d/dx = scale for x > 0, and scale * alpha * exp(x) = out + scale * alpha for x <= 0.
-        positive = self.x > 0
-        d = self.out + self.scaled_alpha
-        d *= ~positive
-        d += positive * self.scale
-        d *= g
-        return d
-
-
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
-
-
-@register("gelu")
-class GELU(Function):
-    """x * Phi(x), or with ``approximate="tanh"``: x/2 (1 + tanh(k (x + c x^3))).
-
-    Written with in-place updates: on arrays this size, fresh temporaries cost page faults.
-    """
-
-    def forward(self, x, approximate):
-        t = x.dtype.type
-        self.x, self.approximate = x, approximate
-        if approximate == "tanh":
-            inner = x * x
-            inner *= t(_GELU_C)
-            inner += 1
-            inner *= x
-            inner *= t(_GELU_K)
-            self.th = th = np.tanh(inner)
-            out = th + 1
-            out *= x
-            out *= t(0.5)
-            return out
-        self.cdf = _normal_cdf(x)
-        return x * self.cdf
-
-    def backward(self, g):
-        x = self.x
-        t = x.dtype.type
-        if self.approximate == "tanh":
-            # 0.5 (1 + th) + 0.5 x (1 - th^2) k (1 + 3 c x^2)
-            th = self.th
-            d = x * x
-            d *= t(3 * _GELU_C)
-            d += 1
-            d *= x
-            d *= th * th - 1
-            d *= t(-0.5 * _GELU_K)
-            d += t(0.5) * th
-            d += t(0.5)
-        else:
-            d = x * x  # Phi(x) + x * pdf(x)
-            d *= t(-0.5)
-            d = np.exp(d)
-            d *= t(1 / np.sqrt(2 * np.pi))
-            d *= x
-            d += self.cdf
-        d *= g
-        return d
-
-
-_GELU_K = float(np.sqrt(2.0 / np.pi))
-_GELU_C = 0.044715
-
-
-# Numerical Recipes' erfc(z) = s * exp(-z^2 + P(s)), s = 1 / (1 + z / 2): fractional error
-# below 1.2e-7 for every z >= 0. The coefficients of P, constant term first.
-_ERFC_P = (
-    -1.26551223,
-    1.00002368,
-    0.37409196,
-    0.09678418,
-    -0.18628806,
-    0.27886807,
-    -1.13520398,
-    1.48851587,
-    -0.82215223,
-    0.17087277,
-)
-
-
-def _normal_cdf(x: np.ndarray) -> np.ndarray:
-    """Phi(x) = P(N(0, 1) <= x) in x's dtype.
-
-    float32 uses the erfc above (float32 accurate, and ~10x faster than SciPy's erf, which
-    works in double precision); other dtypes use erf itself.
-    """
-    t = x.dtype.type
-    if x.dtype != np.float32:
-        return (t(0.5) * (1 + _erf(x * t(np.sqrt(0.5))))).astype(x.dtype, copy=False)
-    if x.ndim == 0:  # NumPy returns scalars for 0-d arrays, and scalars take no out=
-        return _normal_cdf(x.reshape(1)).reshape(())
-    # In place where it can be: fresh large arrays cost page faults.
-    z = np.abs(x)
-    z *= t(np.sqrt(0.5))
-    s = z * t(0.5)
-    s += 1
-    np.reciprocal(s, out=s)
-    p = s * t(_ERFC_P[-1])
-    for c in reversed(_ERFC_P[1:-1]):  # Horner, over the coefficients
-        p += t(c)
-        p *= s
-    p += t(_ERFC_P[0])
-    z *= z
-    p -= z
-    lower = np.exp(p, out=p)
-    lower *= s
-    lower *= t(0.5)  # Phi(-|x|) = erfc(|x| / sqrt(2)) / 2, accurate in the far tail
-    upper = lower * t(-2)  # Phi(|x|) - Phi(-|x|) = 1 - 2 Phi(-|x|), added where x > 0
-    upper += 1
-    upper *= x > 0
-    upper += lower
-    return upper
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    """erf, from SciPy when it is installed (fast), else math.erf per element (exact, slow)."""
-    try:
-        from scipy.special import erf
-    except ImportError:  # pragma: no cover - depends on the environment
-        import math
-
-        return np.vectorize(math.erf, otypes=[x.dtype])(x)
-    return erf(x)
-
-
-@register("silu")
-class SiLU(Function):
-    def forward(self, x):
-        self.x = x
-        self.s = _sigmoid(x)
-        return x * self.s
-
-    def backward(self, g):
-        s = self.s
-        return g * (s * (1 + self.x * (1 - s)))
-
-
-@register("softplus")
-class Softplus(Function):
-    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold, as torch."""
-
-    def forward(self, x, beta, threshold):
-        t = x.dtype.type
-        self.x, self.beta, self.threshold = x, t(beta), threshold
-        bx = x * self.beta
-        # max(bx, 0) + log1p(exp(-|bx|)) never overflows.
-        out = np.asarray(_log1p_unit(np.exp(-np.abs(bx))))  # an array even when 0-d: putmask
-        out += np.maximum(bx, 0)
-        out /= self.beta
-        np.putmask(out, bx > threshold, x)
-        return out
-
-    def backward(self, g):
-        bx = self.x * self.beta
-        d = _sigmoid(bx)
-        np.putmask(d, bx > self.threshold, 1)
-        d *= g
-        return d
-
-
-def _log1p_unit(y: np.ndarray) -> np.ndarray:
-    """log1p(y) for y in [0, 1], to a few ulps: NumPy's log1p is scalar code, ~10x slower.
-
-    With u = 1 + y rounded, u - 1 is exact and log(u) is off by exactly the rounding error
-    ((u - 1) - y) / u, to first order; for tiny y, u == 1 and the result is y.
-    """
-    u = 1 + y
-    r = u - 1
-    r -= y
-    r /= u
-    out = np.log(u)
-    out -= r
-    return out
-
-
-def relu(x, inplace: bool = False) -> Tensor:
-    """max(x, 0) (``inplace`` is accepted and ignored)."""
-    x = as_tensor(x, "relu")
-    if x.data.dtype.kind == "b":
-        raise TypeError("relu does not support bool tensors; cast with .float() first")
-    return ReLU.apply(x)
-
-
-def sigmoid(x) -> Tensor:
-    """1 / (1 + exp(-x)), without overflow warnings (integer tensors become float32)."""
-    return Sigmoid.apply(_to_float(x, "sigmoid"))
-
-
-def tanh(x) -> Tensor:
-    """Hyperbolic tangent (integer tensors become float32)."""
-    return Tanh.apply(_to_float(x, "tanh"))
-
-
-def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """x for x > 0, negative_slope * x otherwise (``inplace`` is accepted and ignored)."""
-    return LeakyReLU.apply(_float_only(x, "leaky_relu"), negative_slope=negative_slope)
-
-
-def elu(x, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return ELU.apply(_float_only(x, "elu"), alpha=alpha, scale=1.0)
-
-
-def selu(x, inplace: bool = False) -> Tensor:
-    """scale * elu(x, alpha) with the self-normalizing constants of Klambauer et al. (2017)."""
-    return ELU.apply(_float_only(x, "selu"), alpha=_SELU_ALPHA, scale=_SELU_SCALE)
-
-
-def gelu(x, approximate: str = "none") -> Tensor:
-    """x * Phi(x); ``approximate='tanh'`` uses the tanh formula of Hendrycks and Gimpel."""
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(_float_only(x, "gelu"), approximate=approximate)
-
-
-def silu(x, inplace: bool = False) -> Tensor:
-    """x * sigmoid(x) (also called swish)."""
-    return SiLU.apply(_float_only(x, "silu"))
-
-
-swish = silu
-
-
-def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold."""
-    return Softplus.apply(_float_only(x, "softplus"), beta=beta, threshold=threshold)
+# NumPy-style names torch also has, for the same ops.
+multiply, subtract, divide, true_divide = mul, sub, div, div
+negative, absolute = neg, abs

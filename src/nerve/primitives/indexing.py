@@ -1,5 +1,7 @@
 """Indexing: getitem (basic, integer-array, boolean mask), gather, take_along_dim, index_select,
-masked_fill, one_hot.
+masked_fill, one_hot; masked_select, nonzero, narrow, repeat_interleave, index_fill (these five
+are getitem / index_select / masked_fill underneath). The scatter family (scatter, scatter_add,
+scatter_reduce, index_add) lives in scatter.py and is re-exported here.
 
 Index and mask inputs never carry gradients. The backward passes scatter into a zero gradient:
 by plain assignment where no element can be picked twice (basic indexing, boolean masks), else
@@ -18,9 +20,28 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.primitives.common import as_tensor, normalize_dim
+from nerve.primitives.index_checks import check_range as _check_range
+from nerve.primitives.index_checks import int_index as _int_index
+from nerve.primitives.scatter import index_add, scatter, scatter_add, scatter_reduce
 from nerve.primitives.shape import expand, reshape
 
-__all__ = ["gather", "getitem", "index_select", "masked_fill", "one_hot", "take_along_dim"]
+__all__ = [
+    "gather",
+    "getitem",
+    "index_add",
+    "index_fill",
+    "index_select",
+    "masked_fill",
+    "masked_select",
+    "narrow",
+    "nonzero",
+    "one_hot",
+    "repeat_interleave",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "take_along_dim",
+]
 
 
 def as_numpy_index(index):
@@ -126,25 +147,6 @@ def getitem(x, index) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- gather
-def _int_index(index, op: str, name: str = "index") -> np.ndarray:
-    data = as_tensor(index, op).data
-    if data.dtype.kind not in "iu":
-        raise TypeError(f"{op}: {name} must be an integer tensor, got dtype {data.dtype}")
-    return data.astype(np.intp, copy=False)
-
-
-def _check_range(op: str, index: np.ndarray, low: int, n: int, dim: int, shape: tuple) -> None:
-    if index.size == 0:
-        return
-    lo, hi = index.min(), index.max()
-    if lo < low or hi >= n:
-        bad = int(lo) if lo < low else int(hi)
-        raise IndexError(
-            f"{op}: index {bad} is out of range for dim {dim} of size {n} "
-            f"(input shape {shape}, valid indices {low}..{n - 1})"
-        )
-
-
 @register("gather")
 class Gather(Function):
     """out[i, j, k] = x[i, index[i, j, k], k] for dim 1; x broadcasts where its size is 1."""
@@ -396,3 +398,145 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
             "(values must be smaller than num_classes)"
         )
     return OneHot.apply(t, num_classes=num_classes)
+
+
+# ----------------------------------------------------------------------------- select by mask
+def masked_select(input, mask) -> Tensor:
+    """The elements of ``input`` where the bool ``mask`` is True (the two broadcast), as a 1-d
+    tensor in row-major order; the gradient goes back to the selected elements.
+
+    Raises:
+        TypeError: ``mask`` is not bool.
+        ValueError: the shapes do not broadcast.
+
+    >>> import nerve
+    >>> x = nerve.tensor([[1.0, -2.0], [3.0, -4.0]])
+    >>> x.masked_select(x > 0).tolist()
+    [1.0, 3.0]
+    """
+    x = as_tensor(input, "masked_select")
+    m = as_tensor(mask, "masked_select")
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {m.dtype}")
+    try:
+        shape = np.broadcast_shapes(x.shape, m.shape)
+    except ValueError:
+        raise ValueError(
+            f"masked_select: mask of shape {m.shape} does not broadcast with the input of shape "
+            f"{x.shape}"
+        ) from None
+    if x.shape != shape:
+        x = expand(x, shape)
+    keep = np.broadcast_to(m.data, shape)
+    return getitem(x, Tensor._wrap(keep) if keep.ndim else keep.item())
+
+
+def nonzero(input, *, as_tuple: bool = False):
+    """The indices of the non-zero elements: an int64 (count, ndim) tensor, or with
+    ``as_tuple=True`` one 1-d int64 tensor per dim (for indexing). No gradient.
+
+    >>> import nerve
+    >>> nerve.tensor([0.0, 2.0, 0.0, 3.0]).nonzero().tolist()
+    [[1], [3]]
+    """
+    x = as_tensor(input, "nonzero")
+    a = x.data if x.ndim else x.data.reshape(1)
+    found = [i.astype(np.int64, copy=False) for i in np.nonzero(a)]
+    if as_tuple:
+        return tuple(Tensor._wrap(i) for i in found)
+    if not x.ndim:
+        return Tensor._wrap(np.zeros((found[0].size, 0), np.int64))
+    return Tensor._wrap(np.stack(found, axis=1))
+
+
+# ----------------------------------------------------------------------------- narrow, repeats
+def narrow(input, dim: int, start, length: int) -> Tensor:
+    """The ``length`` entries of ``input`` from ``start`` along ``dim`` (a view, as a slice).
+
+    Raises:
+        IndexError: ``dim`` or ``start`` is out of range, or start + length passes the end.
+
+    >>> import nerve
+    >>> nerve.arange(6).narrow(0, 2, 3).tolist()
+    [2, 3, 4]
+    """
+    x = as_tensor(input, "narrow")
+    if x.ndim == 0:
+        raise IndexError("narrow: cannot narrow a 0-d tensor")
+    d = normalize_dim(dim, x.ndim, "narrow")
+    n = x.shape[d]
+    start, length = int(start), int(length)
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n}")
+    if start < 0:
+        start += n
+    if length < 0 or start + length > n:
+        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dim {d} of size {n}")
+    return getitem(x, (slice(None),) * d + (slice(start, start + length),))
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Tensor:
+    """Repeat each element (or each slice along ``dim``) ``repeats`` times in place:
+    ``[a, b]`` with 2 becomes ``[a, a, b, b]``. ``repeats`` is an int or one count per entry.
+    Without ``dim`` the input is flattened first. ``repeat_interleave(counts)`` alone repeats
+    0, 1, 2, ... by the counts. Gradients of the copies add up.
+
+    Raises:
+        ValueError: negative counts, or as many counts as entries are not given.
+
+    >>> import nerve
+    >>> nerve.tensor([1, 2]).repeat_interleave(2).tolist()
+    [1, 1, 2, 2]
+    """
+    x = as_tensor(input, "repeat_interleave")
+    if repeats is None:  # torch.repeat_interleave(counts)
+        counts = _int_index(x, "repeat_interleave", "repeats").reshape(-1)
+        return Tensor._wrap(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
+    if dim is None:
+        x, d = reshape(x, (-1,)), 0
+    else:
+        d = normalize_dim(dim, x.ndim, "repeat_interleave")
+        if x.ndim == 0:
+            x = reshape(x, (1,))
+    if isinstance(repeats, (int, np.integer)):
+        counts = np.asarray(int(repeats))
+    else:
+        counts = _int_index(repeats, "repeat_interleave", "repeats")
+    n = x.shape[d]
+    if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, n)):
+        raise ValueError(
+            f"repeat_interleave: repeats of shape {counts.shape} must be one count or {n} "
+            f"counts (dim {d} of the input {x.shape})"
+        )
+    if counts.size and counts.min() < 0:
+        raise ValueError(f"repeat_interleave: repeats must be >= 0, got {int(counts.min())}")
+    rows = np.repeat(np.arange(n), counts.reshape(-1) if counts.ndim else int(counts))
+    if output_size is not None and rows.size != output_size:
+        raise ValueError(
+            f"repeat_interleave: output_size {output_size} differs from the {rows.size} "
+            "entries the repeats give"
+        )
+    if rows.size == 0:
+        return getitem(x, (slice(None),) * d + (slice(0, 0),))
+    return IndexSelect.apply(x, rows, dim=d)
+
+
+def index_fill(input, dim: int, index, value) -> Tensor:
+    """A copy of ``input`` with the slices at ``index`` (1-d) along ``dim`` set to ``value`` (a
+    number or a 0-d tensor); a masked_fill underneath, with its gradients.
+
+    >>> import nerve
+    >>> nerve.zeros(3, 2).index_fill(0, nerve.tensor([0, 2]), -1.0).tolist()
+    [[-1.0, -1.0], [0.0, 0.0], [-1.0, -1.0]]
+    """
+    x = as_tensor(input, "index_fill")
+    idx = _int_index(index, "index_fill")
+    if idx.ndim > 1:
+        raise ValueError(f"index_fill: index must be 0-d or 1-d, got shape {idx.shape}")
+    d = normalize_dim(dim, x.ndim, "index_fill")
+    n = x.shape[d] if x.ndim else 1
+    _check_range("index_fill", idx, -n, n, d, x.shape)
+    hit = np.zeros(n, bool)
+    hit[idx.reshape(-1)] = True
+    mask = hit.reshape((n,) + (1,) * (x.ndim - d - 1)) if x.ndim else hit.reshape(())
+    return masked_fill(x, Tensor._wrap(mask), value)

@@ -1,7 +1,14 @@
-"""Reductions: sum, mean, var/std, max/min, prod, logsumexp, softmax, cumsum, norm, arg*.
+"""Reductions: sum, mean, var/std, max/min, prod, logsumexp, softmax, norm, arg*, all/any, and
+the nan-aware and paired ones (nansum, nanmean, count_nonzero, aminmax, var_mean, std_mean).
 
-Each takes torch's ``dim=``/``keepdim=`` or NumPy's ``axis=``/``keepdims=``. Results that carry no
-gradient (indices from argmax, booleans from all/any) are plain tensors outside the graph.
+Re-exported here: the scans of scan.py (cumsum, cumprod, cummax, cummin, logcumsumexp) and the
+sorting and counting of sorting.py (sort, argsort, msort, topk, kthvalue, median, nanmedian, mode,
+quantile, nanquantile, unique, bincount, searchsorted, bucketize, histc).
+
+Each takes torch's ``dim=``/``keepdim=`` or NumPy's ``axis=``/``keepdims=``; for max/min the
+keywords also choose the result: torch's give the (values, indices) pair, NumPy's the values.
+Results that carry no gradient (indices from argmax, booleans from all/any) are plain tensors
+outside the graph.
 """
 
 from __future__ import annotations
@@ -15,26 +22,70 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.primitives.common import as_tensor, keep, normalize_dim, reduction_axes
+from nerve.primitives.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
+from nerve.primitives.sorting import (
+    TakeAlong,
+    argsort,
+    bincount,
+    bucketize,
+    histc,
+    kthvalue,
+    median,
+    mode,
+    msort,
+    nanmedian,
+    nanquantile,
+    quantile,
+    searchsorted,
+    sort,
+    topk,
+    unique,
+)
 
 __all__ = [
     "all",
     "amax",
     "amin",
+    "aminmax",
     "any",
     "argmax",
     "argmin",
+    "argsort",
+    "bincount",
+    "bucketize",
+    "count_nonzero",
+    "cummax",
+    "cummin",
+    "cumprod",
     "cumsum",
+    "histc",
+    "kthvalue",
     "log_softmax",
+    "logcumsumexp",
     "logsumexp",
     "max",
     "mean",
+    "median",
     "min",
+    "mode",
+    "msort",
+    "nanmean",
+    "nanmedian",
+    "nanquantile",
+    "nansum",
     "norm",
     "prod",
+    "quantile",
+    "searchsorted",
     "softmax",
+    "sort",
     "std",
+    "std_mean",
     "sum",
+    "topk",
+    "unique",
     "var",
+    "var_mean",
 ]
 
 # The (values, indices) pair that max/min return along a dim, like torch.return_types.max.
@@ -132,7 +183,7 @@ def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> 
 
     >>> import nerve
     >>> nerve.sum(nerve.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=0)
-    tensor([4., 6.], dtype=float32)
+    tensor([4., 6.])
     """
     x = as_tensor(x, "sum")
     if dtype is not None:
@@ -219,7 +270,7 @@ def var(
 
     >>> import nerve
     >>> nerve.var(nerve.tensor([1.0, 2.0, 3.0, 4.0]))
-    tensor(1.6667, dtype=float32)
+    tensor(1.6667)
     """
     x = as_tensor(x, "var")
     _require_float("var", x)
@@ -248,29 +299,13 @@ def std(
 
 
 # ----------------------------------------------------------------------------- max, min
-class _AtIndex(Function):
-    """The element at ``indices`` (found by the caller) along ``axis``; the gradient goes there."""
-
-    def forward(self, x, indices, axis, keepdims):
-        self.shape, self.indices, self.axis = x.shape, indices, axis
-        out = np.take_along_axis(x, indices, axis=axis)
-        return out if keepdims else np.squeeze(out, axis=axis)
-
-    def backward(self, g):
-        grad = np.zeros(self.shape, dtype=g.dtype)
-        if g.ndim < len(self.shape):
-            g = np.expand_dims(g, self.axis)
-        np.put_along_axis(grad, self.indices, g, axis=self.axis)
-        return grad
-
-
 @register("max")
-class MaxDim(_AtIndex):
+class MaxDim(TakeAlong):
     """max(x, dim): the values at argmax."""
 
 
 @register("min")
-class MinDim(_AtIndex):
+class MinDim(TakeAlong):
     """min(x, dim): the values at argmin."""
 
 
@@ -302,17 +337,35 @@ class Amin(_Extreme):
     reduce = staticmethod(np.min)
 
 
+def _numpy_style(op: str, dim, keepdim, axis, keepdims) -> bool:
+    """True when the call uses NumPy's keywords (axis=/keepdims=): NumPy semantics, values only.
+
+    torch's ``dim``/``keepdim`` give the (values, indices) pair; a call mixing both styles is
+    ambiguous (which result did it mean?) and refused.
+    """
+    numpy_style = axis is not None or keepdims is not None
+    if numpy_style and (dim is not None or keepdim):
+        raise TypeError(
+            f"{op}: use torch's dim=/keepdim= (returns (values, indices)) or NumPy's "
+            "axis=/keepdims= (returns values), not both in one call"
+        )
+    return numpy_style
+
+
 def _extreme(op, x, dim, keepdim, axis, keepdims, along_cls, all_cls, arg, result):
     x = as_tensor(x, op)
-    keepdims = keep(keepdim, keepdims)
     if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
         from nerve.primitives import elementwise
 
         return (elementwise.maximum if op == "max" else elementwise.minimum)(x, dim)
-    if dim is None and axis is None:
+    if _numpy_style(op, dim, keepdim, axis, keepdims):
+        # NumPy's x.max(axis=..., keepdims=...): the values, as amax computes them.
+        return _amaxmin(op, all_cls, x, None, False, axis, bool(keepdims))
+    if dim is None:
         _require_nonempty(op, x.shape, None)
         return all_cls.apply(x, axes=None, keepdims=False)
-    ax = _single_dim(op, x, dim, axis)
+    keepdims = bool(keepdim)
+    ax = _single_dim(op, x, dim, None)
     if x.ndim == 0:
         return result(x.clone(), Tensor._wrap(np.zeros((), dtype=np.int64)))
     _require_nonempty(op, x.shape, (ax,))
@@ -326,10 +379,15 @@ def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
     Without ``dim`` the gradient is shared evenly among tied maxima; along ``dim`` it goes to the
     element at ``indices`` (int64, not differentiable). ``max(a, b)`` is the elementwise maximum.
+    NumPy's keywords mean NumPy's semantics: ``x.max(axis=-1, keepdims=True)`` returns the values
+    only (``axis`` may be a tuple), so ``x - x.max(axis=-1, keepdims=True)`` broadcasts right.
+
+    Raises:
+        TypeError: torch's dim=/keepdim= mixed with NumPy's axis=/keepdims= in one call.
 
     >>> import nerve
     >>> nerve.max(nerve.tensor([[1.0, 5.0], [7.0, 2.0]]), dim=1).indices
-    tensor([1, 0], dtype=int64)
+    tensor([1, 0])
     """
     return _extreme("max", x, dim, keepdim, axis, keepdims, MaxDim, Amax, np.argmax, _MaxResult)
 
@@ -436,7 +494,7 @@ def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor
 
     >>> import nerve
     >>> nerve.logsumexp(nerve.tensor([[0.0, 0.0], [-500.0, -500.0]]), dim=1)
-    tensor([   0.6931, -499.3069], dtype=float32)
+    tensor([   0.6931, -499.3069])
     """
     x = as_tensor(x, "logsumexp")
     if x.data.dtype.kind != "f":
@@ -498,40 +556,6 @@ def log_softmax(x, dim: int | None = -1, dtype=None) -> Tensor:
     return LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, dim))
 
 
-# ----------------------------------------------------------------------------- cumsum
-@register("cumsum")
-class CumSum(Function):
-    def forward(self, x, axis):
-        self.axis = axis
-        return np.cumsum(x, axis=axis)
-
-    def backward(self, g):
-        # Each input feeds every later output: a reversed cumulative sum of the gradient.
-        a = self.axis
-        return np.flip(np.cumsum(np.flip(g, a), axis=a), a)
-
-
-def cumsum(x, dim=None, *, axis=None, dtype=None) -> Tensor:
-    """Cumulative sum along ``dim`` (required, as in torch); bools and ints sum as int64.
-
-    >>> import nerve
-    >>> nerve.cumsum(nerve.tensor([1.0, 2.0, 3.0]), dim=0)
-    tensor([1., 3., 6.], dtype=float32)
-    """
-    x = as_tensor(x, "cumsum")
-    if dim is None and axis is None:
-        raise TypeError("cumsum: pass dim= (the axis to accumulate along)")
-    ax = _single_dim("cumsum", x, dim, axis)
-    if dtype is not None:
-        x = x.astype(dtype)
-    elif x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
-        x = x.long()
-    if x.ndim == 0:
-        x = x.reshape(1)
-        return CumSum.apply(x, axis=0).reshape(())
-    return CumSum.apply(x, axis=ax)
-
-
 # ----------------------------------------------------------------------------- norm
 @register("norm")
 class Norm(Function):
@@ -583,7 +607,7 @@ def norm(x, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None) -> Te
 
     >>> import nerve
     >>> nerve.norm(nerve.tensor([3.0, 4.0]))
-    tensor(5., dtype=float32)
+    tensor(5.)
     """
     x = as_tensor(x, "norm")
     _require_float("norm", x)
@@ -615,3 +639,55 @@ def all(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
 def any(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """True where some element along ``dim`` is non-zero (a bool tensor, no gradient)."""
     return _logical("any", np.any, x, dim, keepdim, axis, keepdims)
+
+
+# ----------------------------------------------------------------------------- nan-aware, pairs
+_AminmaxResult = namedtuple("aminmax", ("min", "max"))
+
+
+def nansum(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None) -> Tensor:
+    """:func:`sum` with nan counted as zero (nan gets no gradient)."""
+    from nerve.primitives import elementwise as ew
+
+    x = as_tensor(x, "nansum")
+    if x.data.dtype.kind == "f":
+        x = ew.where(ew.isnan(x), 0.0, x)
+    return sum(x, dim, keepdim, axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+def nanmean(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """:func:`mean` over the elements that are not nan (nan where all are)."""
+    from nerve.primitives import elementwise as ew
+
+    x = as_tensor(x, "nanmean")
+    _require_float("nanmean", x)
+    c = sum(~ew.isnan(x), dim, keepdim, axis=axis, keepdims=keepdims).data
+    # An all-nan slice divides by nan, not 0: nan value and gradient, as torch, and no warning.
+    count = Tensor._wrap(np.where(c == 0, np.nan, c).astype(x.data.dtype))
+    return ew.div(nansum(x, dim, keepdim, axis=axis, keepdims=keepdims), count)
+
+
+def count_nonzero(x, dim=None) -> Tensor:
+    """How many elements along ``dim`` (an int, a tuple, or None for all) are non-zero (int64)."""
+    x = as_tensor(x, "count_nonzero")
+    axes = _axes("count_nonzero", x, dim, None)
+    return Tensor._wrap(np.asarray(np.count_nonzero(x.data, axis=axes), dtype=np.int64))
+
+
+def aminmax(x, *, dim=None, keepdim=False):
+    """``(min, max)`` over ``dim`` (all elements when None), as :func:`amin` and :func:`amax`."""
+    return _AminmaxResult(amin(x, dim, keepdim), amax(x, dim, keepdim))
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim`` in one call (see :func:`var` for the correction)."""
+    if isinstance(dim, bool):  # torch's var_mean(x, unbiased) overload
+        dim, unbiased = None, dim
+    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim`` in one call (see :func:`std` for the correction)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)

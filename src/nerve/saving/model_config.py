@@ -26,6 +26,7 @@ from nerve.autograd.tensor import Tensor
 from nerve.layers import InputLayer, KerasTensor, Layer
 from nerve.models import Model, Sequential
 from nerve.models.model import ModuleModel
+from nerve.nn.module import evaluating
 from nerve.saving import registry
 
 
@@ -304,10 +305,5 @@ def _build_with_zeros(model: Model, shape) -> None:
     batch = [
         Tensor._wrap(np.zeros([1 if s is None else s for s in sh], np.float32)) for sh in shapes
     ]
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            model(batch if len(batch) > 1 else batch[0])
-    finally:
-        model.train(was_training)
+    with evaluating(model), no_grad():
+        model(batch if len(batch) > 1 else batch[0])

@@ -14,7 +14,7 @@ model = keras.Sequential(
         layers.Conv2D(4, kernel_size=(3, 3), activation="relu"),
         layers.MaxPooling2D(pool_size=(2, 2)),
         layers.Conv2D(6, 3, padding="same", activation="relu"),
-        layers.AveragePooling2D(),
+        layers.AveragePooling2D(pool_size=2),
         layers.Flatten(),
         layers.Dense(3, activation="softmax"),
     ]

@@ -49,6 +49,7 @@ history = model.fit(
     Batches(raw[:48], labels[:48], 16),
     validation_data=Batches(raw[48:], labels[48:], 16),
     epochs=3,
+    shuffle=False,
     verbose=0,
 )
 RESULTS["loss"] = np.array(history.history["loss"])

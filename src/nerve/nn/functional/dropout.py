@@ -14,7 +14,14 @@ from nerve.autograd.tensor import Tensor
 from nerve.backend import rng
 from nerve.primitives.common import as_tensor, memory_order
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d"]
+__all__ = [
+    "alpha_dropout",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "feature_alpha_dropout",
+]
 
 
 def keep_mask(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
@@ -135,3 +142,55 @@ def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``."""
     x = as_tensor(input, "dropout3d")
     return _dropout("dropout3d", x, p, training, inplace, _feature_mask_shape("dropout3d", x, 5))
+
+
+# SELU's negative saturation, -scale * alpha: where alpha dropout sends the dropped units
+_SELU_SATURATION = -1.0507009873554805 * 1.6732632423543772
+
+
+def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout for SELU networks: dropped units go to SELU's saturation, then an affine map
+    keeps the mean and variance of a standard-normal input.
+
+    ``out = a * (x * keep + alpha' * (1 - keep)) + b`` with ``alpha' = -scale * alpha``,
+    ``a = ((1 - p) * (1 + p * alpha'^2)) ** -0.5`` and ``b = -a * alpha' * p``.
+
+    Raises:
+        ValueError: for ``p`` outside [0, 1].
+    """
+    return _alpha_dropout("alpha_dropout", input, p, training, False)
+
+
+def feature_alpha_dropout(
+    input, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """alpha_dropout with one draw per channel (N, C, ...): whole channels go to SELU's
+    saturation together.
+
+    Raises:
+        ValueError: for ``p`` outside [0, 1].
+    """
+    return _alpha_dropout("feature_alpha_dropout", input, p, training, True)
+
+
+def _alpha_dropout(op: str, input, p, training: bool, per_channel: bool) -> Tensor:
+    x = as_tensor(input, op)
+    if not isinstance(p, (int, float, np.number)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability p must be in [0, 1], got {p!r}")
+    if not training or p == 0.0:
+        return x
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{op} needs a floating-point input, got dtype {x.data.dtype}")
+    if p == 1.0:
+        return x * 0.0
+    shape = x.shape
+    if per_channel:
+        if x.ndim < 2:
+            raise ValueError(f"{op}: expected an input with a channel dim (N, C, ...), got {shape}")
+        shape = shape[:2] + (1,) * (x.ndim - 2)
+    keep = (rng().random(shape) >= p).astype(x.data.dtype)
+    a = ((1 - p) * (1 + p * _SELU_SATURATION**2)) ** -0.5
+    b = -a * _SELU_SATURATION * p
+    # a * alpha' * (1 - keep) + b is a constant array; only x * (a * keep) carries the gradient
+    shift = (a * _SELU_SATURATION * (1 - keep) + b).astype(x.data.dtype)
+    return x * Tensor._wrap(a * keep) + Tensor._wrap(shift)

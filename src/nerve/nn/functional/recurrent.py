@@ -5,6 +5,10 @@ caller (``linear`` over (T*N, I)); these ops take it precomputed as ``xw`` of sh
 Each step inside is one fused cell: a single (N, H) x (H, G*H) matmul for all gates, then the
 gate math in place. Backward is hand-written backpropagation through time over the saved gates,
 so a 28-step LSTM is two Functions in the graph, not hundreds of tiny ops.
+
+``batch_sizes`` (torch's PackedSequence layout: the rows are sorted by length, longest first, and
+step t has ``batch_sizes[t]`` live rows, a prefix) makes the rows past it keep their state at that
+step: the state is not advanced by padding, so h_T (and c_T) hold each row's own last step.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ def _sigmoid_(x: np.ndarray) -> np.ndarray:
 class LSTMSequence(Function):
     """Gates in torch's order (input, forget, cell, output); biases already in ``xw``."""
 
-    def forward(self, xw, h0, c0, w_hh):
+    def forward(self, xw, h0, c0, w_hh, batch_sizes=None):
         steps, batch, four_h = xw.shape
         hidden = four_h // 4
         cell_gate = slice(2 * hidden, 3 * hidden)
@@ -65,7 +69,12 @@ class LSTMSequence(Function):
                 c += i_g
                 np.tanh(c, out=tanh_c[t])
                 np.multiply(o, tanh_c[t], out=out[t])
+                if batch_sizes is not None and batch_sizes[t] < batch:
+                    n = batch_sizes[t]  # rows past their length keep their states
+                    c[n:] = cells[t][n:]
+                    out[t][n:] = h[n:]
                 h = out[t]
+        self.batch_sizes = batch_sizes
         self.gates, self.cells, self.tanh_c, self.out = gates, cells, tanh_c, out
         self.h0, self.w_hh = h0, w_hh
         return out, out[-1].copy(), cells[-1].copy()
@@ -81,9 +90,13 @@ class LSTMSequence(Function):
         through_o = np.empty((batch, hidden), dt)
         dh = np.zeros((batch, hidden), dt) if g_h is None else g_h.astype(dt, copy=True)
         dc = np.zeros((batch, hidden), dt) if g_c is None else g_c.astype(dt, copy=True)
+        sizes = self.batch_sizes
         for t in range(steps - 1, -1, -1):
             if g_out is not None:
                 dh += g_out[t]
+            n = batch if sizes is None else sizes[t]
+            if n < batch:  # carried rows pass their gradients straight to the previous step
+                dh_keep, dc_keep = dh[n:].copy(), dc[n:].copy()
             a, d, tc = gates[t], d_xw[t], tanh_c[t]
             i, f, g, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
             # d holds the activations' derivatives: s (1 - s) for the logistic gates over the
@@ -104,7 +117,12 @@ class LSTMSequence(Function):
             np.multiply(dc, i, out=u_g)
             d *= upstream
             dc *= f
+            if n < batch:
+                d[n:] = 0
             np.matmul(d, w_hh, out=dh)
+            if n < batch:
+                dh[n:] = dh_keep
+                dc[n:] = dc_keep
         need_xw, need_h0, need_c0, need_w = self.needs_input_grad
         d_w = None
         if need_w:
@@ -122,7 +140,7 @@ class LSTMSequence(Function):
 class GRUSequence(Function):
     """Gates in torch's order (reset, update, new); n = tanh(xw_n + r * (h W_hn^T + b_hn))."""
 
-    def forward(self, xw, h0, w_hh, b_hh):
+    def forward(self, xw, h0, w_hh, b_hh, batch_sizes=None):
         steps, batch, three_h = xw.shape
         hidden = three_h // 3
         dt = xw.dtype
@@ -149,7 +167,10 @@ class GRUSequence(Function):
                 np.subtract(h, n, out=out[t])
                 out[t] *= z
                 out[t] += n
+                if batch_sizes is not None and batch_sizes[t] < batch:
+                    out[t][batch_sizes[t] :] = h[batch_sizes[t] :]  # past its length: kept
                 h = out[t]
+        self.batch_sizes = batch_sizes
         self.rz, self.n_gate, self.hn, self.out, self.h0, self.w_hh = rz, n_gate, hn, out, h0, w_hh
         return out, out[-1].copy()
 
@@ -160,9 +181,11 @@ class GRUSequence(Function):
         d_xw = np.empty((steps, batch, 3 * hidden), dtype=dt)
         d_hw = np.empty((steps, batch, 3 * hidden), dtype=dt)  # grads of h W_hh^T + b_hh
         dh = np.zeros((batch, hidden), dt) if g_h is None else g_h.astype(dt, copy=True)
+        sizes = self.batch_sizes
         for t in range(steps - 1, -1, -1):
             if g_out is not None:
                 dh += g_out[t]
+            live = batch if sizes is None else sizes[t]
             h_prev = self.h0 if t == 0 else out[t - 1]
             r, z = rz[t, :, :hidden], rz[t, :, hidden:]
             n = n_gate[t]
@@ -177,6 +200,11 @@ class GRUSequence(Function):
             dhw = d_hw[t]
             dhw[:, : 2 * hidden] = d[:, : 2 * hidden]
             np.multiply(dn_pre, r, out=dhw[:, 2 * hidden :])
+            if live < batch:  # carried rows: no gate gradients, dh passes through unchanged
+                d[live:] = 0
+                dhw[live:] = 0
+                z = z.copy()
+                z[live:] = 1
             dh = dh * z + dhw @ w_hh
         need_xw, need_h0, need_w, need_b = self.needs_input_grad
         d_w = d_b = None
@@ -192,7 +220,7 @@ class GRUSequence(Function):
 class RNNSequence(Function):
     """Elman RNN: h' = act(xw + h W_hh^T), act tanh or relu; biases already in ``xw``."""
 
-    def forward(self, xw, h0, w_hh, nonlinearity):
+    def forward(self, xw, h0, w_hh, nonlinearity, batch_sizes=None):
         steps, batch, hidden = xw.shape
         out = np.empty_like(xw)
         w_t = w_hh.T
@@ -206,7 +234,10 @@ class RNNSequence(Function):
                 np.maximum(a, 0, out=a)
             else:
                 np.tanh(a, out=a)
+            if batch_sizes is not None and batch_sizes[t] < batch:
+                a[batch_sizes[t] :] = h[batch_sizes[t] :]  # past its length: kept
             h = a
+        self.batch_sizes = batch_sizes
         self.out, self.h0, self.w_hh, self.relu = out, h0, w_hh, relu
         return out, out[-1].copy()
 
@@ -215,6 +246,7 @@ class RNNSequence(Function):
         steps, batch, hidden = out.shape
         d_xw = np.empty_like(out)
         dh = np.zeros((batch, hidden), out.dtype) if g_h is None else g_h.astype(out.dtype)
+        sizes = self.batch_sizes
         for t in range(steps - 1, -1, -1):
             if g_out is not None:
                 dh = dh + g_out[t]
@@ -224,7 +256,14 @@ class RNNSequence(Function):
                 np.multiply(dh, y > 0, out=d)
             else:
                 np.multiply(dh, 1 - y * y, out=d)
-            dh = d @ w_hh
+            live = batch if sizes is None else sizes[t]
+            if live < batch:  # carried rows: dh passes through unchanged
+                d[live:] = 0
+                keep = dh[live:]
+                dh = d @ w_hh
+                dh[live:] = keep
+            else:
+                dh = d @ w_hh
         need_xw, need_h0, need_w = self.needs_input_grad
         d_w = None
         if need_w:
@@ -249,35 +288,66 @@ def _check(op: str, xw, h0, gates: int, w_hh):
         raise ValueError(f"{op}: batch of xw {tuple(xw.shape)} and h0 {tuple(h0.shape)} differ")
 
 
-def lstm_sequence(xw, h0, c0, w_hh):
+def _batch_sizes(op: str, batch_sizes, steps: int, batch: int):
+    """``batch_sizes`` as a tuple of ints, checked: one per step, in [0, N], non-increasing."""
+    if batch_sizes is None:
+        return None
+    sizes = np.asarray(getattr(batch_sizes, "data", batch_sizes))
+    if sizes.ndim != 1 or sizes.shape[0] != steps or sizes.dtype.kind not in "iu":
+        raise ValueError(
+            f"{op}: batch_sizes must be {steps} integers (one per step), got {sizes!r}"
+        )
+    if sizes.size and (sizes.min() < 0 or sizes.max() > batch or np.any(np.diff(sizes) > 0)):
+        raise ValueError(
+            f"{op}: batch_sizes must be non-increasing and within [0, {batch}], got "
+            f"{sizes.tolist()}"
+        )
+    return tuple(int(n) for n in sizes)
+
+
+def lstm_sequence(xw, h0, c0, w_hh, batch_sizes=None):
     """Run an LSTM layer-direction over precomputed input projections.
 
     Args:
         xw: (T, N, 4H), x_t W_ih^T + b_ih + b_hh for every step.
         h0, c0: (N, H) initial states.
         w_hh: (4H, H) recurrent weights, gates ordered (i, f, g, o) as in torch.
+        batch_sizes: optional, T non-increasing ints: only the first ``batch_sizes[t]`` rows
+            advance at step t, the others keep their states (a PackedSequence's layout).
 
     Returns:
         (outputs (T, N, H), h_T (N, H), c_T (N, H))
+
+    Raises:
+        ValueError: the shapes do not fit together, or ``batch_sizes`` is malformed.
     """
     xw, h0, c0, w_hh = (as_tensor(t, "lstm_sequence") for t in (xw, h0, c0, w_hh))
     _check("lstm_sequence", xw, h0, 4, w_hh)
-    return LSTMSequence.apply(xw, h0, c0, w_hh)
+    sizes = _batch_sizes("lstm_sequence", batch_sizes, xw.shape[0], xw.shape[1])
+    return LSTMSequence.apply(xw, h0, c0, w_hh, batch_sizes=sizes)
 
 
-def gru_sequence(xw, h0, w_hh, b_hh):
-    """Run a GRU layer-direction; ``xw`` = x W_ih^T + b_ih, (T, N, 3H); returns (outputs, h_T)."""
+def gru_sequence(xw, h0, w_hh, b_hh, batch_sizes=None):
+    """Run a GRU layer-direction; ``xw`` = x W_ih^T + b_ih, (T, N, 3H); returns (outputs, h_T).
+
+    ``batch_sizes`` is as for :func:`lstm_sequence`.
+    """
     xw, h0, w_hh, b_hh = (as_tensor(t, "gru_sequence") for t in (xw, h0, w_hh, b_hh))
     _check("gru_sequence", xw, h0, 3, w_hh)
-    return GRUSequence.apply(xw, h0, w_hh, b_hh)
+    sizes = _batch_sizes("gru_sequence", batch_sizes, xw.shape[0], xw.shape[1])
+    return GRUSequence.apply(xw, h0, w_hh, b_hh, batch_sizes=sizes)
 
 
-def rnn_sequence(xw, h0, w_hh, nonlinearity: str = "tanh"):
-    """Run an Elman RNN layer-direction; ``xw`` = x W_ih^T + b_ih + b_hh, (T, N, H)."""
+def rnn_sequence(xw, h0, w_hh, nonlinearity: str = "tanh", batch_sizes=None):
+    """Run an Elman RNN layer-direction; ``xw`` = x W_ih^T + b_ih + b_hh, (T, N, H).
+
+    ``batch_sizes`` is as for :func:`lstm_sequence`.
+    """
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(
             f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
         )
     xw, h0, w_hh = (as_tensor(t, "rnn_sequence") for t in (xw, h0, w_hh))
     _check("rnn_sequence", xw, h0, 1, w_hh)
-    return RNNSequence.apply(xw, h0, w_hh, nonlinearity=nonlinearity)
+    sizes = _batch_sizes("rnn_sequence", batch_sizes, xw.shape[0], xw.shape[1])
+    return RNNSequence.apply(xw, h0, w_hh, nonlinearity=nonlinearity, batch_sizes=sizes)

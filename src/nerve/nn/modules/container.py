@@ -1,10 +1,12 @@
-"""Containers and shape modules: Sequential, ModuleList, ModuleDict, Identity, (Un)Flatten."""
+"""Containers and shape modules: Sequential, ModuleList, ModuleDict, ParameterList,
+ParameterDict, Identity, (Un)Flatten."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
 from nerve.nn.module import Module
+from nerve.nn.parameter import Parameter
 
 
 class Sequential(Module):
@@ -186,3 +188,108 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+def _as_parameter(value):
+    """torch's containers wrap a plain tensor (or array) into a Parameter."""
+    if value is None or isinstance(value, Parameter):
+        return value
+    return Parameter(value)
+
+
+class ParameterList(Module):
+    """A list of parameters that the parent module registers (keys "0", "1", ...).
+
+    >>> import nerve
+    >>> from nerve import nn
+    >>> params = nn.ParameterList([nn.Parameter(nerve.ones(2)) for _ in range(3)])
+    >>> len(list(params.parameters())), [k for k, _ in params.named_parameters()][:2]
+    (3, ['0', '1'])
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        for v in values or ():
+            self.append(v)
+
+    def append(self, value) -> ParameterList:
+        self.register_parameter(str(len(self._parameters)), _as_parameter(value))
+        return self
+
+    def extend(self, values) -> ParameterList:
+        for v in values:
+            self.append(v)
+        return self
+
+    def __getitem__(self, index):
+        values = list(self._parameters.values())
+        if isinstance(index, slice):
+            return ParameterList(values[index])
+        return values[index]
+
+    def __setitem__(self, index: int, value) -> None:
+        self.register_parameter(list(self._parameters)[index], _as_parameter(value))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def extra_repr(self) -> str:
+        return "\n".join(
+            f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+            for k, p in self._parameters.items()
+        )
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterList has no forward(); use its parameters in yours")
+
+
+class ParameterDict(Module):
+    """A dict of parameters that the parent module registers under their keys."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self.update(parameters or {})
+
+    def update(self, parameters) -> None:
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for key, value in items:
+            self[key] = value
+
+    def __getitem__(self, key: str):
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        self.register_parameter(key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parameters
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def extra_repr(self) -> str:
+        return "\n".join(
+            f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+            for k, p in self._parameters.items()
+        )
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterDict has no forward(); use its parameters in yours")

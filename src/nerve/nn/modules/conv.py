@@ -1,4 +1,5 @@
-"""Convolution layers: Conv1d, Conv2d, ConvTranspose2d (NCHW, PyTorch's arguments)."""
+"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (NCHW, PyTorch's
+arguments)."""
 
 from __future__ import annotations
 
@@ -98,6 +99,8 @@ class _ConvNd(Module):
         )
         if self.padding not in ((0,) * self._dims,):
             s += f", padding={self.padding}"
+        if self._transposed and self.output_padding != (0,) * self._dims:
+            s += f", output_padding={self.output_padding}"
         if self.dilation != (1,) * self._dims:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
@@ -217,6 +220,52 @@ class ConvTranspose2d(_ConvNd):
     def forward(self, x):
         self._check_input(x)
         return F.conv_transpose2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )
+
+
+class ConvTranspose1d(_ConvNd):
+    """Transposed 1-d convolution over (N, C_in, L) (the gradient of conv1d for its input)."""
+
+    _dims = 1
+    _transposed = True
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        padding_mode="zeros",
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+        )
+
+    def forward(self, x):
+        self._check_input(x)
+        return F.conv_transpose1d(
             x,
             self.weight,
             self.bias,

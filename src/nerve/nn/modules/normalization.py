@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNorm1d/2d, LayerNorm, GroupNorm."""
+"""Normalization layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d, LayerNorm, GroupNorm."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from nerve.nn.parameter import Parameter
 class _BatchNorm(Module):
     _ndims: tuple = ()
     _layout = ""
+    _optional_state = ("num_batches_tracked",)  # absent from older checkpoints, as in torch
 
     def __init__(
         self,
@@ -21,13 +22,20 @@ class _BatchNorm(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
     ):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=np.float32))
-            self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
+            if bias:
+                self.bias = Parameter(np.zeros(num_features, dtype=np.float32))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -72,7 +80,8 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
         )
 
 
@@ -152,3 +161,70 @@ class GroupNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization over (N, C, D, H, W), per channel."""
+
+    _ndims = (5,)
+    _layout = "(N, C, D, H, W)"
+
+
+class _InstanceNorm(_BatchNorm):
+    """Normalizes each channel of each sample over its spatial positions (Ulyanov et al., 2016);
+    torch's defaults: no affine parameters, no running statistics."""
+
+    _spatial = 1
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias)
+
+    def forward(self, x):
+        batched = self._spatial + 2
+        if x.ndim not in (batched - 1, batched):
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}) expects a {batched}-d (N, C, ...) "
+                f"or {batched - 1}-d (C, ...) input, got {tuple(x.shape)}"
+            )
+        unbatched = x.ndim == batched - 1
+        if unbatched:
+            x = x.unsqueeze(0)
+        if (self.affine or self.track_running_stats) and x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}) expects {self.num_features} "
+                f"channels (dim 1), got input of shape {tuple(x.shape)}"
+            )
+        out = F.instance_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization over (N, C, L) or (C, L)."""
+
+    _spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization over (N, C, H, W) or (C, H, W)."""
+
+    _spatial = 2

@@ -1,4 +1,4 @@
-"""Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (and 1-d max/avg)."""
+"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d."""
 
 from __future__ import annotations
 
@@ -81,3 +81,56 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class MaxPool1d(MaxPool2d):
+    """Max over kernel_size windows of (N, C, L) or (C, L); stride defaults to kernel_size."""
+
+    def forward(self, x):
+        return F.max_pool1d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            ceil_mode=self.ceil_mode,
+            return_indices=self.return_indices,
+        )
+
+
+def _single(value) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+class AvgPool1d(Module):
+    """Mean over kernel_size windows of (N, C, L) or (C, L); stride defaults to kernel_size."""
+
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        super().__init__()
+        # torch keeps the 1-d sizes as 1-tuples (its repr shows them so)
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(stride if stride is not None else kernel_size)
+        self.padding = _single(padding)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, x):
+        return F.avg_pool1d(
+            x,
+            self.kernel_size[0],
+            self.stride[0],
+            self.padding[0],
+            self.ceil_mode,
+            self.count_include_pad,
+        )
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """Average pooling of (N, C, L) or (C, L) to a fixed length, whatever the input length."""
+
+    def forward(self, x):
+        return F.adaptive_avg_pool1d(x, self.output_size)

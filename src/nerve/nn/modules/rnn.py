@@ -2,6 +2,10 @@
 
 Each layer-direction is one input projection (a single matmul over all time steps) followed by
 one fused sequence op from nn.functional.recurrent.
+
+A PackedSequence input runs padded (T, B, *) in its sorted order with the fused ops'
+``batch_sizes``: a sequence's state stops at its own last step, and the reverse direction reads
+each sequence backwards from its own end (a per-sequence reversal, one gather).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from nerve.nn import functional as F
 from nerve.nn import init
 from nerve.nn.module import Module
 from nerve.nn.parameter import Parameter
+from nerve.nn.utils.rnn import PackedSequence, lengths_of, packed_positions, padded_positions
 from nerve.primitives import creation, shape
 
 
@@ -64,6 +69,9 @@ class _RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
+    def flatten_parameters(self) -> None:
+        """torch's cuDNN weight-packing call: a no-op here (the weights are used as they are)."""
+
     def _state_shape(self, batch: int) -> tuple:
         return (self.num_layers * self.num_directions, batch, self.hidden_size)
 
@@ -75,6 +83,21 @@ class _RNNBase(Module):
             )
 
     def forward(self, x, hx=None):
+        """Run the layers over a sequence.
+
+        Args:
+            x: (L, N, H_in) (batch first: (N, L, H_in)), unbatched (L, H_in), or a
+                PackedSequence.
+            hx: the initial states ((h_0, c_0) for LSTM), zeros when None.
+
+        Returns:
+            (output, h_n) (LSTM: (output, (h_n, c_n))); output is a PackedSequence when x is.
+
+        Raises:
+            ValueError: the input or state shapes do not fit the layer.
+        """
+        if isinstance(x, PackedSequence):
+            return self._forward_packed(x, hx)
         cls = type(self).__name__
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             raise ValueError(
@@ -89,28 +112,66 @@ class _RNNBase(Module):
             x = x.transpose(0, 1)
         batch = x.shape[1]
         h0, c0 = self._initial_states(hx, batch, unbatched, x.dtype)
-        h_n, c_n = [], []
-        layer_input = x
-        for layer in range(self.num_layers):
-            outputs = []
-            for d in range(self.num_directions):
-                k = layer * self.num_directions + d
-                out, h, c = self._run(layer_input, layer, d, h0[k], None if c0 is None else c0[k])
-                outputs.append(out)
-                h_n.append(h)
-                c_n.append(c)
-            layer_input = outputs[0] if len(outputs) == 1 else shape.cat(outputs, dim=2)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, True)
-        output = layer_input
-        h_n = shape.stack(h_n)
-        c_n = shape.stack(c_n) if c0 is not None else None
+        output, h_n, c_n = self._layers(x, h0, c0)
         if unbatched:
             output, h_n = output.squeeze(1), h_n.squeeze(1)
             c_n = c_n.squeeze(1) if c_n is not None else None
         elif self.batch_first:
             output = output.transpose(0, 1)
         return output, (h_n if c_n is None else (h_n, c_n))
+
+    def _layers(self, x, h0, c0, packing=None):
+        """Every layer and direction over time-major ``x``; returns (output, h_n, c_n)."""
+        h_n, c_n = [], []
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for d in range(self.num_directions):
+                k = layer * self.num_directions + d
+                c = None if c0 is None else c0[k]
+                out, h, c = self._run(layer_input, layer, d, h0[k], c, packing)
+                outputs.append(out)
+                h_n.append(h)
+                c_n.append(c)
+            layer_input = outputs[0] if len(outputs) == 1 else shape.cat(outputs, dim=2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+        c_n = shape.stack(c_n) if c0 is not None else None
+        return layer_input, shape.stack(h_n), c_n
+
+    def _forward_packed(self, packed: PackedSequence, hx):
+        """forward() of a PackedSequence: pad (sorted order), run, pack the output again."""
+        data = packed.data
+        if data.ndim != 2 or data.shape[1] != self.input_size:
+            raise ValueError(
+                f"{type(self).__name__}(input_size={self.input_size}) expects packed data of "
+                f"shape (steps, {self.input_size}), got {tuple(data.shape)}"
+            )
+        sizes = np.asarray(packed.batch_sizes.data, dtype=np.int64)
+        batch = int(sizes[0])
+        lengths = lengths_of(sizes)
+        # per-sequence time reversal: step t of sequence b reads step len_b - 1 - t (its own
+        # end first); padding steps stay where they are, after the real ones
+        t = np.arange(sizes.size)[:, None]
+        reverse = np.where(t < lengths[None], lengths[None] - 1 - t, t)
+        packing = (sizes, reverse, np.arange(batch)[None])
+        zero = creation.zeros((1, self.input_size), dtype=data.dtype)
+        x = shape.cat([data, zero], dim=0)[padded_positions(sizes)]
+        sorted_idx, unsorted_idx = packed.sorted_indices, packed.unsorted_indices
+        if hx is not None and sorted_idx is not None:  # hx is in the caller's batch order
+            hx = (
+                tuple(h.index_select(1, sorted_idx) for h in hx)
+                if self._mode == "LSTM"
+                else (hx.index_select(1, sorted_idx))
+            )
+        h0, c0 = self._initial_states(hx, batch, False, x.dtype)
+        output, h_n, c_n = self._layers(x, h0, c0, packing)
+        out_data = output[packed_positions(sizes)]
+        if unsorted_idx is not None:
+            h_n = h_n.index_select(1, unsorted_idx)
+            c_n = c_n.index_select(1, unsorted_idx) if c_n is not None else None
+        out = PackedSequence(out_data, packed.batch_sizes, sorted_idx, unsorted_idx)
+        return out, (h_n if c_n is None else (h_n, c_n))
 
     def _initial_states(self, hx, batch, unbatched, dtype):
         zeros = creation.zeros(self._state_shape(batch), dtype=dtype)
@@ -140,7 +201,7 @@ class _RNNBase(Module):
             return w_ih, w_hh, None, None
         return w_ih, w_hh, getattr(self, f"bias_ih_{name}"), getattr(self, f"bias_hh_{name}")
 
-    def _run(self, x: Tensor, layer: int, direction: int, h0, c0):
+    def _run(self, x: Tensor, layer: int, direction: int, h0, c0, packing=None):
         raise NotImplementedError
 
     def extra_repr(self) -> str:
@@ -158,11 +219,24 @@ class _RNNBase(Module):
         return s
 
 
-def _project(x: Tensor, w_ih, bias, direction: int) -> Tensor:
+def _reverse(x: Tensor, direction: int, packing) -> Tensor:
+    """``x`` reversed in time for the backward direction (each sequence within its own length
+    when packed); the same call undoes it."""
+    if not direction:
+        return x
+    if packing is None:
+        return x.flip(0)
+    _, steps, cols = packing
+    return x[steps, cols]
+
+
+def _project(x: Tensor, w_ih, bias, direction: int, packing) -> Tensor:
     """x W_ih^T + bias for every step at once, reversed in time for the backward direction."""
-    if direction:
-        x = x.flip(0)
-    return F.linear(x, w_ih, bias)
+    return F.linear(_reverse(x, direction, packing), w_ih, bias)
+
+
+def _sizes(packing):
+    return None if packing is None else packing[0]
 
 
 class RNN(_RNNBase):
@@ -189,11 +263,11 @@ class RNN(_RNNBase):
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional
         )
 
-    def _run(self, x, layer, direction, h0, c0):
+    def _run(self, x, layer, direction, h0, c0, packing=None):
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
-        xw = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, direction)
-        out, h = F.rnn_sequence(xw, h0, w_hh, self.nonlinearity)
-        return (out.flip(0) if direction else out), h, None
+        xw = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, direction, packing)
+        out, h = F.rnn_sequence(xw, h0, w_hh, self.nonlinearity, batch_sizes=_sizes(packing))
+        return _reverse(out, direction, packing), h, None
 
 
 class LSTM(_RNNBase):
@@ -211,11 +285,11 @@ class LSTM(_RNNBase):
     _gates = 4
     _mode = "LSTM"
 
-    def _run(self, x, layer, direction, h0, c0):
+    def _run(self, x, layer, direction, h0, c0, packing=None):
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
-        xw = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, direction)
-        out, h, c = F.lstm_sequence(xw, h0, c0, w_hh)
-        return (out.flip(0) if direction else out), h, c
+        xw = _project(x, w_ih, None if b_ih is None else b_ih + b_hh, direction, packing)
+        out, h, c = F.lstm_sequence(xw, h0, c0, w_hh, batch_sizes=_sizes(packing))
+        return _reverse(out, direction, packing), h, c
 
 
 class GRU(_RNNBase):
@@ -227,10 +301,10 @@ class GRU(_RNNBase):
     _gates = 3
     _mode = "GRU"
 
-    def _run(self, x, layer, direction, h0, c0):
+    def _run(self, x, layer, direction, h0, c0, packing=None):
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
-        xw = _project(x, w_ih, b_ih, direction)
+        xw = _project(x, w_ih, b_ih, direction, packing)
         if b_hh is None:
             b_hh = creation.zeros(3 * self.hidden_size, dtype=x.dtype)
-        out, h = F.gru_sequence(xw, h0, w_hh, b_hh)
-        return (out.flip(0) if direction else out), h, None
+        out, h = F.gru_sequence(xw, h0, w_hh, b_hh, batch_sizes=_sizes(packing))
+        return _reverse(out, direction, packing), h, None

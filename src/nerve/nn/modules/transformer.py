@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+
+from nerve.autograd.tensor import Tensor
 from nerve.nn import functional as F
+from nerve.nn import init
 from nerve.nn.module import Module
 from nerve.nn.modules.attention import MultiheadAttention
 from nerve.nn.modules.container import ModuleList
@@ -187,3 +191,176 @@ class TransformerDecoderLayer(Module):
 
     def _ff(self, x):
         return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerDecoder(Module):
+    """A stack of ``num_layers`` copies of ``decoder_layer``, with an optional final norm.
+
+    forward(tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+    memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False) runs every layer
+    on the same ``memory`` (the encoder's output).
+    """
+
+    def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm=None):
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"TransformerDecoder: num_layers must be >= 1, got {num_layers}")
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(
+        self,
+        tgt,
+        memory,
+        tgt_mask=None,
+        memory_mask=None,
+        tgt_key_padding_mask=None,
+        memory_key_padding_mask=None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ):
+        x = tgt
+        for layer in self.layers:
+            x = layer(
+                x,
+                memory,
+                tgt_mask=tgt_mask,
+                memory_mask=memory_mask,
+                tgt_key_padding_mask=tgt_key_padding_mask,
+                memory_key_padding_mask=memory_key_padding_mask,
+                tgt_is_causal=bool(tgt_is_causal),
+                memory_is_causal=memory_is_causal,
+            )
+        return x if self.norm is None else self.norm(x)
+
+
+class Transformer(Module):
+    """The encoder-decoder Transformer (Vaswani et al., 2017) with torch's defaults and layout.
+
+    Args:
+        d_model: the embedding size (512).
+        nhead: attention heads (8).
+        num_encoder_layers, num_decoder_layers: stack depths (6 and 6).
+        dim_feedforward: the feed-forward width (2048).
+        dropout: the dropout rate everywhere (0.1).
+        activation: "relu", "gelu" or a callable.
+        custom_encoder, custom_decoder: modules used instead of the default stacks.
+        layer_norm_eps: LayerNorm's eps (1e-5).
+        batch_first: inputs are (N, S, E) instead of (S, N, E).
+        norm_first: pre-norm layers instead of post-norm.
+        bias: biases in the linear and norm layers.
+
+    Shape:
+        src (S, N, E), tgt (T, N, E) (batch first when asked); output like tgt.
+
+    Raises:
+        ValueError: src and tgt differ in batch size, or their feature size is not d_model.
+
+    >>> import nerve
+    >>> from nerve import nn
+    >>> model = nn.Transformer(d_model=16, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+    ...                        dim_feedforward=32)
+    >>> model(nerve.randn(5, 3, 16), nerve.randn(4, 3, 16)).shape
+    (4, 3, 16)
+    """
+
+    def __init__(
+        self,
+        d_model: int = 512,
+        nhead: int = 8,
+        num_encoder_layers: int = 6,
+        num_decoder_layers: int = 6,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation="relu",
+        custom_encoder=None,
+        custom_decoder=None,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        layer_args = dict(
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            activation=activation,
+            layer_norm_eps=layer_norm_eps,
+            batch_first=batch_first,
+            norm_first=norm_first,
+            bias=bias,
+        )
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            layer = TransformerEncoderLayer(d_model, nhead, **layer_args)
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+            self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            layer = TransformerDecoderLayer(d_model, nhead, **layer_args)
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+            self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        # torch re-draws every matrix of the whole model with Xavier-uniform
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+
+    def forward(
+        self,
+        src,
+        tgt,
+        src_mask=None,
+        tgt_mask=None,
+        memory_mask=None,
+        src_key_padding_mask=None,
+        tgt_key_padding_mask=None,
+        memory_key_padding_mask=None,
+        src_is_causal: bool | None = None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ):
+        batched = src.ndim == 3
+        batch_dim = 0 if self.batch_first else 1
+        if batched and src.shape[batch_dim] != tgt.shape[batch_dim]:
+            raise ValueError(
+                f"Transformer: the batch number of src and tgt must be equal, got src "
+                f"{tuple(src.shape)} and tgt {tuple(tgt.shape)} (batch_first={self.batch_first})"
+            )
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise ValueError(
+                f"Transformer: the feature number of src and tgt must be equal to d_model "
+                f"({self.d_model}), got src {tuple(src.shape)} and tgt {tuple(tgt.shape)}"
+            )
+        memory = self.encoder(
+            src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal
+        )
+        return self.decoder(
+            tgt,
+            memory,
+            tgt_mask=tgt_mask,
+            memory_mask=memory_mask,
+            tgt_key_padding_mask=tgt_key_padding_mask,
+            memory_key_padding_mask=memory_key_padding_mask,
+            tgt_is_causal=tgt_is_causal,
+            memory_is_causal=memory_is_causal,
+        )
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
+        """A (sz, sz) float mask: 0 on and below the diagonal, -inf above (no peeking ahead).
+
+        >>> Transformer.generate_square_subsequent_mask(3).tolist()
+        [[0.0, -inf, -inf], [0.0, 0.0, -inf], [0.0, 0.0, 0.0]]
+        """
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        mask = np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1)
+        return Tensor(mask)

@@ -107,3 +107,75 @@ class SequentialLR(LRScheduler):
         self.__dict__.update(copy.deepcopy(state))
         for s, s_state in zip(self._schedulers, saved):
             s.load_state_dict(s_state)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedules together each epoch; their (chainable) factors multiply.
+
+    Args:
+        schedulers: the schedules, all on one optimizer (ReduceLROnPlateau cannot be one).
+        optimizer: that optimizer (default: the first schedule's).
+
+    Raises:
+        ValueError: no schedule, a ReduceLROnPlateau, or schedules on different optimizers.
+
+    >>> import nerve
+    >>> from nerve.optim import SGD
+    >>> from nerve.optim.lr_scheduler import ConstantLR, ExponentialLR
+    >>> opt = SGD([nerve.zeros(1, requires_grad=True)], lr=1.0)
+    >>> sched = ChainedScheduler([ConstantLR(opt, factor=0.5, total_iters=2),
+    ...                           ExponentialLR(opt, gamma=0.5)])
+    >>> lrs = [sched.get_last_lr()[0]]
+    >>> for _ in range(3):
+    ...     sched.step()
+    ...     lrs.append(sched.get_last_lr()[0])
+    >>> lrs
+    [0.5, 0.25, 0.25, 0.125]
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        name = type(self).__name__
+        if len(schedulers) < 1:
+            raise ValueError(
+                f"{name} expects at least one scheduler to be chained, but got no scheduler."
+            )
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, scheduler in enumerate(schedulers):
+            if not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"{name} at index {i} should be an LRScheduler")
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(
+                    f"{name} does not support `ReduceLROnPlateau` scheduler as it requires "
+                    "additional kwargs to be specified when calling `step`, but got one at "
+                    f"index {i} in the given schedulers sequence."
+                )
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(
+                    f"{name} expects all schedulers to belong to the same optimizer, but got "
+                    f"scheduler {type(scheduler).__name__} at index {i} with another optimizer."
+                )
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self) -> None:
+        """Step every schedule, in order."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        state = {
+            k: copy.deepcopy(v)
+            for k, v in self.__dict__.items()
+            if k not in ("optimizer", "_schedulers")
+        }
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        saved = state.pop("_schedulers")
+        self.__dict__.update(copy.deepcopy(state))
+        for s, s_state in zip(self._schedulers, saved):
+            s.load_state_dict(s_state)

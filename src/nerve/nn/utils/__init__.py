@@ -1,4 +1,5 @@
-"""Gradient clipping and flat parameter vectors (PyTorch's ``torch.nn.utils`` functions)."""
+"""Gradient clipping and flat parameter vectors (PyTorch's ``torch.nn.utils`` functions);
+variable-length sequences in :mod:`nerve.nn.utils.rnn`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import math
 import numpy as np
 
 from nerve.autograd import Tensor
+from nerve.nn.utils import rnn
 
 __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
     "parameters_to_vector",
+    "rnn",
     "vector_to_parameters",
 ]
 
