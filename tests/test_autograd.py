@@ -38,7 +38,7 @@ def test_add_of_two_leaves_gives_each_its_own_grad_array():
     a = nerve.ones(3, requires_grad=True)
     b = nerve.ones(3, requires_grad=True)
     (a + b).sum().backward()
-    a.grad.data *= 5  # an in-place update of one (as an optimizer would) must not touch the other
+    a.grad._data *= 5  # an in-place update of one (as an optimizer would) must not touch the other
     assert_close(b.grad, [1.0, 1.0, 1.0])
 
 
@@ -56,7 +56,7 @@ def test_broadcast_inputs_get_gradients_of_their_own_shape():
     (a * b + c).sum().backward()
     assert a.grad.shape == (4, 1, 3) and b.grad.shape == (5, 1) and c.grad.shape == (3,)
     assert_close(c.grad, np.full(3, 20.0))
-    assert_close(a.grad, np.broadcast_to(b.data.sum(), (4, 1, 3)), rtol=1e-5)
+    assert_close(a.grad, np.broadcast_to(b._data.sum(), (4, 1, 3)), rtol=1e-5)
 
 
 def test_broadcast_intermediate_inputs_get_gradients_of_their_own_shape():
@@ -64,7 +64,7 @@ def test_broadcast_intermediate_inputs_get_gradients_of_their_own_shape():
     h = x.exp()  # a non-leaf: the graph keeps an Edge for it, with its shape
     (h * nerve.randn(4, 3)).sum().backward()
     assert x.grad.shape == (4, 1)
-    assert gradcheck(lambda t: (t.exp() * nerve.ones(4, 3, dtype=nerve.float64)).sum(), x.data)
+    assert gradcheck(lambda t: (t.exp() * nerve.ones(4, 3, dtype=nerve.float64)).sum(), x._data)
 
 
 def test_an_intermediate_no_op_saved_is_freed_before_backward():
@@ -72,13 +72,13 @@ def test_an_intermediate_no_op_saved_is_freed_before_backward():
     h = x * 2.0
     y = h.exp()
     loss = y.sum()
-    gone, kept = weakref.ref(h.data), weakref.ref(y.data)
+    gone, kept = weakref.ref(h._data), weakref.ref(y._data)
     del h, y
     gc.collect()
     assert gone() is None  # the graph keeps only an Edge to the node that made h
     assert kept() is not None  # exp's backward reads its output
     loss.backward()
-    assert_close(x.grad, 2.0 * np.exp(2.0 * x.data), rtol=1e-5)
+    assert_close(x.grad, 2.0 * np.exp(2.0 * x._data), rtol=1e-5)
 
 
 def test_second_backward_through_a_freed_graph_raises():
@@ -259,11 +259,11 @@ def test_user_gradient_array_is_never_aliased():
     x = nerve.ones(3, requires_grad=True)
     g = nerve.ones(3)
     (x + 0.0).backward(g)
-    x.grad.data *= 7
+    x.grad._data *= 7
     assert_close(g, [1.0, 1.0, 1.0])
     leaf = nerve.ones(3, requires_grad=True)
     leaf.backward(g)
-    leaf.grad.data *= 7
+    leaf.grad._data *= 7
     assert_close(g, [1.0, 1.0, 1.0])
 
 
@@ -271,16 +271,16 @@ def test_views_handed_to_leaves_are_copied():
     a = nerve.ones(2, 3, requires_grad=True)
     b = nerve.ones(6, requires_grad=True)
     (a.reshape(6) * 2.0 + b).sum().backward()
-    assert a.grad.data.base is None and b.grad.data.base is None
-    b.grad.data *= 10
+    assert a.grad._data.base is None and b.grad._data.base is None
+    b.grad._data *= 10
     assert_close(a.grad, np.full((2, 3), 2.0))
 
 
 def test_zero_dim_leaf_gets_an_array_gradient():
     x = nerve.tensor(0.5, requires_grad=True)
     (x.exp() * 2.0).backward()
-    assert type(x.grad.data) is np.ndarray and x.grad.shape == ()
-    x.grad.data *= 2  # in place, as optimizers do
+    assert type(x.grad._data) is np.ndarray and x.grad.shape == ()
+    x.grad._data *= 2  # in place, as optimizers do
 
 
 def test_version_and_hook_tables_forget_dead_tensors():

@@ -40,7 +40,7 @@ def assert_grads_equal(params, tparams, rtol=1e-6, atol=1e-7):
         if tp.grad is None:
             assert p.grad is None
         else:
-            np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=rtol, atol=atol)
+            np.testing.assert_allclose(p.grad._data, tp.grad.numpy(), rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, 0.5, math.inf, "inf", 0.0])
@@ -50,7 +50,7 @@ def test_clip_grad_norm_matches_torch(torch, norm_type, max_norm):
     total = clip_grad_norm_(params, max_norm, norm_type=norm_type)
     ttotal = torch.nn.utils.clip_grad_norm_(tparams, max_norm, norm_type=norm_type)
     assert isinstance(total, nerve.Tensor) and total.shape == () and total.dtype == np.float32
-    np.testing.assert_allclose(total.data, ttotal.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(total._data, ttotal.numpy(), rtol=1e-6)
     assert_grads_equal(params, tparams)
 
 
@@ -58,11 +58,11 @@ def test_clip_grad_norm_clips_to_max_norm_in_place():
     params = [Parameter(np.ones(4)), Parameter(np.ones(5))]
     for p in params:
         p.grad = nerve.full(p.shape, 3.0)
-    grads = [p.grad.data for p in params]
+    grads = [p.grad._data for p in params]
     total = clip_grad_norm_(params, 1.0)
     assert math.isclose(float(total), 9.0, rel_tol=1e-6)
-    assert all(p.grad.data is g for p, g in zip(params, grads))  # in place
-    after = math.sqrt(sum(float((p.grad.data**2).sum()) for p in params))
+    assert all(p.grad._data is g for p, g in zip(params, grads))  # in place
+    after = math.sqrt(sum(float((p.grad._data**2).sum()) for p in params))
     assert math.isclose(after, 1.0, rel_tol=1e-5)
 
 
@@ -70,7 +70,7 @@ def test_clip_grad_norm_single_tensor_and_no_grads(torch):
     params, tparams = pair_with_grads(torch, scale=5.0)
     total = clip_grad_norm_(params[0], 1.0)
     ttotal = torch.nn.utils.clip_grad_norm_(tparams[0], 1.0)
-    np.testing.assert_allclose(total.data, ttotal.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(total._data, ttotal.numpy(), rtol=1e-6)
     assert_grads_equal(params[:1], tparams[:1])
     assert float(clip_grad_norm_([Parameter(np.ones(2))], 1.0)) == 0.0
     assert float(clip_grad_norm_([], 1.0)) == 0.0
@@ -78,7 +78,7 @@ def test_clip_grad_norm_single_tensor_and_no_grads(torch):
 
 def test_clip_grad_norm_nonfinite(torch):
     params, tparams = pair_with_grads(torch)
-    params[0].grad.data[0, 0] = np.inf
+    params[0].grad._data[0, 0] = np.inf
     tparams[0].grad[0, 0] = math.inf
     with pytest.raises(RuntimeError) as ours:
         clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
@@ -88,18 +88,18 @@ def test_clip_grad_norm_nonfinite(torch):
     # Without the flag both scale by the infinite norm (giving zeros and nans alike).
     total = clip_grad_norm_(params, 1.0)
     ttotal = torch.nn.utils.clip_grad_norm_(tparams, 1.0)
-    assert np.isinf(total.data) and np.isinf(ttotal.numpy())
+    assert np.isinf(total._data) and np.isinf(ttotal.numpy())
     assert_grads_equal(params, tparams)
 
 
 @pytest.mark.parametrize("clip_value", [0.1, 0.5, 10.0])
 def test_clip_grad_value_matches_torch(torch, clip_value):
     params, tparams = pair_with_grads(torch)
-    grads = [p.grad.data for p in params[:-1]]
+    grads = [p.grad._data for p in params[:-1]]
     assert clip_grad_value_(params, clip_value) is None
     torch.nn.utils.clip_grad_value_(tparams, clip_value)
     assert_grads_equal(params, tparams, rtol=0, atol=0)
-    assert all(p.grad.data is g for p, g in zip(params, grads))
+    assert all(p.grad._data is g for p, g in zip(params, grads))
     assert max(float(np.abs(g).max()) for g in grads) <= np.float32(clip_value)
 
 
@@ -108,18 +108,18 @@ def test_parameters_to_vector_and_back_match_torch(torch):
     vec = parameters_to_vector(params)
     tvec = torch.nn.utils.parameters_to_vector(tparams)
     assert isinstance(vec, nerve.Tensor) and vec.dtype == np.float32
-    np.testing.assert_array_equal(vec.data, tvec.detach().numpy())
+    np.testing.assert_array_equal(vec._data, tvec.detach().numpy())
 
     new = np.arange(vec.shape[0], dtype=np.float32)
-    arrays = [p.data for p in params]
+    arrays = [p._data for p in params]
     vector_to_parameters(nerve.tensor(new), params)
     with torch.no_grad():
         torch.nn.utils.vector_to_parameters(torch.from_numpy(new), tparams)
     for p, tp, a in zip(params, tparams, arrays):
-        np.testing.assert_array_equal(p.data, tp.detach().numpy())
-        assert p.data is a  # written in place
+        np.testing.assert_array_equal(p._data, tp.detach().numpy())
+        assert p._data is a  # written in place
     new[0] = -1.0  # the parameters do not share memory with the vector
-    assert params[0].data.flat[0] == 0.0
+    assert params[0]._data.flat[0] == 0.0
 
 
 def test_vector_to_parameters_checks_its_input():

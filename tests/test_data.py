@@ -47,7 +47,7 @@ def test_tensor_dataset_and_loader_yield_tensors_in_order():
         assert isinstance(data, Tensor) and isinstance(target, Tensor)
     data, target = batches[0]
     assert data.dtype == np.float32 and target.dtype == np.int64  # float64 -> nerve's float32
-    np.testing.assert_array_equal(np.concatenate([b[1].data for b in batches]), Y)
+    np.testing.assert_array_equal(np.concatenate([b[1]._data for b in batches]), Y)
     assert [b[0].shape[0] for b in batches] == [4, 4, 2]
     assert [b[0].shape[0] for b in DataLoader(TensorDataset(X, Y), 4, drop_last=True)] == [4, 4]
     assert len(DataLoader(TensorDataset(X, Y), 4, drop_last=True)) == 2
@@ -71,15 +71,15 @@ def test_array_backed_batches_use_one_take_not_per_sample_reads(monkeypatch):
 
 def test_shuffle_is_a_permutation_reproducible_by_seed_and_redrawn_per_epoch():
     loader = DataLoader(TensorDataset(X, Y), batch_size=3, shuffle=True, generator=5)
-    epoch1 = np.concatenate([t.data for _, t in loader])
-    epoch2 = np.concatenate([t.data for _, t in loader])
+    epoch1 = np.concatenate([t._data for _, t in loader])
+    epoch2 = np.concatenate([t._data for _, t in loader])
     assert sorted(epoch1) == list(range(10)) and not np.array_equal(epoch1, epoch2)
     again = DataLoader(TensorDataset(X, Y), batch_size=3, shuffle=True, generator=5)
-    np.testing.assert_array_equal(np.concatenate([t.data for _, t in again]), epoch1)
+    np.testing.assert_array_equal(np.concatenate([t._data for _, t in again]), epoch1)
     nerve.manual_seed(1)
-    a = np.concatenate([t.data for _, t in DataLoader(TensorDataset(X, Y), 4, shuffle=True)])
+    a = np.concatenate([t._data for _, t in DataLoader(TensorDataset(X, Y), 4, shuffle=True)])
     nerve.manual_seed(1)
-    b = np.concatenate([t.data for _, t in DataLoader(TensorDataset(X, Y), 4, shuffle=True)])
+    b = np.concatenate([t._data for _, t in DataLoader(TensorDataset(X, Y), 4, shuffle=True)])
     np.testing.assert_array_equal(a, b)
 
 
@@ -146,11 +146,11 @@ def test_transform_applies_per_batch_to_inputs_only():
     ds = ArrayDataset(images, np.array([1, 2]), transform=ToFloat(add_channel=True))
     x, y = next(iter(DataLoader(ds, batch_size=2)))
     assert x.shape == (2, 1, 3, 3) and x.dtype == np.float32 and y.tolist() == [1, 2]
-    np.testing.assert_allclose(x.data[:, 0], images / 255, rtol=1e-6)
+    np.testing.assert_allclose(x._data[:, 0], images / 255, rtol=1e-6)
     assert ds[1][0].shape == (1, 3, 3)  # the same transform on one sample
     flip = DataLoader(TensorDataset(X, Y), batch_size=10, transform=RandomHorizontalFlip(p=1.0))
     x, y = next(iter(flip))
-    np.testing.assert_array_equal(x.data, X[..., ::-1]) and np.testing.assert_array_equal(y, Y)
+    np.testing.assert_array_equal(x._data, X[..., ::-1]) and np.testing.assert_array_equal(y, Y)
 
 
 def test_prefetch_gives_the_same_epochs_and_stops_its_thread():
@@ -165,7 +165,7 @@ def test_prefetch_gives_the_same_epochs_and_stops_its_thread():
             transform=aug,
             prefetch=prefetch,
         )
-        return [np.concatenate([x.data.ravel() for x, _ in loader]) for _ in range(2)]
+        return [np.concatenate([x._data.ravel() for x, _ in loader]) for _ in range(2)]
 
     for a, b in zip(epochs(0), epochs(2)):
         np.testing.assert_array_equal(a, b)
@@ -251,7 +251,7 @@ def test_loader_lengths_and_collate_dtypes_match_torch(torch):
         assert len(ours) == len(ref)
         for got, want in zip(ours, ref):
             assert [tuple(g.shape) for g in got] == [tuple(w.shape) for w in want]
-            np.testing.assert_array_equal(got[0].data, want[0].numpy())
+            np.testing.assert_array_equal(got[0]._data, want[0].numpy())
             assert got[1].dtype == np.int64 and str(want[1].dtype) == "torch.int64"
 
 
@@ -283,10 +283,10 @@ def test_a_grayscale_batch_gets_one_draw_per_image_in_a_loader():
     ds = ArrayDataset(images, np.arange(6), transform=RandomRotation(40))
     x, _ = next(iter(DataLoader(ds, batch_size=6)))
     assert x.shape == (6, 12, 12) and x.dtype == np.uint8
-    assert len({x.data[i].tobytes() for i in range(6)}) == 6  # not one angle for the batch
+    assert len({x._data[i].tobytes() for i in range(6)}) == 6  # not one angle for the batch
     loader = DataLoader(TensorDataset(images), batch_size=6, transform=RandomRotation(40))
     (x,) = next(iter(loader))
-    assert len({x.data[i].tobytes() for i in range(6)}) == 6
+    assert len({x._data[i].tobytes() for i in range(6)}) == 6
     # called directly, a 3-D array is still one (C, H, W) image: one angle for its channels
     out = RandomRotation(40)(images)
     assert len({out[i].tobytes() for i in range(6)}) == 1

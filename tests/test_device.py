@@ -157,7 +157,7 @@ def test_randint_range_and_generator():
     g = np.random.default_rng(5)
     a = nerve.rand(4, generator=g)
     b = nerve.rand(4, generator=np.random.default_rng(5))
-    assert np.array_equal(a.data, b.data)
+    assert np.array_equal(a._data, b._data)
     assert sorted(nerve.randperm(6).tolist()) == list(range(6))
 
 

@@ -106,7 +106,7 @@ def test_dropout_keeps_a_channels_first_view_and_its_gradient_is_the_mask():
     x = nerve.tensor(base, requires_grad=True)
     view = x.permute(3, 0, 1, 2)  # (N, C, H, W), as a conv hands it on
     out = F.dropout(view, 0.5, training=True)
-    assert out.data.transpose(1, 2, 3, 0).flags.c_contiguous  # the layout survived
+    assert out._data.transpose(1, 2, 3, 0).flags.c_contiguous  # the layout survived
     kept = out.numpy() != 0
     np.testing.assert_allclose(out.numpy()[kept], 2 * view.numpy()[kept])
     assert 0.4 < kept.mean() < 0.6
@@ -124,7 +124,7 @@ def test_max_pool_inference_keeps_the_input_layout_and_equals_the_training_path(
     recorded = F.max_pool2d(view, kernel, stride, padding)
     with nerve.no_grad():
         inferred = F.max_pool2d(view, kernel, stride, padding)
-    assert inferred.data.transpose(1, 2, 3, 0).flags.c_contiguous  # no transposing copy
+    assert inferred._data.transpose(1, 2, 3, 0).flags.c_contiguous  # no transposing copy
     np.testing.assert_array_equal(inferred.numpy(), recorded.numpy())
 
 
@@ -145,6 +145,6 @@ def test_relu_against_a_zeros_block_equals_the_scalar_maximum(size, dtype, layou
     out = F.relu(t)
     assert out.dtype == dtype
     np.testing.assert_array_equal(out.numpy(), np.maximum(x, 0))
-    assert out.data.strides == np.empty_like(x).strides  # the input's memory order
+    assert out._data.strides == np.empty_like(x).strides  # the input's memory order
     out.sum().backward()
     np.testing.assert_array_equal(t.grad.numpy(), (x > 0).astype(dtype))

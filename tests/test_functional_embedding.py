@@ -22,9 +22,9 @@ def _both(torch, idx, w, **kw):
     cot = np.random.default_rng(0).standard_normal(out.shape).astype(np.float32)
     out.backward(nerve.tensor(cot))
     tout.backward(torch.tensor(cot))
-    assert_close(out.data, tout.detach().numpy(), msg="output: ")
-    assert_close(nw.grad.data, tw.grad.numpy(), 1e-5, 1e-6, msg="weight grad: ")
-    assert_close(nw.data, tw.detach().numpy(), msg="weight after: ")
+    assert_close(out._data, tout.detach().numpy(), msg="output: ")
+    assert_close(nw.grad._data, tw.grad.numpy(), 1e-5, 1e-6, msg="weight grad: ")
+    assert_close(nw._data, tw.detach().numpy(), msg="weight after: ")
     return nw
 
 
@@ -35,7 +35,7 @@ W = np.random.default_rng(1).standard_normal((7, 3)).astype(np.float32)
 @pytest.mark.parametrize("padding_idx", [0, 4, -3])
 def test_padding_row_gets_zero_gradient_like_torch(torch, padding_idx):
     nw = _both(torch, IDX, W.copy(), padding_idx=padding_idx)
-    assert not nw.grad.data[padding_idx].any()
+    assert not nw.grad._data[padding_idx].any()
 
 
 @pytest.mark.parametrize("padding_idx", [None, 0])
@@ -46,10 +46,10 @@ def test_scale_grad_by_freq_matches_torch(torch, padding_idx):
 def test_max_norm_renormalizes_rows_in_place_like_torch(torch):
     w = W.copy() * 3
     nw = _both(torch, IDX, w, max_norm=1.5)
-    norms = np.linalg.norm(nw.data[np.unique(IDX)], axis=1)
+    norms = np.linalg.norm(nw._data[np.unique(IDX)], axis=1)
     assert norms.max() <= 1.5 + 1e-5
     untouched = np.setdiff1d(np.arange(7), IDX)
-    np.testing.assert_array_equal(nw.data[untouched], W[untouched] * 3)
+    np.testing.assert_array_equal(nw._data[untouched], W[untouched] * 3)
 
 
 @pytest.mark.parametrize("unique", [True, False])

@@ -46,9 +46,9 @@ def test_batch_norm_running_stats_match_torch(torch, shape, momentum, affine):
             training=True,
             momentum=momentum,
         )
-        assert_close(y.data, ty.numpy(), 1e-5, 1e-5, msg=f"output at step {step}: ")
-        assert_close(n_rm.data, t_rm.numpy(), 1e-6, 1e-6, msg=f"running_mean at step {step}: ")
-        assert_close(n_rv.data, t_rv.numpy(), 1e-6, 1e-6, msg=f"running_var at step {step}: ")
+        assert_close(y._data, ty.numpy(), 1e-5, 1e-5, msg=f"output at step {step}: ")
+        assert_close(n_rm._data, t_rm.numpy(), 1e-6, 1e-6, msg=f"running_mean at step {step}: ")
+        assert_close(n_rv._data, t_rv.numpy(), 1e-6, 1e-6, msg=f"running_var at step {step}: ")
     assert n_rm.dtype == np.float32 and n_rv.dtype == np.float32
 
 
@@ -58,16 +58,16 @@ def test_batch_norm_eval_reads_and_keeps_running_stats(torch):
     x = np.random.default_rng(3).standard_normal((5, 4, 3)).astype(np.float32)
     y = F.batch_norm(nerve.tensor(x), n_rm, n_rv, training=False)
     ty = torch.nn.functional.batch_norm(torch.tensor(x), torch.tensor(rm), torch.tensor(rv))
-    assert_close(y.data, ty.numpy(), 1e-5, 1e-6)
-    assert np.array_equal(n_rm.data, rm) and np.array_equal(n_rv.data, rv)
+    assert_close(y._data, ty.numpy(), 1e-5, 1e-6)
+    assert np.array_equal(n_rm._data, rm) and np.array_equal(n_rv._data, rv)
 
 
 def test_batch_norm_updates_plain_arrays_in_place():
     rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
     x = nerve.randn(16, 3) * 2 + 5
     F.batch_norm(x, rm, rv, training=True, momentum=1.0)
-    np.testing.assert_allclose(rm, x.data.mean(0), rtol=1e-5)
-    np.testing.assert_allclose(rv, x.data.var(0, ddof=1), rtol=1e-4)
+    np.testing.assert_allclose(rm, x._data.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(rv, x._data.var(0, ddof=1), rtol=1e-4)
 
 
 def test_batch_norm_stats_update_under_no_grad_and_with_grad():
@@ -75,9 +75,9 @@ def test_batch_norm_stats_update_under_no_grad_and_with_grad():
     x = nerve.randn(8, 2, requires_grad=True)
     with nerve.no_grad():
         F.batch_norm(x, rm, rv, training=True)
-    first = rm.data.copy()
+    first = rm._data.copy()
     F.batch_norm(x, rm, rv, training=True).sum().backward()
-    np.testing.assert_allclose(rm.data, 0.9 * first + 0.1 * x.data.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(rm._data, 0.9 * first + 0.1 * x._data.mean(0), rtol=1e-5)
     assert rm.grad is None and rv.grad is None
 
 
@@ -91,6 +91,6 @@ def test_instance_norm_running_stats_match_torch(torch, shape):
         x = (g.standard_normal(shape) * 3 + 1).astype(np.float32)
         y = F.instance_norm(nerve.tensor(x), n_rm, n_rv, momentum=0.3)
         ty = torch.nn.functional.instance_norm(torch.tensor(x), t_rm, t_rv, momentum=0.3)
-        assert_close(y.data, ty.numpy(), 1e-5, 1e-5)
-        assert_close(n_rm.data, t_rm.numpy(), 1e-6, 1e-6, msg="running_mean: ")
-        assert_close(n_rv.data, t_rv.numpy(), 1e-5, 1e-6, msg="running_var: ")
+        assert_close(y._data, ty.numpy(), 1e-5, 1e-5)
+        assert_close(n_rm._data, t_rm.numpy(), 1e-6, 1e-6, msg="running_mean: ")
+        assert_close(n_rv._data, t_rv.numpy(), 1e-5, 1e-6, msg="running_var: ")

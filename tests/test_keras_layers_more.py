@@ -29,7 +29,7 @@ def _same(ours, ref, x, atol=1e-5):
     want = _np(ref(x))
     assert got.shape == want.shape
     assert got.dtype == want.dtype
-    np.testing.assert_allclose(got.data, want, rtol=1e-5, atol=atol)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=atol)
     return got
 
 
@@ -144,7 +144,7 @@ def test_config_keys_match_keras_and_round_trip(keras, name, kwargs, shape):
     clone = type(ours).from_config(config)
     assert clone.get_config() == config
     ones = np.ones(shape, np.float32)
-    np.testing.assert_allclose(clone(ones).data, ours(ones).data)
+    np.testing.assert_allclose(np.asarray(clone(ones)), np.asarray(ours(ones)))
 
 
 def test_every_new_layer_class_round_trips_its_config():
@@ -200,9 +200,9 @@ def test_resizing_integer_images_match_keras(keras):
         ref = _np(keras.layers.Resizing(4, 5, interpolation=interpolation)(x))
         assert ours.dtype == np.uint8
         # float32 sums in another order can land on the other side of a .5: one unit at most
-        assert np.abs(ours.data.astype(int) - ref.astype(int)).max() <= 1
+        assert np.abs(ours._data.astype(int) - ref.astype(int)).max() <= 1
     got = layers.CenterCrop(3, 3)(x)
-    np.testing.assert_array_equal(got.data, _np(keras.layers.CenterCrop(3, 3)(x)))
+    np.testing.assert_array_equal(got._data, _np(keras.layers.CenterCrop(3, 3)(x)))
     assert got.dtype == np.float32
 
 
@@ -233,7 +233,7 @@ def test_upsampling_bilinear_gradient_matches_keras(keras):
     (ref(xt) * torch.tensor(g)).sum().backward()
     xn = nerve.tensor(x, requires_grad=True)
     (layers.UpSampling2D((2, 3), interpolation="bilinear")(xn) * nerve.tensor(g)).sum().backward()
-    np.testing.assert_allclose(xn.grad.data, xt.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(xn.grad._data, xt.grad.numpy(), rtol=1e-5, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- color, crop
@@ -257,8 +257,8 @@ def test_augmentation_matches_keras_when_the_draw_is_pinned(keras, name, kwargs,
     got = ours(x, training=True)
     want = _np(ref(x, training=True))
     assert got.shape == want.shape
-    np.testing.assert_allclose(got.data, want, rtol=1e-5, atol=1e-4)
-    np.testing.assert_array_equal(ours(x, training=False).data, _np(ref(x, training=False)))
+    np.testing.assert_allclose(got._data, want, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(ours(x, training=False)._data, _np(ref(x, training=False)))
     keras_keys = set(ref.get_config()) - {"dtype"}
     assert keras_keys <= set(ours.get_config())
 
@@ -266,7 +266,7 @@ def test_augmentation_matches_keras_when_the_draw_is_pinned(keras, name, kwargs,
 def test_random_crop_and_color_draws():
     nerve.manual_seed(0)
     x = RNG.random((3, 7, 9, 2)).astype(np.float32)
-    crop = layers.RandomCrop(4, 5)(x, training=True).data
+    crop = layers.RandomCrop(4, 5)(x, training=True)._data
     found = [
         (i, j)
         for i in range(4)
@@ -274,13 +274,13 @@ def test_random_crop_and_color_draws():
         if np.array_equal(x[:, i : i + 4, j : j + 5], crop)
     ]
     assert len(found) == 1  # one window, the same for the whole batch (Keras's rule)
-    y = layers.RandomContrast(0.5, value_range=(0, 1), seed=3)(x, training=True).data
+    y = layers.RandomContrast(0.5, value_range=(0, 1), seed=3)(x, training=True)._data
     mean = x.mean(axis=(1, 2), keepdims=True)
     for dx, dy, inside in zip(x - mean, y - mean, (y > 0) & (y < 1)):
         factor = (dx[inside] @ dy[inside]) / (dx[inside] @ dx[inside])  # one per image
         assert 1.0 <= factor <= 1.5  # Keras's single-number factor only raises contrast
         np.testing.assert_allclose(dy[inside], factor * dx[inside], atol=1e-5)
-    z = layers.RandomBrightness(0.3, value_range=(0, 1))(x, training=True).data
+    z = layers.RandomBrightness(0.3, value_range=(0, 1))(x, training=True)._data
     shift = z - x
     inside = (z > 0) & (z < 1)
     assert all(np.ptp(s[m]) < 1e-6 and abs(s[m][0]) <= 0.3 for s, m in zip(shift, inside))
@@ -300,14 +300,14 @@ def test_category_encoding_matches_keras(keras, mode, shape):
     got = layers.CategoryEncoding(5, output_mode=mode)(ids)
     want = _np(keras.layers.CategoryEncoding(5, output_mode=mode)(ids))
     assert got.shape == want.shape and got.dtype == want.dtype
-    np.testing.assert_array_equal(got.data, want)
+    np.testing.assert_array_equal(got._data, want)
 
 
 def test_category_encoding_count_weights_and_errors(keras):
     ids, w = RNG.integers(0, 5, (3, 4)), RNG.random((3, 4)).astype(np.float32)
     got = layers.CategoryEncoding(5, "count")(ids, count_weights=w)
     want = _np(keras.layers.CategoryEncoding(5, "count")(ids, count_weights=w))
-    np.testing.assert_allclose(got.data, want, rtol=1e-6)
+    np.testing.assert_allclose(got._data, want, rtol=1e-6)
     with pytest.raises(ValueError, match="count_weights is only used with output_mode='count'"):
         layers.CategoryEncoding(5)(ids, count_weights=w)
     with pytest.raises(ValueError, match=r"id 7 is out of range for num_tokens=5"):
@@ -326,7 +326,7 @@ def test_discretization_matches_keras(keras, mode):
     got = layers.Discretization(bin_boundaries=bounds, output_mode=mode)(x)
     want = _np(keras.layers.Discretization(bin_boundaries=bounds, output_mode=mode)(x))
     assert got.shape == want.shape and got.dtype == want.dtype
-    np.testing.assert_array_equal(got.data, want)
+    np.testing.assert_array_equal(got._data, want)
 
 
 def test_discretization_adapt_learns_keras_boundaries(keras):
@@ -343,7 +343,7 @@ def test_discretization_adapt_learns_keras_boundaries(keras):
         np.testing.assert_allclose(ours.bin_boundaries, ref.bin_boundaries, rtol=1e-6)
         config = json.loads(json.dumps(ours.get_config()))
         clone = layers.Discretization.from_config(config)
-        np.testing.assert_array_equal(clone(data[:7]).data, ours(data[:7]).data)
+        np.testing.assert_array_equal(clone(data[:7])._data, ours(data[:7])._data)
     with pytest.raises(ValueError, match="has no boundaries yet"):
         layers.Discretization(num_bins=3)(data)
     with pytest.raises(ValueError, match="give bin_boundaries or num_bins, not both"):
@@ -373,36 +373,38 @@ def test_encoding_layers_in_a_functional_model(tmp_path):
 def test_spatial_dropout_drops_whole_channels():
     nerve.manual_seed(0)
     x = nerve.ones(64, 5, 6, 8)
-    y = layers.SpatialDropout2D(0.5)(x, training=True).data
+    y = layers.SpatialDropout2D(0.5)(x, training=True)._data
     per_channel = y.reshape(64, 30, 8)
     assert ((per_channel == 0).all(axis=1) | (per_channel == 2).all(axis=1)).all()
     assert 0.4 < (per_channel[:, 0] == 0).mean() < 0.6
-    y = layers.SpatialDropout2D(0.5, data_format="channels_first")(x, training=True).data
+    y = layers.SpatialDropout2D(0.5, data_format="channels_first")(x, training=True)._data
     assert ((y == 0).all(axis=(2, 3)) | (y == 2).all(axis=(2, 3))).all()
-    y = layers.SpatialDropout1D(0.5)(nerve.ones(16, 7, 4), training=True).data
+    y = layers.SpatialDropout1D(0.5)(nerve.ones(16, 7, 4), training=True)._data
     assert ((y == 0).all(axis=1) | (y == 2).all(axis=1)).all()
-    y = layers.SpatialDropout3D(0.5)(nerve.ones(4, 2, 2, 2, 3), training=True).data
+    y = layers.SpatialDropout3D(0.5)(nerve.ones(4, 2, 2, 2, 3), training=True)._data
     assert ((y == 0).all(axis=(1, 2, 3)) | (y == 2).all(axis=(1, 2, 3))).all()
 
 
 def test_noise_layers_statistics_when_training():
     nerve.manual_seed(1)
     x = nerve.ones(200, 500)
-    noisy = layers.GaussianNoise(0.5)(x, training=True).data
+    noisy = layers.GaussianNoise(0.5)(x, training=True)._data
     assert noisy.dtype == np.float32
     assert abs(noisy.mean() - 1.0) < 0.01 and abs(noisy.std() - 0.5) < 0.01
-    gd = layers.GaussianDropout(0.2)(x, training=True).data
+    gd = layers.GaussianDropout(0.2)(x, training=True)._data
     assert abs(gd.mean() - 1.0) < 0.01 and abs(gd.std() - 0.5) < 0.01  # sqrt(0.2 / 0.8)
     # AlphaDropout keeps a standard normal input's mean and variance
     z = nerve.tensor(np.random.default_rng(3).standard_normal((400, 500)).astype(np.float32))
-    ad = layers.AlphaDropout(0.2)(z, training=True).data
+    ad = layers.AlphaDropout(0.2)(z, training=True)._data
     assert abs(ad.mean()) < 0.02 and abs(ad.std() - 1.0) < 0.02
     alpha_p = -1.6732632423543772 * 1.0507009873554805
     a = ((1 - 0.2) * (1 + 0.2 * alpha_p**2)) ** -0.5
     dropped = np.isclose(ad, a * alpha_p - a * alpha_p * 0.2, atol=1e-6)
     assert 0.18 < dropped.mean() < 0.22
     kept = ~dropped
-    np.testing.assert_allclose(ad[kept], a * z.data[kept] - a * alpha_p * 0.2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ad[kept], a * z._data[kept] - a * alpha_p * 0.2, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_noise_layers_are_identity_unless_training():
@@ -413,10 +415,10 @@ def test_noise_layers_are_identity_unless_training():
         layers.AlphaDropout(0.5),
         layers.SpatialDropout1D(0.5),
     ):
-        np.testing.assert_array_equal(layer(x, training=False).data, x.data)
+        np.testing.assert_array_equal(layer(x, training=False)._data, x._data)
     w = nerve.ones(3, 4, requires_grad=True)
     (layers.GaussianNoise(0.1)(w, training=True) * 2).sum().backward()
-    np.testing.assert_allclose(w.grad.data, 2.0)
+    np.testing.assert_allclose(w.grad._data, 2.0)
 
 
 def test_noise_layers_act_in_fit_and_not_in_predict():
@@ -474,12 +476,12 @@ def test_masking_matches_keras_and_feeds_the_mask_on(keras):
     x[2, 0, :2] = 0.0  # only partly masked: kept
     out = layers.Masking()(x)
     ref = keras.layers.Masking()(x)
-    np.testing.assert_array_equal(out.data, _np(ref))
-    np.testing.assert_array_equal(get_mask(out).data, _np(ref._keras_mask))
+    np.testing.assert_array_equal(out._data, _np(ref))
+    np.testing.assert_array_equal(get_mask(out)._data, _np(ref._keras_mask))
     # a mask-aware layer after it averages only the unmasked steps, as Keras's does
     ours = layers.GlobalAveragePooling1D()(layers.Masking()(x))
     theirs = keras.layers.GlobalAveragePooling1D()(keras.layers.Masking()(x))
-    np.testing.assert_allclose(ours.data, _np(theirs), rtol=1e-6)
+    np.testing.assert_allclose(ours._data, _np(theirs), rtol=1e-6)
 
 
 def test_masks_pass_through_the_noise_layers():
@@ -546,7 +548,7 @@ def test_merge_shortcuts_match_keras(keras, fn, kwargs, n):
     xs = [_rand(3, 4) for _ in range(n)]
     ours = getattr(layers, fn)([nerve.tensor(x) for x in xs], **kwargs)
     ref = getattr(keras.layers, fn)(xs, **kwargs)
-    np.testing.assert_allclose(ours.data, _np(ref), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours._data, _np(ref), rtol=1e-5, atol=1e-6)
     # on symbolic inputs: a functional model
     inputs = [layers.Input((4,)) for _ in range(n)]
     out = getattr(layers, fn)(inputs, name=f"merged_{fn}", **kwargs)

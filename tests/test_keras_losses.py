@@ -78,7 +78,7 @@ def test_softmax_output_with_crossentropy_stays_finite():
     loss = losses.sparse_categorical_crossentropy(np.array([1, 0]), probs).mean()
     assert np.isfinite(loss.item()) and loss.item() == pytest.approx(-np.log(1e-7), rel=1e-3)
     loss.backward()
-    assert np.all(np.isfinite(probs.grad.data))
+    assert np.all(np.isfinite(probs.grad._data))
 
 
 def test_string_aliases():

@@ -234,7 +234,7 @@ def test_gradients_match_torch(keras, torch, name):
     (nout * nerve.tensor(w, dtype=nout.dtype)).sum().backward()
     for t, n in zip(tin, nin):
         want = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
-        got = np.zeros(n.shape) if n.grad is None else n.grad.data
+        got = np.zeros(n.shape) if n.grad is None else n.grad._data
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * 1e-2)
 
 
@@ -257,7 +257,7 @@ def test_accepts_tensors_arrays_scalars_and_lists():
 def test_stop_gradient_blocks_the_gradient():
     x = nerve.tensor(A, requires_grad=True)
     (nops.stop_gradient(x) * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, A)
+    np.testing.assert_allclose(x.grad._data, A)
 
 
 def test_cond_runs_one_branch_and_loops_carry_tensors():
@@ -267,7 +267,7 @@ def test_cond_runs_one_branch_and_loops_carry_tensors():
     x = nerve.tensor([1.0, 2.0], requires_grad=True)
     y = nops.fori_loop(0, 3, lambda i, v: v * x, nerve.tensor([1.0, 1.0]))
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3.0, 12.0])  # d x^3 = 3 x^2
+    np.testing.assert_allclose(x.grad._data, [3.0, 12.0])  # d x^3 = 3 x^2
     i, total = nops.while_loop(lambda i, t: i < 4, lambda i, t: (i + 1, t + i), (0, 0))
     assert int(i) == 4 and int(total) == 6
     assert nops.switch(5, [lambda v: v + 1, lambda v: v * 10], 2) == 20

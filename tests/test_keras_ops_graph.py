@@ -51,6 +51,6 @@ def test_variables_and_a_training_step_through_ops():
         loss = nops.mean(nops.sparse_categorical_crossentropy(labels, logits, from_logits=True))
         w.grad = None
         loss.backward()
-        w.assign_sub(0.5 * w.grad.data)
+        w.assign_sub(0.5 * w.grad._data)
     assert float(loss) < 0.5
-    np.testing.assert_array_equal(nops.argmax(nops.matmul(x, w), axis=-1).data, labels)
+    np.testing.assert_array_equal(nops.argmax(nops.matmul(x, w), axis=-1)._data, labels)

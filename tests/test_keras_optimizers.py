@@ -43,7 +43,7 @@ def test_trajectory_matches_keras(keras, name, kwargs):
     opt_n = getattr(optimizers, name)(**kwargs)
     opt_k = getattr(keras.optimizers, name)(**kwargs)
     for _ in range(100):
-        opt_n.apply([_grad(w.data) for w in ours], ours)
+        opt_n.apply([_grad(w._data) for w in ours], ours)
         grads_k = [keras.ops.convert_to_tensor(_grad(np.array(keras.ops.convert_to_numpy(v))))
                    for v in theirs]  # fmt: skip
         opt_k.apply(grads_k, theirs)
@@ -108,7 +108,7 @@ def test_step_uses_grad_after_backward_and_state_round_trip():
         (w * w).sum().backward()
         opt.step()
     state = opt.state_dict()
-    w2 = nerve.tensor(w.data.copy(), requires_grad=True)
+    w2 = nerve.tensor(w._data.copy(), requires_grad=True)
     opt2 = optimizers.Adam(0.1)
     opt2.build([w2])
     opt2.load_state_dict(state)
@@ -116,7 +116,7 @@ def test_step_uses_grad_after_backward_and_state_round_trip():
         o.zero_grad()
         (p * p).sum().backward()
         o.step()
-    assert np.array_equal(w.data, w2.data)
+    assert np.array_equal(w._data, w2._data)
 
 
 def test_config_round_trip_with_schedule():
@@ -152,5 +152,5 @@ def test_overflowing_squared_gradients_stay_finite_as_in_keras(keras, name):
         opt_k.apply([keras.ops.convert_to_tensor(grad)], theirs)
         want = keras.ops.convert_to_numpy(theirs[0])
         assert np.all(np.isfinite(want))  # Keras (torch backend) stays finite
-        assert np.all(np.isfinite(ours[0].data)), f"{name}: {ours[0].data}"
+        assert np.all(np.isfinite(ours[0]._data)), f"{name}: {ours[0]._data}"
         assert_close(ours[0], want, rtol=1e-5, atol=1e-6)

@@ -46,7 +46,7 @@ def check(torch, layer, inputs, reference, rtol=1e-4, atol=1e-5, **call_kw):
     xs = [nerve.tensor(a, requires_grad=True) for a in inputs]
     out = layer(*xs, **call_kw)
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    ws = [torch.tensor(w.data.copy(), requires_grad=True) for w in layer.weights]
+    ws = [torch.tensor(w._data.copy(), requires_grad=True) for w in layer.weights]
     xts = [torch.tensor(a, requires_grad=True) for a in inputs]
     ref = reference(*xts, *ws)
     refs = ref if isinstance(ref, (tuple, list)) else (ref,)
@@ -353,7 +353,7 @@ def rnn_layer(kind, **kw):
     layer.build((2, 5, 3))
     rng = np.random.default_rng(3)
     if layer.bias is not None:  # non-zero biases, so the recurrent ones are exercised too
-        layer.bias.data[...] = rng.standard_normal(layer.bias.shape).astype(np.float32) * 0.5
+        layer.bias._data[...] = rng.standard_normal(layer.bias.shape).astype(np.float32) * 0.5
     return layer
 
 
@@ -512,7 +512,7 @@ def test_masked_steps_keep_the_state(torch, kind, return_sequences):
     for a, b in zip(states, short):
         assert_close(a[:1], b, rtol=1e-5, atol=1e-6)
     sum(s.sum() for s in states).backward()
-    assert (xn.grad.data[~MASK] == 0).all() and (xn.grad.data[MASK] != 0).all()
+    assert (xn.grad._data[~MASK] == 0).all() and (xn.grad._data[MASK] != 0).all()
 
 
 def test_masked_go_backwards_reverses_the_mask_too(torch):
@@ -534,7 +534,7 @@ def test_bidirectional_masked_sequences_output_zeros_at_masked_steps(torch):
         return torch.cat([fwd, bwd.flip(1)], -1)
 
     out = check(torch, layer, rand(3, 6, 3), reference, mask=nerve.tensor(MASK))
-    assert (out.data[~MASK] == 0).all()
+    assert (out._data[~MASK] == 0).all()
 
 
 @needs_mask_lookup
@@ -548,9 +548,9 @@ def test_mask_travels_with_returned_sequences_only():
     assert get_mask(layers.Bidirectional(layers.GRU(H, return_sequences=True))(x)) is mask
     assert get_mask(layers.MultiHeadAttention(2, 2)(x, x)) is mask
     pooled = layers.GlobalAveragePooling1D()(x)  # the mask from the input, as after Embedding
-    assert_close(pooled, np.stack([x.data[0, :2].mean(0), x.data[1].mean(0)]), rtol=1e-6)
+    assert_close(pooled, np.stack([x._data[0, :2].mean(0), x._data[1].mean(0)]), rtol=1e-6)
     out = layers.SimpleRNN(H, return_sequences=True)(x)
-    assert (out.data[0, 2:] == out.data[0, 1]).all()  # masked steps repeat the last output
+    assert (out._data[0, 2:] == out._data[0, 1]).all()  # masked steps repeat the last output
 
 
 def test_input_dropout_is_one_mask_for_all_steps():
@@ -559,7 +559,7 @@ def test_input_dropout_is_one_mask_for_all_steps():
     layer.build((4, 5, 6))
     layer.set_weights([np.eye(6), np.zeros((6, 6)), np.zeros(6)])
     x = nerve.ones(4, 5, 6)
-    out = layer(x, training=True).data
+    out = layer(x, training=True)._data
     assert ((out == 0) == (out[:, :1] == 0)).all()
     assert 0 < (out == 0).mean() < 1 and set(np.unique(out)) <= {0.0, 2.0}
     assert_close(layer(x, training=False), np.ones((4, 5, 6)))
@@ -664,8 +664,8 @@ def test_multi_head_attention_dropout_only_while_training():
     layer.eval()  # training=None follows the module's mode
     assert_close(layer(x, x), eval_out)
     layer.train()
-    assert not np.allclose(layer(x, x).data, eval_out.data)
-    assert not np.allclose(layer(x, x, training=True).data, eval_out.data)
+    assert not np.allclose(layer(x, x)._data, eval_out._data)
+    assert not np.allclose(layer(x, x, training=True)._data, eval_out._data)
 
 
 # ----------------------------------------------------------------------------- Keras defaults
@@ -673,24 +673,24 @@ def test_keras_default_initializers():
     conv = layers.Conv2D(16, 3)
     conv.build((1, 8, 8, 4))
     limit = math.sqrt(6 / (9 * 4 + 9 * 16))  # glorot_uniform, fans with the receptive field
-    k = conv.kernel.data
+    k = conv.kernel._data
     assert np.abs(k).max() <= limit and np.abs(k).max() > 0.9 * limit
-    assert (conv.bias.data == 0).all()
+    assert (conv.bias._data == 0).all()
 
     lstm = layers.LSTM(5)
     lstm.build((2, 3, 7))
-    r = lstm.recurrent_kernel.data  # orthogonal (5, 20): orthonormal rows
+    r = lstm.recurrent_kernel._data  # orthogonal (5, 20): orthonormal rows
     assert_close(r @ r.T, np.eye(5), atol=1e-5)
-    assert (lstm.bias.data == np.repeat([0.0, 1.0, 0.0, 0.0], 5)).all()  # unit_forget_bias
+    assert (lstm.bias._data == np.repeat([0.0, 1.0, 0.0, 0.0], 5)).all()  # unit_forget_bias
     limit = math.sqrt(6 / (7 + 20))
-    assert np.abs(lstm.kernel.data).max() <= limit
+    assert np.abs(lstm.kernel._data).max() <= limit
 
     gru = layers.GRU(5)
     gru.build((2, 3, 7))
-    assert gru.bias.shape == (2, 15) and (gru.bias.data == 0).all()
+    assert gru.bias.shape == (2, 15) and (gru.bias._data == 0).all()
     no_forget = layers.LSTM(5, unit_forget_bias=False)
     no_forget.build((2, 3, 7))
-    assert (no_forget.bias.data == 0).all()
+    assert (no_forget.bias._data == 0).all()
 
 
 def test_layer_names_and_weight_names():
@@ -857,11 +857,11 @@ def test_regularizers_add_their_penalties_to_losses():
     conv = layers.Conv2D(2, 3, kernel_regularizer="l2", activity_regularizer="l1")
     out = conv(nerve.tensor(rand(2, 5, 5, 3)))
     penalties = [float(p.item()) for p in conv.losses]
-    k = conv.kernel.data
-    assert_close(np.array(penalties), [0.01 * (k**2).sum(), 0.01 * np.abs(out.data).sum() / 2])
+    k = conv.kernel._data
+    assert_close(np.array(penalties), [0.01 * (k**2).sum(), 0.01 * np.abs(out._data).sum() / 2])
     lstm = layers.LSTM(3, recurrent_regularizer="l1", bias_regularizer="l2")
     lstm(nerve.tensor(rand(2, 4, 3)))
-    r, b = lstm.recurrent_kernel.data, lstm.bias.data
+    r, b = lstm.recurrent_kernel._data, lstm.bias._data
     expected = [0.01 * np.abs(r).sum(), 0.01 * (b**2).sum()]
     assert_close(np.array([float(p.item()) for p in lstm.losses]), expected, rtol=1e-5)
 
@@ -932,7 +932,7 @@ def test_average_pooling_same_follows_tensorflow_not_keras_torch_edge_padding(ke
     """Where 'same' pads unevenly Keras's torch backend pads by repeating the edge (so edge
     values count twice); nerve excludes the padding, as TensorFlow and JAX do."""
     x = rand(1, 7, 8, 1)
-    out = layers.AveragePooling2D(3, 2, padding="same")(nerve.tensor(x)).data
+    out = layers.AveragePooling2D(3, 2, padding="same")(nerve.tensor(x))._data
     # width 8: pads (0, 1); height 7: pads (1, 1). The last window of the first row covers
     # rows 0..1 and columns 6..7 of the input.
     assert_close(out[0, 0, -1, 0], x[0, :2, 6:, 0].mean(), rtol=1e-6)
@@ -979,6 +979,6 @@ def test_multi_head_attention_matches_keras(keras, kw, cross, call_kw, scores):
     if k_query is not query and not scores:
         # Keras 3.15's fused path (no dropout, no scores) gives a fully masked query uniform
         # weights; its masked softmax, and nerve, give zeros: compare the other queries.
-        outs, expected = [outs[0].data[1]], [expected[0][1]]
+        outs, expected = [outs[0]._data[1]], [expected[0][1]]
     for a, b in zip(outs, expected):
         assert_close(a, b, rtol=1e-5, atol=1e-5)

@@ -45,7 +45,7 @@ def check(torch, layer, inputs, reference, rtol=1e-4, atol=1e-5, **call_kw):
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     xs = [nerve.tensor(a, requires_grad=True) for a in inputs]
     out = layer(xs if call_kw.pop("as_list", False) else xs[0], **call_kw)
-    ws = [torch.tensor(w.data.copy(), requires_grad=w.requires_grad) for w in layer.weights]
+    ws = [torch.tensor(w._data.copy(), requires_grad=w.requires_grad) for w in layer.weights]
     xts = [torch.tensor(a, requires_grad=True) for a in inputs]
     ref = reference(*xts, *ws)
     assert_close(out, ref.detach().numpy(), rtol=rtol, atol=atol, msg="output: ")
@@ -102,7 +102,7 @@ def test_dense_matches_torch_linear(torch, shape, kw):
     xs = nerve.tensor(x, requires_grad=True)
     out = layer(xs)
     xt = torch.tensor(x, requires_grad=True)
-    ref = reference(xt, *[torch.tensor(w.data.copy()) for w in layer.weights])
+    ref = reference(xt, *[torch.tensor(w._data.copy()) for w in layer.weights])
     assert_close(out, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
     g = rand(*out.shape, seed=1)
     (out * nerve.tensor(g)).sum().backward()
@@ -117,12 +117,12 @@ def test_dense_matches_torch_linear(torch, shape, kw):
 
 def test_dense_keras_defaults():
     layer = built(layers.Dense(200), rand(2, 300))
-    k = layer.kernel.data
+    k = layer.kernel._data
     limit = math.sqrt(6.0 / (300 + 200))  # glorot_uniform
     assert k.dtype == np.float32 and np.abs(k).max() <= limit
     assert np.abs(k).max() > 0.98 * limit
     assert abs(k.std() - limit / math.sqrt(3)) < 0.02 * limit
-    assert np.all(layer.bias.data == 0)
+    assert np.all(layer.bias._data == 0)
     assert [w.shape for w in layer.weights] == [(300, 200), (200,)]
     assert set(layer.state_dict()) == {"kernel", "bias"}
     assert layer.count_params() == 300 * 200 + 200
@@ -147,9 +147,9 @@ def test_dense_kernel_gradient_in_keras_layout():
     layer = built(layers.Dense(5), rand(3, 4))
     x = nerve.tensor(rand(3, 4), requires_grad=True)
     layer(x).sum().backward()
-    grad = np.asarray(layer.kernel.grad.data)
+    grad = np.asarray(layer.kernel.grad._data)
     assert grad.shape == (4, 5) and grad.flags.c_contiguous
-    assert_close(grad, x.data.T @ np.ones((3, 5), np.float32), rtol=1e-5)
+    assert_close(grad, x._data.T @ np.ones((3, 5), np.float32), rtol=1e-5)
 
 
 def _float64_weights_kept() -> bool:
@@ -178,7 +178,7 @@ def _sgd_step(layer, x, lr=0.1):
     (out * out).sum().backward()
     for w in layer.weights:
         if w.grad is not None:
-            w.data -= lr * np.asarray(w.grad.data)
+            w._data -= lr * np.asarray(w.grad._data)
 
 
 @pytest.mark.parametrize("when", ["constructor", "attribute"])
@@ -213,21 +213,21 @@ def test_regularizer_losses_have_keras_values():
     )
     x = nerve.tensor(rand(4, 5))
     out = layer(x)
-    k, b = layer.kernel.data.astype(np.float64), layer.bias.data.astype(np.float64)
+    k, b = layer.kernel._data.astype(np.float64), layer.bias._data.astype(np.float64)
     expected = [0.01 * np.sum(k**2), 0.5 * np.sum(np.abs(b))]
     # Keras divides the activity penalty by the batch size.
-    expected.append(0.01 * np.sum(out.data.astype(np.float64) ** 2) / 4)
+    expected.append(0.01 * np.sum(out._data.astype(np.float64) ** 2) / 4)
     assert len(layer.losses) == 3
     for got, want in zip(layer.losses, expected):
         assert_close(got, np.float32(want), rtol=1e-5)
     # The penalties are differentiable: their gradient reaches the kernel.
     layer.losses[0].backward()
-    assert_close(layer.kernel.grad, 0.02 * layer.kernel.data, rtol=1e-5)
+    assert_close(layer.kernel.grad, 0.02 * layer.kernel._data, rtol=1e-5)
 
 
 def test_regularizers_of_other_layers():
     emb = built(layers.Embedding(7, 3, embeddings_regularizer="l2"), np.array([[1, 2]]))
-    assert_close(emb.losses[0], np.float32(0.01 * np.sum(emb.embeddings.data**2)), rtol=1e-5)
+    assert_close(emb.losses[0], np.float32(0.01 * np.sum(emb.embeddings._data**2)), rtol=1e-5)
     bn = built(layers.BatchNormalization(gamma_regularizer=regularizers.l2(0.1)), rand(4, 3))
     assert_close(bn.losses[0], np.float32(0.1 * 3), rtol=1e-6)  # gamma starts at ones
     ln = built(layers.LayerNormalization(beta_regularizer="l1"), rand(2, 3))
@@ -429,7 +429,7 @@ def test_prelu_matches_torch(torch, shared_axes):
     assert layer.alpha.shape == tuple(expect)
     check(torch, layer, x, lambda xt, alpha: torch.where(xt >= 0, xt, alpha * xt))
     # Keras's default alpha is zeros: a plain ReLU to start with.
-    assert np.all(built(layers.PReLU(), x).alpha.data == 0)
+    assert np.all(built(layers.PReLU(), x).alpha._data == 0)
 
 
 def test_prelu_per_channel_equals_torch_prelu(torch):
@@ -437,7 +437,7 @@ def test_prelu_per_channel_equals_torch_prelu(torch):
     layer = built(layers.PReLU(alpha_initializer="random_uniform", shared_axes=[1]), x)
     t = torch.nn.PReLU(3)
     with torch.no_grad():
-        t.weight.copy_(torch.tensor(layer.alpha.data.reshape(3)))
+        t.weight.copy_(torch.tensor(layer.alpha._data.reshape(3)))
     ref = t(torch.tensor(x).permute(0, 2, 1)).permute(0, 2, 1)
     assert_close(layer(nerve.tensor(x)), ref.detach().numpy(), rtol=1e-6)
 
@@ -448,7 +448,7 @@ def test_softmax_mask_zeroes_masked_positions(torch):
     out = layers.Softmax()(nerve.tensor(x), mask=nerve.tensor(mask))
     ref = torch.softmax(torch.tensor(x).masked_fill(~torch.tensor(mask), -1e9), -1)
     assert_close(out, ref.numpy(), rtol=1e-6, atol=1e-7)
-    assert np.all(out.data[~mask] == 0)
+    assert np.all(out._data[~mask] == 0)
 
 
 # ----------------------------------------------------------------------------- Dropout
@@ -460,9 +460,9 @@ def test_dropout_only_when_training():
     assert layer(x) is x
     layer.train()
     y = layer(x)
-    vals = set(np.unique(y.data).tolist())
+    vals = set(np.unique(y._data).tolist())
     assert vals == {0.0, np.float32(1 / 0.6)}
-    assert abs((y.data == 0).mean() - 0.4) < 0.05
+    assert abs((y._data == 0).mean() - 0.4) < 0.05
     assert layers.Dropout(0.0)(x, training=True) is x
 
 
@@ -470,14 +470,14 @@ def test_dropout_gradient_is_the_mask():
     x = nerve.tensor(rand(30, 20), requires_grad=True)
     y = layers.Dropout(0.5)(x, training=True)
     y.sum().backward()
-    kept = y.data != 0
+    kept = y._data != 0
     assert_close(x.grad, np.where(kept, 2.0, 0.0).astype(np.float32))
 
 
 def test_dropout_noise_shape_broadcasts():
     x = nerve.tensor(rand(4, 10, 6) + 5.0, requires_grad=True)
     y = layers.Dropout(0.5, noise_shape=(None, 1, 6))(x, training=True)
-    dropped = y.data == 0
+    dropped = y._data == 0
     assert np.all(dropped == dropped[:, :1, :])  # the same features at every step
     assert 0 < dropped.mean() < 1
     y.sum().backward()
@@ -492,7 +492,7 @@ def test_dropout_seeded_through_nerve_generator():
     a = layers.Dropout(0.5)(x, training=True)
     nerve.manual_seed(5)
     b = layers.Dropout(0.5)(x, training=True)
-    assert np.array_equal(a.data, b.data)
+    assert np.array_equal(a._data, b._data)
     with pytest.raises(ValueError, match=r"Dropout: rate must be in \[0, 1\], got 1.5"):
         layers.Dropout(1.5)
 
@@ -713,7 +713,7 @@ def test_batch_normalization_keras_defaults():
     layer(nerve.tensor(rand(4, 3)), training=False)
     names = ["gamma", "beta", "moving_mean", "moving_variance"]
     assert [n for n, _ in layer.named_parameters()] == names
-    assert [w.data.tolist() for w in layer.weights] == [[1.0] * 3, [0.0] * 3, [0.0] * 3, [1.0] * 3]
+    assert [w._data.tolist() for w in layer.weights] == [[1.0] * 3, [0.0] * 3, [0.0] * 3, [1.0] * 3]
     assert len(layer.trainable_weights) == 2
     assert [w.shape for w in layer.non_trainable_weights] == [(3,), (3,)]
     assert layer.non_trainable_weights[0] is layer.moving_mean
@@ -765,7 +765,7 @@ def test_layer_normalization_matches_torch(torch, shape, axis, kw):
     x = rand(*shape)
     layer = layers.LayerNormalization(axis=axis, gamma_initializer="random_normal", **kw)
     layer.build(shape)
-    layer.set_weights([w.data + rand(*w.shape, seed=7) for w in layer.weights])
+    layer.set_weights([w._data + rand(*w.shape, seed=7) for w in layer.weights])
     norm = shape[-1:] if axis == -1 else shape[-2:]
 
     def reference(xt, *ws):
@@ -805,7 +805,7 @@ def test_embedding_matches_torch(torch):
     layer.build(ids.shape)
     t = torch.nn.Embedding(10, 4)
     with torch.no_grad():
-        t.weight.copy_(torch.tensor(layer.embeddings.data))
+        t.weight.copy_(torch.tensor(layer.embeddings._data))
     out = layer(nerve.tensor(ids))
     ref = t(torch.tensor(ids))
     assert_close(out, ref.detach().numpy())
@@ -818,7 +818,7 @@ def test_embedding_matches_torch(torch):
 def test_embedding_keras_defaults_and_inputs():
     layer = layers.Embedding(1000, 16)
     layer(np.array([[1, 2]]))
-    w = layer.embeddings.data
+    w = layer.embeddings._data
     assert w.shape == (1000, 16) and np.abs(w).max() <= 0.05 and np.abs(w).max() > 0.049
     assert abs(w.mean()) < 0.005
     assert layer.get_config()["embeddings_initializer"] == {
@@ -860,8 +860,8 @@ def test_mask_zero_propagates_through_layers():
         assert get_mask(h).tolist() == (ids != 0).tolist()
     # Softmax over the time axis gives masked steps probability 0.
     p = layers.Softmax(axis=1)(layers.Dense(1)(h))
-    assert np.all(p.data[ids == 0] == 0)
-    assert_close(p.data.sum(axis=1), np.ones((2, 1), np.float32), rtol=1e-5)
+    assert np.all(p._data[ids == 0] == 0)
+    assert_close(p._data.sum(axis=1), np.ones((2, 1), np.float32), rtol=1e-5)
     # Merges: the or of the masks; Flatten does not keep one.
     other = layers.Embedding(5, 6, mask_zero=True)(nerve.tensor(np.array([[1, 0, 2], [0, 0, 0]])))
     merged = layers.Add()([h, other])

@@ -20,7 +20,7 @@ def _np(t):
 @pytest.mark.parametrize("scale, offset", [(1 / 255, 0.0), (1 / 127.5, -1.0), ([0.5, 2, 3], 1.0)])
 def test_rescaling_matches_keras(keras, scale, offset):
     x = RNG.integers(0, 256, (4, 5, 5, 3)).astype(np.float32)
-    ours = layers.Rescaling(scale, offset)(x).data
+    ours = layers.Rescaling(scale, offset)(x)._data
     ref = _np(keras.layers.Rescaling(scale, offset)(x))
     np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-6)
     assert ours.dtype == np.float32
@@ -31,7 +31,7 @@ def test_rescaling_casts_integers_and_is_differentiable():
     assert layers.Rescaling(1 / 255)(x).tolist() == [[0.0, 1.0]]
     w = nerve.ones(2, requires_grad=True)
     layers.Rescaling(3.0, 1.0)(w).sum().backward()
-    np.testing.assert_allclose(w.grad.data, [3.0, 3.0])
+    np.testing.assert_allclose(w.grad._data, [3.0, 3.0])
     assert layers.Rescaling(2.0, 1.0).get_config()["scale"] == 2.0
 
 
@@ -44,14 +44,14 @@ def test_normalization_adapt_matches_keras(keras, axis):
     ref = keras.layers.Normalization(axis=axis)
     ref.adapt(x)
     probe = RNG.random((7, 4, 5, 3)).astype(np.float32) * 10
-    np.testing.assert_allclose(ours(probe).data, _np(ref(probe)), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ours(probe)._data, _np(ref(probe)), rtol=1e-4, atol=1e-4)
 
 
 def test_normalization_given_statistics_and_invert_match_keras(keras):
     mean, var = [1.0, 2.0, 3.0], [4.0, 0.25, 0.0]  # a zero variance meets the 1e-7 floor
     x = RNG.random((6, 3)).astype(np.float32)
     for invert in (False, True):
-        ours = layers.Normalization(mean=mean, variance=var, invert=invert)(x).data
+        ours = layers.Normalization(mean=mean, variance=var, invert=invert)(x)._data
         ref = _np(keras.layers.Normalization(mean=mean, variance=var, invert=invert)(x))
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
 
@@ -61,8 +61,8 @@ def test_normalization_adapt_on_batches_equals_adapt_on_array():
     whole, batched = layers.Normalization(), layers.Normalization()
     whole.adapt(x)
     batched.adapt(DataLoader(TensorDataset(x, np.zeros(50)), batch_size=16))
-    np.testing.assert_allclose(batched.mean.data, x.mean(0), rtol=1e-5)
-    np.testing.assert_allclose(batched.variance.data, whole.variance.data, rtol=1e-4)
+    np.testing.assert_allclose(batched.mean._data, x.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(batched.variance._data, whole.variance._data, rtol=1e-4)
     assert [w.shape for w in whole.get_weights()] == [(3,), (3,), ()]  # as Keras: mean, var, count
 
 
@@ -91,7 +91,7 @@ def test_normalization_errors():
 )
 def test_fixed_geometry_matches_keras_everywhere(keras, name, args, fill_mode):
     """With a degenerate factor range the draw is fixed, so the whole image must match."""
-    ours = getattr(layers, name)(*args, fill_mode=fill_mode)(IMAGES, training=True).data
+    ours = getattr(layers, name)(*args, fill_mode=fill_mode)(IMAGES, training=True)._data
     ref = _np(getattr(keras.layers, name)(*args, fill_mode=fill_mode)(IMAGES, training=True))
     np.testing.assert_allclose(ours, ref, atol=1e-5)
 
@@ -101,7 +101,7 @@ def test_rotation_matches_scipy_on_the_interior():
     image = RNG.random((24, 24)).astype(np.float32)
     out = layers.RandomRotation((30 / 360, 30 / 360))(image[None, :, :, None], training=True)
     ref = ndimage.rotate(image, 30, reshape=False, order=1)
-    np.testing.assert_allclose(out.data[0, 6:-6, 6:-6, 0], ref[6:-6, 6:-6], atol=1e-5)
+    np.testing.assert_allclose(out._data[0, 6:-6, 6:-6, 0], ref[6:-6, 6:-6], atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -117,35 +117,35 @@ def test_random_layers_shapes_inference_identity_and_seed(layer):
     x = np.round(IMAGES * 255).astype(np.float32)
     trained = layer()(x, training=True)
     assert trained.shape == x.shape and trained.dtype == np.float32
-    assert not np.array_equal(trained.data, x)
+    assert not np.array_equal(trained._data, x)
     # As in Keras 3, an augmentation layer called directly augments (its call's default is
     # training=True); a model's predict, or training=False, makes it the identity.
     direct = layer()
-    assert any(not np.array_equal(direct(x).data, x) for _ in range(8))
-    assert np.array_equal(layer()(x, training=False).data, x)
+    assert any(not np.array_equal(direct(x)._data, x) for _ in range(8))
+    assert np.array_equal(layer()(x, training=False)._data, x)
     inference = layer()
     inference.eval()  # as for any Module: eval() wins over the call's default
-    assert np.array_equal(inference(x).data, x)
+    assert np.array_equal(inference(x)._data, x)
     model = nerve.keras.Sequential([nerve.keras.Input(x.shape[1:]), layer()])
     assert np.array_equal(model.predict(x, verbose=0), x)
     unbatched = layer()(x[0], training=True)
     assert unbatched.shape == x[0].shape
     a, b = (type(layer())(**{**layer().get_config(), "name": None, "seed": 7}) for _ in "ab")
-    np.testing.assert_array_equal(a(x, training=True).data, b(x, training=True).data)
+    np.testing.assert_array_equal(a(x, training=True)._data, b(x, training=True)._data)
     nerve.manual_seed(3)
-    first = layer()(x, training=True).data
+    first = layer()(x, training=True)._data
     nerve.manual_seed(3)
-    np.testing.assert_array_equal(layer()(x, training=True).data, first)
+    np.testing.assert_array_equal(layer()(x, training=True)._data, first)
 
 
 def test_random_flip_modes_and_channels_first():
     x = np.arange(2 * 4 * 4 * 1, dtype=np.float32).reshape(2, 4, 4, 1)
-    out = layers.RandomFlip("horizontal", seed=0)(np.tile(x, (50, 1, 1, 1)), training=True).data
+    out = layers.RandomFlip("horizontal", seed=0)(np.tile(x, (50, 1, 1, 1)), training=True)._data
     flipped = np.array([np.array_equal(o, x[i % 2][:, ::-1]) for i, o in enumerate(out)])
     kept = np.array([np.array_equal(o, x[i % 2]) for i, o in enumerate(out)])
     assert (flipped | kept).all() and 10 < flipped.sum() < 90
     cf = layers.RandomFlip("vertical", seed=1, data_format="channels_first")
-    out = cf(np.moveaxis(x, -1, 1), training=True).data
+    out = cf(np.moveaxis(x, -1, 1), training=True)._data
     assert out.shape == (2, 1, 4, 4)
     for o, i in zip(out[:, 0], x[..., 0]):
         assert np.array_equal(o, i) or np.array_equal(o, i[::-1])

@@ -30,7 +30,7 @@ def test_mlp_learns_xor():
             for p in params:
                 p -= 1.0 * p.grad
     assert loss.item() < 0.01
-    assert np.array_equal((out.data > 0.5).astype(np.float32), y.data)
+    assert np.array_equal((out._data > 0.5).astype(np.float32), y._data)
 
 
 def test_mlp_on_digits_reaches_95_percent():

@@ -198,7 +198,7 @@ def test_validation_split_takes_the_last_fraction():
     original = model.test_step
 
     def spy(data):
-        seen.append(data[1].data.copy())
+        seen.append(data[1]._data.copy())
         return original(data)
 
     model.test_step = spy

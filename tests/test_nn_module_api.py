@@ -70,8 +70,8 @@ def test_load_state_dict_strict_and_shape_errors():
 def test_state_dict_is_copied_in_not_shared():
     a, b = Net(), Net()
     b.load_state_dict(a.state_dict())
-    a.head.weight.data[...] = 0
-    assert b.head.weight.data.any()
+    a.head.weight._data[...] = 0
+    assert b.head.weight._data.any()
 
 
 def test_forward_hooks():
@@ -96,7 +96,7 @@ def test_repr_tree():
 def test_apply_and_requires_grad():
     net = Net()
     net.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)
-    assert not net.head.bias.data.any()
+    assert not net.head.bias._data.any()
     net.features.requires_grad_(False)
     assert not any(p.requires_grad for p in net.features.parameters())
 
@@ -138,10 +138,10 @@ def test_bad_constructor_arguments():
 def test_default_inits_have_torchs_bounds():
     nerve.manual_seed(0)
     lin = nn.Linear(100, 50)
-    assert np.abs(lin.weight.data).max() <= 0.1 and np.abs(lin.weight.data).max() > 0.09
+    assert np.abs(lin.weight._data).max() <= 0.1 and np.abs(lin.weight._data).max() > 0.09
     conv = nn.Conv2d(4, 8, 3)
     bound = 1 / np.sqrt(4 * 9)
-    assert np.abs(conv.weight.data).max() <= bound
+    assert np.abs(conv.weight._data).max() <= bound
 
 
 @pytest.mark.parametrize(
@@ -161,20 +161,20 @@ def test_default_inits_have_torchs_bounds():
 def test_init_statistics(fn, expected_std):
     w = nerve.empty(200, 300)
     fn(w)
-    assert abs(w.data.std() - expected_std) < 0.03 * expected_std
+    assert abs(w._data.std() - expected_std) < 0.03 * expected_std
     assert w.dtype == np.float32
 
 
 def test_orthogonal_init_is_orthogonal():
     w = nerve.empty(6, 10)
     nn.init.orthogonal_(w)
-    assert_close(w.data @ w.data.T, np.eye(6), atol=1e-5)
+    assert_close(w._data @ w._data.T, np.eye(6), atol=1e-5)
 
 
 def test_trunc_normal_respects_bounds_and_gain():
     w = nerve.empty(1000)
     nn.init.trunc_normal_(w, a=-0.5, b=0.5)
-    assert w.data.min() >= -0.5 and w.data.max() <= 0.5
+    assert w._data.min() >= -0.5 and w._data.max() <= 0.5
     assert nn.init.calculate_gain("leaky_relu", 0.2) == pytest.approx(np.sqrt(2 / 1.04))
 
 
@@ -186,7 +186,7 @@ def test_frozen_layers_stay_bit_identical_while_the_head_learns():
     before = {k: v.clone() for k, v in base.state_dict().items()}
     rng = np.random.default_rng(0)
     x = nerve.tensor(rng.standard_normal((64, 8)))
-    y = nerve.tensor(x.data[:, :3].argmax(axis=1))  # learnable from the frozen features
+    y = nerve.tensor(x._data[:, :3].argmax(axis=1))  # learnable from the frozen features
     losses = []
     for _ in range(200):
         loss = nn.functional.cross_entropy(model(x), y)
@@ -247,9 +247,9 @@ def test_state_dict_values_are_tensors_sharing_memory_with_the_parameters():
     assert not any(v.requires_grad for v in sd.values())
     snapshot = {k: v.clone() for k, v in sd.items()}
     detached = sd["head.weight"].detach()
-    sd["head.weight"].data[...] = 0  # writes through, as torch's state_dict tensors do
-    assert not net.head.weight.data.any() and not detached.data.any()
-    assert snapshot["head.weight"].data.any()
+    sd["head.weight"]._data[...] = 0  # writes through, as torch's state_dict tensors do
+    assert not net.head.weight._data.any() and not detached._data.any()
+    assert snapshot["head.weight"]._data.any()
     net.load_state_dict(snapshot)  # Tensors load
     assert_close(net.head.weight, snapshot["head.weight"])
     net.load_state_dict({k: v.numpy() for k, v in snapshot.items()})  # and so do arrays
@@ -279,11 +279,11 @@ def test_load_state_dict_errors_are_runtime_errors_as_in_torch():
     state["head.weight"] = np.zeros((2, 2))
     with pytest.raises(RuntimeError, match="size mismatch for 'head.weight'"):
         b.load_state_dict(state)
-    bias = b.head.bias.data.copy()  # a failed load leaves the model untouched
+    bias = b.head.bias._data.copy()  # a failed load leaves the model untouched
     state["head.bias"] = np.ones(3)
     with pytest.raises(ValueError):
         b.load_state_dict(state)
-    assert np.array_equal(b.head.bias.data, bias)
+    assert np.array_equal(b.head.bias._data, bias)
 
 
 def test_non_persistent_buffers_and_registration_names():
@@ -333,7 +333,7 @@ def test_zero_grad_to_zeros_apply_returns_self_and_train_checks_its_argument():
     net = Net()
     net(nerve.randn(2, 4)).sum().backward()
     net.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in net.parameters())
+    assert all(p.grad is not None and not p.grad._data.any() for p in net.parameters())
     assert net.apply(lambda m: None) is net
     with pytest.raises(ValueError, match="boolean"):
         net.train("no")

@@ -92,7 +92,7 @@ def test_gradcheck_through_two_layer_bidirectional_gru():
     nerve.manual_seed(0)
     gru = nn.GRU(3, 2, num_layers=2, bidirectional=True)
     for p in gru.parameters():
-        p.data = p.data.astype(np.float64)
+        p._data = p._data.astype(np.float64)
     x = np.random.default_rng(2).standard_normal((4, 2, 3))
     assert gradcheck(lambda t: gru(t)[0], x)
 
@@ -113,4 +113,4 @@ def test_dropout_between_layers_only_in_training():
     m.eval()
     a, _ = m(x)
     b, _ = m(x)
-    assert np.array_equal(a.data, b.data)
+    assert np.array_equal(a._data, b._data)

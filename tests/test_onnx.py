@@ -24,7 +24,7 @@ def _rand(*shape):
 def _flat(out) -> list:
     if isinstance(out, (tuple, list)):
         return [a for o in out for a in _flat(o)]
-    return [] if out is None else [np.asarray(out.data)]
+    return [] if out is None else [np.asarray(out._data)]
 
 
 def _nerve(model, xs):
@@ -483,7 +483,7 @@ def test_int8_export_stays_close_to_float(tmp_path):
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     x = _rand(32, 1, 12, 12)
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
-    want = net(nerve.Tensor(x)).data
+    want = net(nerve.Tensor(x))._data
     assert np.abs(got - want).max() < 0.05 * np.abs(want).max()
     assert (got.argmax(1) == want.argmax(1)).mean() >= 0.9
     assert sorted(os.listdir(tmp_path)) == ["int8.onnx"]

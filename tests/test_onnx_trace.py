@@ -27,7 +27,7 @@ def _flat(out) -> list:
         return [a for o in out for a in _flat(o)]
     if isinstance(out, dict):
         return [a for o in out.values() for a in _flat(o)]
-    return [] if out is None else [np.asarray(out.data)]
+    return [] if out is None else [np.asarray(out._data)]
 
 
 def run_both(model, path, xs):
@@ -236,9 +236,9 @@ class ReportedInplace(nn.Module):
         from nerve.autograd.registry import trace_inplace
 
         out = self.fc(x)
-        np.add(out.data, x.data, out=out.data)
+        np.add(out._data, x._data, out=out._data)
         trace_inplace("add", out, x)
-        np.multiply(out.data, 3.0, out=out.data, casting="same_kind")
+        np.multiply(out._data, 3.0, out=out._data, casting="same_kind")
         trace_inplace("mul", out, 3.0)
         return F.relu(out)
 

@@ -110,7 +110,7 @@ def test_matches_torch(name, sample, torch):
     cot = [rng.standard_normal(o.shape).astype(np.float32) for o in n_out]
     for k, (n, t) in enumerate(zip(n_out, t_out)):
         assert_close(
-            n.data, t.detach().numpy(), sample.rtol, sample.atol, msg=f"{name} output {k}: "
+            n._data, t.detach().numpy(), sample.rtol, sample.atol, msg=f"{name} output {k}: "
         )
     if not grads:
         return
@@ -124,11 +124,11 @@ def test_matches_torch(name, sample, torch):
         ng = xs[i].grad
         tg = ts[i].grad
         if tg is None:
-            assert ng is None or not np.any(ng.data), f"{name}: torch gives no grad for input {i}"
+            assert ng is None or not np.any(ng._data), f"{name}: torch gives no grad for input {i}"
             continue
         assert ng is not None, f"{name}: nerve gave no gradient for input {i}"
         assert_close(
-            ng.data, tg.numpy(), sample.rtol * 10, sample.atol * 10, msg=f"{name} grad {i}: "
+            ng._data, tg.numpy(), sample.rtol * 10, sample.atol * 10, msg=f"{name} grad {i}: "
         )
 
 

@@ -66,7 +66,7 @@ class Pair:
     def check(self, step):
         for i, (p, tp) in enumerate(zip(self.params, self.tparams)):
             np.testing.assert_allclose(
-                p.data,
+                p._data,
                 tp.detach().numpy(),
                 rtol=RTOL,
                 atol=ATOL,
@@ -202,7 +202,7 @@ def test_state_dict_round_trip_resumes_identically(name, kwargs):
     assert opt2.param_groups[0]["lr"] == saved["param_groups"][0]["lr"] != 123.0
     train(resumed, opt2, 50)
     for a, b in zip(straight, resumed):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
 
 
 def test_state_dict_layout_is_torchs(torch):
@@ -297,14 +297,14 @@ def test_lion_matches_paper_reference(kwargs):
         # The reference takes the gradient at its own parameters (computed by nerve's autograd).
         ref_params = [Parameter(a) for a in ref]
         (mlp_loss(*ref_params, x, y) * sign).backward()
-        grads = [p.grad.data * sign for p in ref_params]  # maximize: ascend the signed loss
+        grads = [p.grad._data * sign for p in ref_params]  # maximize: ascend the signed loss
         ref, moms = lion_reference(ref, grads, moms, lr, beta1, beta2, wd)
 
         opt.zero_grad()
         (mlp_loss(*params, x, y) * sign).backward()
         opt.step()
         for i, (p, r) in enumerate(zip(params, ref)):
-            np.testing.assert_allclose(p.data, r, rtol=RTOL, atol=ATOL, err_msg=f"{i}, {step}")
+            np.testing.assert_allclose(p._data, r, rtol=RTOL, atol=ATOL, err_msg=f"{i}, {step}")
     assert optim.Lion(params).defaults["betas"] == (0.9, 0.99)
 
 
@@ -313,7 +313,7 @@ def test_lion_update_has_unit_size_per_coordinate():
     opt = optim.Lion([w], lr=0.1)
     w.grad = nerve.tensor([0.001, -50.0, 0.0])
     opt.step()
-    np.testing.assert_allclose(w.data, [0.9, -1.9, 3.0], rtol=1e-6)
+    np.testing.assert_allclose(w._data, [0.9, -1.9, 3.0], rtol=1e-6)
 
 
 # ------------------------------------------------------------------------------ base behavior
@@ -323,21 +323,21 @@ def test_params_without_grad_are_skipped_and_state_stays_float32():
     a.grad = nerve.tensor([1.0, 2.0, 3.0])
     opt.step()
     assert b not in opt.state or not opt.state[b]
-    np.testing.assert_array_equal(b.data, np.ones(2))
+    np.testing.assert_array_equal(b._data, np.ones(2))
     assert all(v.dtype == np.float32 for v in opt.state[a].values() if isinstance(v, np.ndarray))
-    assert a.data.dtype == np.float32
+    assert a._data.dtype == np.float32
 
 
 def test_step_updates_in_place():
     w = Parameter(np.ones((2, 3)))
-    before = w.data
+    before = w._data
     for name in ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam"]:
         opt = getattr(optim, name)([w], lr=0.1, weight_decay=0.1)
         w.grad = nerve.ones(2, 3)
-        grad = w.grad.data.copy()
+        grad = w.grad._data.copy()
         opt.step()
-        assert w.data is before, name
-        np.testing.assert_array_equal(w.grad.data, grad, err_msg=f"{name} changed the gradient")
+        assert w._data is before, name
+        np.testing.assert_array_equal(w.grad._data, grad, err_msg=f"{name} changed the gradient")
 
 
 def test_zero_grad():
@@ -345,7 +345,7 @@ def test_zero_grad():
     opt = optim.SGD([w], lr=0.1)
     w.grad = nerve.ones(3)
     opt.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(w.grad.data, np.zeros(3))
+    np.testing.assert_array_equal(w.grad._data, np.zeros(3))
     opt.zero_grad()
     assert w.grad is None
 
@@ -366,7 +366,7 @@ def test_step_with_closure_records_the_graph_and_updates_without():
         loss = opt.step(closure)
     assert seen == [True]
     assert float(loss) == 4.0
-    np.testing.assert_allclose(w.data, [1.0])
+    np.testing.assert_allclose(w._data, [1.0])
 
 
 def test_add_param_group_and_defaults():

@@ -23,7 +23,7 @@ def _rand(*shape):
 
 def _run(model, x):
     model.eval()
-    return model(nerve.Tensor(x)).data
+    return model(nerve.Tensor(x))._data
 
 
 def test_quantize_weight_per_channel_and_per_tensor():
@@ -79,14 +79,14 @@ def test_mlp_close_to_float_and_about_4x_smaller():
 
 def test_inputs_are_rounded_to_the_calibrated_grid():
     layer = nn.Linear(1, 1, bias=False)
-    layer.weight.data[...] = 1.0
+    layer.weight._data[...] = 1.0
     q = quantize(nn.Sequential(layer), np.array([[-1.0], [1.0]], np.float32))[0]
-    scale = float(q.input_scale.data)
+    scale = float(q.input_scale._data)
     assert scale == pytest.approx(2 / 255)
     x = np.array([[0.3], [5.0], [-5.0]], np.float32)
-    y = q(nerve.Tensor(x)).data[:, 0]
+    y = q(nerve.Tensor(x))._data[:, 0]
     assert abs(y[0] - 0.3) <= scale / 2 + 1e-6  # rounded
-    zp = int(q.input_zero_point.data)
+    zp = int(q.input_zero_point._data)
     assert y[1] == pytest.approx((127 - zp) * scale)  # clipped to the calibrated range
     assert y[2] == pytest.approx((-128 - zp) * scale)
 
@@ -119,7 +119,7 @@ def test_keras_models():
     assert qmodel.layers[0].weight_scale.shape == (6,)
     assert "kernel" not in dict(qmodel.layers[0].named_parameters())
     model.eval()
-    want, got = model(x).data, qmodel(x).data
+    want, got = model(x)._data, qmodel(x)._data
     assert np.abs(got - want).max() < 0.05 * np.abs(want).max()
 
     inp = layers.Input((5,))
@@ -127,7 +127,7 @@ def test_keras_models():
     qf = quantize(functional, _rand(20, 5))
     y = _rand(4, 5)
     functional.eval()
-    np.testing.assert_allclose(qf(y).data, functional(y).data, atol=0.05)
+    np.testing.assert_allclose(qf(y)._data, functional(y)._data, atol=0.05)
 
 
 def test_errors():

@@ -559,7 +559,7 @@ model = models.Sequential([layers.Input(shape=(512,)), layers.Dense(1024), layer
 i = 0
 while True:
     for p in model.parameters():
-        p.data[...] = i
+        p._data[...] = i
     model.save(path)
     if i == 0:
         print("ready", flush=True)

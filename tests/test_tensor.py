@@ -20,7 +20,7 @@ def test_tensor_copies_but_from_numpy_shares():
     t = nerve.tensor(a)
     s = nerve.from_numpy(a)
     a[0] = 5
-    assert t.data[0] == 0 and s.data[0] == 5
+    assert t._data[0] == 0 and s._data[0] == 5
 
 
 def test_attributes_and_conversions():
@@ -82,8 +82,8 @@ def test_comparisons_return_bool_tensors():
 
 def test_creation_functions():
     assert nerve.zeros(2, 3).shape == (2, 3) and nerve.zeros((2, 3)).dtype == np.float32
-    assert nerve.ones(4).data.sum() == 4
-    assert nerve.full((2, 2), 7.0).data.max() == 7.0
+    assert nerve.ones(4)._data.sum() == 4
+    assert nerve.full((2, 2), 7.0)._data.max() == 7.0
     assert nerve.zeros_like(nerve.ones(2, 5)).shape == (2, 5)
     assert nerve.ones_like(np.zeros((3,))).dtype == np.float64
     assert nerve.arange(0, 1, 0.25).dtype == np.float32
@@ -92,7 +92,7 @@ def test_creation_functions():
     assert_close(nerve.eye(3), np.eye(3))
     assert nerve.rand(3, 4).dtype == np.float32
     r = nerve.randint(0, 10, (100,))
-    assert r.dtype == np.int64 and r.data.min() >= 0 and r.data.max() < 10
+    assert r.dtype == np.int64 and r._data.min() >= 0 and r._data.max() < 10
     with pytest.raises(ValueError, match="non-negative"):
         nerve.zeros(-1)
 
@@ -103,7 +103,7 @@ def test_manual_seed_reproduces_random_ops():
     nerve.manual_seed(123)
     b = (nerve.randn(5), nerve.rand(5), nerve.randint(0, 100, (5,)))
     for x, y in zip(a, b):
-        assert np.array_equal(x.data, y.data)
+        assert np.array_equal(x._data, y._data)
 
 
 def test_ndarray_on_the_left_gives_a_tensor():
@@ -207,6 +207,6 @@ def test_numpy_functions_work_on_tensors_like_torch(torch):
 
 def test_numpy_shares_memory_and_answers_for_grad_tensors_too():
     x = nerve.ones(2, requires_grad=True)
-    assert x.numpy() is x.data and x.detach().numpy() is x.data
+    assert x.numpy() is x._data and x.detach().numpy() is x._data
     # the Keras door returns these Tensors, and Keras code calls model(x).numpy()
     assert (x * 2).numpy().tolist() == [2.0, 2.0]

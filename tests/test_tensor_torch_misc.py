@@ -61,9 +61,9 @@ def test_out_writes_into_and_returns_out(torch, name, args):
     a, b = (rng.standard_normal(s).astype(np.float32) for s in args)
     expected = getattr(torch, name)(torch.from_numpy(a), torch.from_numpy(b)).numpy()
     out = nerve.zeros(*expected.shape)
-    before = out.data
+    before = out._data
     result = getattr(nerve, name)(nerve.tensor(a), nerve.tensor(b), out=out)
-    assert result is out and out.data is before  # written in place: NumPy views see it
+    assert result is out and out._data is before  # written in place: NumPy views see it
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-6)
 
 

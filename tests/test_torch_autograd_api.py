@@ -390,7 +390,7 @@ def test_zero_fill_copy_and_random_fills(torch):
     assert u.dtype == nerve.float32 and u.min().item() >= -2.0 and u.max().item() < 3.0
     assert abs(n.mean().item() - 1.0) < 0.05 and abs(n.std().item() - 0.5) < 0.05
     nerve.manual_seed(3)
-    assert np.array_equal(nerve.empty(1000).uniform_(-2.0, 3.0).data, u.data)
+    assert np.array_equal(nerve.empty(1000).uniform_(-2.0, 3.0)._data, u._data)
 
 
 def test_copy_into_a_buffer_carries_the_source_gradient(torch):
@@ -548,10 +548,10 @@ def test_onnx_trace_sees_plus_equals_in_a_residual_forward(tmp_path):
     m = Block().eval()
     x = nerve.randn(2, 3, 5, 5)
     with nerve.no_grad():
-        ref = m(x).data
+        ref = m(x)._data
     nerve.onnx.export(m, (x,), tmp_path / "m.onnx")
     sess = ort.InferenceSession(str(tmp_path / "m.onnx"))
-    out = sess.run(None, {sess.get_inputs()[0].name: x.data})[0]
+    out = sess.run(None, {sess.get_inputs()[0].name: x._data})[0]
     assert_close(out, ref, rtol=1e-5, atol=1e-6)
 
 
@@ -565,7 +565,7 @@ def test_anomaly_mode_names_the_node_that_made_nan(torch):
         assert not lib.is_anomaly_enabled()
     x = nerve.tensor([0.0, 1.0], requires_grad=True)
     (x.sqrt() * 0.0).sum().backward()  # off: no check
-    assert np.isnan(x.grad.data[0])
+    assert np.isnan(x.grad._data[0])
 
 
 def test_gradcheck_passes_non_tensor_arguments_through(torch):

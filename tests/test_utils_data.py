@@ -15,7 +15,7 @@ Y = np.arange(10)
 
 
 def as_numpy(t):
-    return t.data if isinstance(t, Tensor) else t.numpy()
+    return t._data if isinstance(t, Tensor) else t.numpy()
 
 
 def test_import_forms_reach_the_one_implementation():
@@ -52,7 +52,7 @@ def test_tensor_dataset_items_are_tensors_like_torchs(torch):
         assert isinstance(got, tuple) and all(isinstance(g, Tensor) for g in got)
         for g, w in zip(got, want):
             assert g.shape == tuple(w.shape) and str(w.dtype) == f"torch.{g.dtype}"
-            np.testing.assert_array_equal(g.data, w.numpy())
+            np.testing.assert_array_equal(g._data, w.numpy())
     sl = ours[2:5]
     assert sl[0].shape == (3, 3) and sl[1].tolist() == [2, 3, 4]
     assert all(isinstance(t, Tensor) for t in ours.tensors)
@@ -73,7 +73,7 @@ def test_the_tutorial_loop_runs_shuffles_and_learns():
 
     rng = np.random.default_rng(1)
     x = nerve.tensor(rng.normal(size=(300, 1, 4, 4)).astype(np.float32))
-    y = nerve.tensor((x.data.reshape(300, -1).sum(1) > 0).astype(np.int64))
+    y = nerve.tensor((x._data.reshape(300, -1).sum(1) > 0).astype(np.int64))
     loader = D.DataLoader(D.TensorDataset(x, y), batch_size=64, shuffle=True)
     assert len(loader) == 5
     model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
@@ -144,7 +144,7 @@ def test_dataset_subclass_with_a_transform_batches_as_torch(torch):
     assert len(ours) == len(ref) == 3
     for (xo, yo), (xr, yr) in zip(ours, ref):
         assert xo.shape == tuple(xr.shape) and xo.dtype == np.float32
-        np.testing.assert_allclose(xo.data, xr.numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(xo._data, xr.numpy(), rtol=1e-6, atol=1e-6)
         assert yo.dtype == np.int64 and yo.tolist() == yr.tolist()
 
 
@@ -445,7 +445,7 @@ def test_overridden_getitem_is_honoured_and_getitems_is_used():
             return x * 2, y
 
     x, _ = next(iter(D.DataLoader(Doubled(X, Y), batch_size=10)))
-    np.testing.assert_allclose(x.data, X * 2)
+    np.testing.assert_allclose(x._data, X * 2)
 
     class Batched(Pairs):
         calls = 0

@@ -76,7 +76,7 @@ def test_dataset_from_torchvisions_layout(isolated, cls):
     assert len(train) == 6 and len(test) == 4
     assert train.data.dtype == np.uint8 and train.data.shape == (6, 28, 28)
     assert train.targets.dtype == np.int64 and isinstance(train.targets, Tensor)
-    np.testing.assert_array_equal(test.data.data, arrays["x_test"])
+    np.testing.assert_array_equal(test.data._data, arrays["x_test"])
     img, label = train[2]
     assert isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.shape == (28, 28)
     assert type(label) is int and label == int(arrays["y_train"][2])
@@ -89,7 +89,7 @@ def test_fashion_mnist_classes_and_gzip_files_in_root(isolated):
     write_idx(isolated / "root", arrays)
     ds = datasets.FashionMNIST(isolated / "root", train=False)
     assert ds.classes[0] == "T-shirt/top" and ds.classes[9] == "Ankle boot"
-    np.testing.assert_array_equal(ds.targets.data, arrays["y_test"].astype(np.int64))
+    np.testing.assert_array_equal(ds.targets._data, arrays["y_test"].astype(np.int64))
 
 
 def test_dataset_falls_back_to_nerves_places(isolated, monkeypatch):
@@ -97,7 +97,7 @@ def test_dataset_falls_back_to_nerves_places(isolated, monkeypatch):
     write_idx(isolated / "nd" / "fashion-mnist", arrays)
     monkeypatch.setenv("NERVE_DATA", str(isolated / "nd"))
     ds = datasets.FashionMNIST(isolated / "empty-root")
-    np.testing.assert_array_equal(ds.data.data, arrays["x_train"])
+    np.testing.assert_array_equal(ds.data._data, arrays["x_train"])
     from nerve.datasets import fashion_mnist
 
     monkeypatch.delenv("NERVE_DATA")
@@ -126,14 +126,14 @@ def test_dataset_transforms_and_loader(isolated):
     want = (arrays["x_train"][0].astype(np.float32) / np.float32(255) - np.float32(0.1307)) / (
         np.float32(0.3081)
     )
-    np.testing.assert_array_equal(x.data[0], want)
+    np.testing.assert_array_equal(x._data[0], want)
     xb, yb = next(iter(DataLoader(ds, batch_size=4, shuffle=True)))
     assert xb.shape == (4, 1, 28, 28) and xb.dtype == np.float32 and yb.dtype == np.int64
     plain = datasets.MNIST(isolated / "root")  # no transform: the loader cuts whole arrays
     batches = list(DataLoader(plain, batch_size=4))
     assert batches[0][0].dtype == np.uint8 and batches[0][0].shape == (4, 28, 28)
-    np.testing.assert_array_equal(np.concatenate([b[0].data for b in batches]), arrays["x_train"])
-    assert np.concatenate([b[1].data for b in batches]).dtype == np.int64
+    np.testing.assert_array_equal(np.concatenate([b[0]._data for b in batches]), arrays["x_train"])
+    assert np.concatenate([b[1]._data for b in batches]).dtype == np.int64
 
 
 # ----------------------------------------------------------------------------- value transforms
@@ -145,7 +145,7 @@ def test_to_tensor_as_torchvision(torch):
         hwc = img if img.ndim == 3 else img[:, :, None]
         want = torch.from_numpy(hwc).permute(2, 0, 1).contiguous().float().div(255)
         assert isinstance(ours, Tensor) and ours.dtype == np.float32
-        np.testing.assert_array_equal(ours.data, want.numpy())
+        np.testing.assert_array_equal(ours._data, want.numpy())
     floats = RNG.random((4, 4))
     assert T.ToTensor()(floats).dtype == np.float64  # other dtypes unscaled, as torchvision
     assert T.PILToTensor()(rgb).dtype == np.uint8 and T.PILToTensor()(rgb).shape == (3, 5, 7)
@@ -162,7 +162,7 @@ def test_normalize_as_torchvision(torch):
     t_mean = torch.tensor(mean).view(-1, 1, 1)
     t_std = torch.tensor(std).view(-1, 1, 1)
     want = torch.from_numpy(img).sub(t_mean).div(t_std)
-    np.testing.assert_array_equal(ours.data, want.numpy())
+    np.testing.assert_array_equal(ours._data, want.numpy())
     same = nerve.tensor(img)
     assert T.Normalize(0.5, 0.5, inplace=True)(same) is same
     with pytest.raises(TypeError, match="img should be Tensor Image"):
@@ -201,7 +201,7 @@ def test_resize_bilinear_matches_torch_interpolate(torch, shape, size, antialias
         torch.from_numpy(img)[None], size=size, mode="bilinear", align_corners=False,
         antialias=antialias,
     )[0]  # fmt: skip
-    np.testing.assert_allclose(ours.data, want.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours._data, want.numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
@@ -210,7 +210,7 @@ def test_resize_nearest_matches_torch_interpolate(torch, mode):
     for size in ((3, 4), (11, 20)):
         ours = T.Resize(size, interpolation=T.InterpolationMode(mode))(nerve.tensor(img))
         want = torch.nn.functional.interpolate(torch.from_numpy(img)[None], size=size, mode=mode)
-        np.testing.assert_array_equal(ours.data, want[0].numpy())
+        np.testing.assert_array_equal(ours._data, want[0].numpy())
 
 
 def test_resize_sizes_rounding_and_arrays():
@@ -231,7 +231,7 @@ def test_resize_sizes_rounding_and_arrays():
 @pytest.mark.parametrize("h, w, ch, cw", [(7, 8, 4, 4), (6, 9, 5, 2), (5, 5, 4, 4), (3, 4, 6, 7)])
 def test_center_crop_follows_torchvisions_rounding_and_padding(h, w, ch, cw):
     img = np.arange(h * w, dtype=np.float32).reshape(1, h, w) + 1
-    out = T.CenterCrop((ch, cw))(nerve.tensor(img)).data
+    out = T.CenterCrop((ch, cw))(nerve.tensor(img))._data
     # torchvision: zero padding of ((c - s) // 2, (c - s + 1) // 2), then round((s - c) / 2.0)
     pt, pl = max(ch - h, 0) // 2, max(cw - w, 0) // 2
     pb, pr = (max(ch - h, 0) + 1) // 2, (max(cw - w, 0) + 1) // 2
@@ -245,13 +245,13 @@ def test_random_crop_padding_layouts_are_torchvisions():
     img = np.arange(12, dtype=np.float32).reshape(1, 3, 4) + 1
     t = nerve.tensor(img)
     # (left/right, top/bottom): the only window of the padded size is the padded image
-    out = T.RandomCrop((3 + 4, 4 + 2), padding=(1, 2))(t).data
+    out = T.RandomCrop((3 + 4, 4 + 2), padding=(1, 2))(t)._data
     np.testing.assert_array_equal(out, np.pad(img, ((0, 0), (2, 2), (1, 1))))
-    out = T.RandomCrop((3 + 3, 4 + 4), padding=(1, 2, 3, 1))(t).data  # left, top, right, bottom
+    out = T.RandomCrop((3 + 3, 4 + 4), padding=(1, 2, 3, 1))(t)._data  # left, top, right, bottom
     np.testing.assert_array_equal(out, np.pad(img, ((0, 0), (2, 1), (1, 3))))
-    out = T.RandomCrop((5, 4), pad_if_needed=True, padding_mode="edge")(t).data
+    out = T.RandomCrop((5, 4), pad_if_needed=True, padding_mode="edge")(t)._data
     assert out.shape == (1, 5, 4)
-    crops = {tuple(T.RandomCrop(2)(t).data.ravel()) for _ in range(40)}
+    crops = {tuple(T.RandomCrop(2)(t)._data.ravel()) for _ in range(40)}
     assert len(crops) > 3  # a new place each call
     with pytest.raises(ValueError, match="1, 2, or 4 element tuple"):
         T.RandomCrop(2, padding=(1, 2, 3))
@@ -294,13 +294,13 @@ def tv_warp(torch, img, matrix, mode):
 def test_random_rotation_matches_torchvisions_formula(torch):
     img = RNG.random((2, 9, 11)).astype(np.float32)
     for angle, center in ((33.0, None), (-17.0, (3.0, 4.0))):
-        ours = T.RandomRotation((angle, angle), center=center)(nerve.tensor(img)).data
+        ours = T.RandomRotation((angle, angle), center=center)(nerve.tensor(img))._data
         center_f = [0.0, 0.0] if center is None else [center[0] - 5.5, center[1] - 4.5]
         want, _ = tv_warp(
             torch, img, tv_inverse_matrix(center_f, -angle, (0, 0), 1.0, (0, 0)), "nearest"
         )
         np.testing.assert_array_equal(ours, want)
-    ours = T.RandomRotation((25, 25), T.InterpolationMode.BILINEAR)(nerve.tensor(img)).data
+    ours = T.RandomRotation((25, 25), T.InterpolationMode.BILINEAR)(nerve.tensor(img))._data
     want, mask = tv_warp(
         torch, img, tv_inverse_matrix([0, 0], -25, (0, 0), 1.0, (0, 0)), "bilinear"
     )
@@ -312,7 +312,7 @@ def test_random_affine_matches_torchvisions_formula(torch):
     img = RNG.random((1, 12, 10)).astype(np.float32)
     t = T.RandomAffine((20, 20), scale=(1.3, 1.3), shear=(8, 8, -5, -5))
     want, _ = tv_warp(torch, img, tv_inverse_matrix([0, 0], 20, (0, 0), 1.3, (8, -5)), "nearest")
-    np.testing.assert_array_equal(t(nerve.tensor(img)).data, want)
+    np.testing.assert_array_equal(t(nerve.tensor(img))._data, want)
     # translations: whole pixels within translate * (width, height), in torchvision's direction
     dot = np.zeros((1, 12, 10), np.float32)
     dot[0, 6, 5] = 1.0
@@ -339,7 +339,7 @@ def test_random_transforms_draw_once_per_call_for_all_channels():
         T.RandomCrop(10, padding=2),
         T.RandomErasing(p=1.0),
     ):
-        outs = [t(nerve.tensor(img)).data for _ in range(12)]
+        outs = [t(nerve.tensor(img))._data for _ in range(12)]
         for out in outs:  # one draw for the whole image: channels stay equal
             np.testing.assert_array_equal(out[0], out[1])
             np.testing.assert_array_equal(out[0], out[2])
@@ -383,7 +383,7 @@ def test_per_sample_augmentation_in_a_loader_draws_per_image_and_reproduces():
     nerve.manual_seed(5)
     x, y = next(iter(DataLoader(Digits(aug), batch_size=8, shuffle=True)))
     assert x.shape == (8, 1, 28, 28) and x.dtype == np.float32 and y.dtype == np.int64
-    assert len({x.data[i].tobytes() for i in range(8)}) == 8  # every image its own draw
+    assert len({x._data[i].tobytes() for i in range(8)}) == 8  # every image its own draw
     nerve.manual_seed(5)
     again, _ = next(iter(DataLoader(Digits(aug), batch_size=8, shuffle=True)))
-    np.testing.assert_array_equal(again.data, x.data)
+    np.testing.assert_array_equal(again._data, x._data)

@@ -24,10 +24,10 @@ def _pair(name: str, y_true, y_pred, float_target: bool = True) -> tuple[Tensor,
     """Targets and predictions as Tensors of one rank (a trailing 1 is squeezed, as Keras)."""
     y_pred = as_tensor(y_pred, name)
     y_true = as_tensor(y_true, name)
-    if y_pred.data.dtype.kind != "f":
+    if y_pred._data.dtype.kind != "f":
         raise TypeError(f"{name}: predictions must be floating point, got {y_pred.dtype}")
-    if float_target and y_true.data.dtype != y_pred.data.dtype:
-        y_true = Tensor._wrap(y_true.data.astype(y_pred.data.dtype))
+    if float_target and y_true._data.dtype != y_pred._data.dtype:
+        y_true = Tensor._wrap(y_true._data.astype(y_pred._data.dtype))
     if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
     elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
@@ -57,7 +57,7 @@ def sparse_categorical_crossentropy(
     name = "sparse_categorical_crossentropy"
     y_pred = as_tensor(y_pred, name)
     _last_axis(name, axis, y_pred)
-    labels = np.asarray(as_tensor(y_true, name).data)
+    labels = np.asarray(as_tensor(y_true, name)._data)
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if labels.shape != tuple(y_pred.shape[:-1]):
@@ -247,7 +247,7 @@ def cosine_similarity(y_true, y_pred, axis: int = -1) -> Tensor:
 
 def _hinge_labels(y_true: Tensor) -> Tensor:
     """Keras converts 0/1 labels to -1/1 for the hinge losses."""
-    d = y_true.data
+    d = y_true._data
     if d.size and np.all((d == 0) | (d == 1)):
         return y_true * 2.0 - 1.0
     return y_true
@@ -299,7 +299,7 @@ class Loss:
         losses = self.call(y_true, y_pred)
         if sample_weight is not None:
             w = np.asarray(
-                sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
+                sample_weight._data if isinstance(sample_weight, Tensor) else sample_weight
             )
             w = w.astype(losses.dtype)
             while w.ndim > losses.ndim and w.shape[-1] == 1:
@@ -379,14 +379,14 @@ class SparseCategoricalCrossentropy(_NamedLoss):
         if ignore is None:
             return super().__call__(y_true, y_pred, sample_weight)
         # As Keras: ignored targets are masked out, and the batch mean counts only the others.
-        labels = np.asarray(as_tensor(y_true).data)
+        labels = np.asarray(as_tensor(y_true)._data)
         labels = labels[..., 0] if labels.ndim == as_tensor(y_pred).ndim else labels
         valid = (labels != ignore).astype(np.float32)
         if self.reduction == "sum_over_batch_size":
             valid *= valid.size / max(float(valid.sum()), 1.0)
         if sample_weight is not None:
             sw = np.asarray(
-                sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
+                sample_weight._data if isinstance(sample_weight, Tensor) else sample_weight
             )
             valid = valid * sw.reshape(sw.shape + (1,) * (valid.ndim - sw.ndim))
         return super().__call__(y_true, y_pred, valid)

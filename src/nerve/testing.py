@@ -20,7 +20,7 @@ class GradcheckError(AssertionError):
 
 def _outputs(out) -> list[Tensor]:
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
-    return [o for o in outs if isinstance(o, Tensor) and o.data.dtype.kind == "f"]
+    return [o for o in outs if isinstance(o, Tensor) and o._data.dtype.kind == "f"]
 
 
 def gradcheck(
@@ -46,7 +46,7 @@ def gradcheck(
     Returns True, or raises GradcheckError naming the input and the worst element.
     """
     rng = np.random.default_rng(seed)
-    arrays = [np.asarray(x.data if isinstance(x, Tensor) else x) for x in inputs]
+    arrays = [np.asarray(x._data if isinstance(x, Tensor) else x) for x in inputs]
     if wrt is None:
         wrt = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
     arrays = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in arrays]
@@ -65,7 +65,7 @@ def gradcheck(
         if o.requires_grad:
             o.backward(Tensor._wrap(v), retain_graph=True)
     analytic = [
-        np.zeros_like(arrays[i]) if leaves[i].grad is None else leaves[i].grad.data for i in wrt
+        np.zeros_like(arrays[i]) if leaves[i].grad is None else leaves[i].grad._data for i in wrt
     ]
     for i, g in zip(wrt, analytic):
         if g.dtype != np.float64:
@@ -76,7 +76,7 @@ def gradcheck(
     def objective(arrs) -> float:
         with no_grad():
             _, os = run(arrs, False)
-        return float(sum(np.sum(o.data * v) for o, v in zip(os, cotangents)))
+        return float(sum(np.sum(o._data * v) for o, v in zip(os, cotangents)))
 
     total = sum(arrays[i].size for i in wrt)
     if total <= max_full:
@@ -117,8 +117,8 @@ def _compare(what: str, analytic: np.ndarray, numeric: np.ndarray, atol: float, 
 
 def assert_close(actual, expected, rtol: float = 1e-5, atol: float = 1e-6, msg: str = "") -> None:
     """Assert two arrays or Tensors are equal in shape and close in value."""
-    a = np.asarray(actual.data if isinstance(actual, Tensor) else actual)
-    e = np.asarray(expected.data if isinstance(expected, Tensor) else expected)
+    a = np.asarray(actual._data if isinstance(actual, Tensor) else actual)
+    e = np.asarray(expected._data if isinstance(expected, Tensor) else expected)
     if a.shape != e.shape:
         raise AssertionError(f"{msg}shape {a.shape} != expected {e.shape}")
     if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):

@@ -43,34 +43,34 @@ class Variable(Parameter):
 
     def numpy(self) -> np.ndarray:
         """The values (shared with the variable), trainable or not, as Keras's numpy()."""
-        return self.data
+        return self._data
 
     @property
     def path(self) -> str:
         return self.name
 
     def _checked(self, value, what: str) -> np.ndarray:
-        v = value.data if isinstance(value, Tensor) else np.asarray(value)
+        v = value._data if isinstance(value, Tensor) else np.asarray(value)
         try:
-            return np.broadcast_to(v, self.data.shape).astype(self.data.dtype, copy=False)
+            return np.broadcast_to(v, self._data.shape).astype(self._data.dtype, copy=False)
         except ValueError:
             raise ValueError(
                 f"{what} on variable {self.name!r}: the value's shape {v.shape} does not match "
-                f"the variable's {self.data.shape}"
+                f"the variable's {self._data.shape}"
             ) from None
 
     def assign(self, value) -> None:
         """Set the variable's values in place (shape and dtype kept)."""
-        self.data[...] = self._checked(value, "assign")
+        self._data[...] = self._checked(value, "assign")
 
     def assign_add(self, delta) -> None:
-        self.data += self._checked(delta, "assign_add")
+        self._data += self._checked(delta, "assign_add")
 
     def assign_sub(self, delta) -> None:
-        self.data -= self._checked(delta, "assign_sub")
+        self._data -= self._checked(delta, "assign_sub")
 
     def __repr__(self) -> str:
         return (
-            f"<Variable path={self.name}, shape={self.data.shape}, dtype={self.data.dtype.name}, "
-            f"value={np.array2string(self.data, threshold=6)}>"
+            f"<Variable path={self.name}, shape={self._data.shape}, dtype={self._data.dtype.name}, "
+            f"value={np.array2string(self._data, threshold=6)}>"
         )

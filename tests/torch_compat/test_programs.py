@@ -18,13 +18,29 @@ from compat import assert_same_results, run_both, to_nerve
 
 PROGRAMS = sorted((pathlib.Path(__file__).parent / "programs").glob("*.py"))
 
+# Programs that show a gap nerve has not closed yet: they must fail (strict), so closing the gap
+# turns this list red and the entry is removed.
+KNOWN_GAPS = {
+    "autograd_grad_api": "autograd.grad(create_graph=True): nerve's backward records no graph, "
+    "so second derivatives are not there yet",
+}
+
 
 def tolerance(source: str) -> dict:
     m = re.search(r"^# compat:(.*)$", source, re.M)
     return {k: float(v) for k, v in re.findall(r"(rtol|atol)=(\S+)", m[1])} if m else {}
 
 
-@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+@pytest.mark.parametrize(
+    "program",
+    [
+        pytest.param(p, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[p.stem])])
+        if p.stem in KNOWN_GAPS
+        else p
+        for p in PROGRAMS
+    ],
+    ids=[p.stem for p in PROGRAMS],
+)
 def test_program_matches_torch(program, torch, tmp_path):
     if re.search(r"^\s*(import|from)\s+torchvision\b", program.read_text(), re.M):
         pytest.importorskip("torchvision")  # the reference for nerve.vision; not always installed

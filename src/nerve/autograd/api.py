@@ -18,19 +18,19 @@ def _as_tuple(x, what: str) -> tuple:
 
 def _root_gradient(out: Tensor, g, what: str) -> np.ndarray:
     if g is None:
-        if out.data.size != 1:
+        if out._data.size != 1:
             raise RuntimeError(
                 f"{what}: grad can be implicitly created only for scalar outputs; output of "
-                f"shape {out.data.shape} needs a grad_outputs entry of that shape"
+                f"shape {out._data.shape} needs a grad_outputs entry of that shape"
             )
-        return np.ones_like(out.data)
-    arr = g.data if isinstance(g, Tensor) else np.asarray(g)
-    if arr.shape != out.data.shape:
+        return np.ones_like(out._data)
+    arr = g._data if isinstance(g, Tensor) else np.asarray(g)
+    if arr.shape != out._data.shape:
         raise RuntimeError(
             f"{what}: Mismatch in shape: grad_output has a shape of {arr.shape} and output "
-            f"has a shape of {out.data.shape}"
+            f"has a shape of {out._data.shape}"
         )
-    return arr.astype(out.data.dtype, copy=False)
+    return arr.astype(out._data.dtype, copy=False)
 
 
 def _run(outputs, grad_outputs, retain_graph: bool, capture, what: str) -> None:
@@ -110,7 +110,7 @@ def grad(
         g = capture[_key(t)]
         if g is None:
             if materialize_grads:
-                result.append(Tensor._wrap(np.zeros_like(t.data)))
+                result.append(Tensor._wrap(np.zeros_like(t._data)))
                 continue
             if not allow_unused:
                 raise RuntimeError(
@@ -119,8 +119,8 @@ def grad(
                 )
             result.append(None)
             continue
-        g = np.array(g, dtype=t.data.dtype, copy=True)
-        result.append(Tensor._wrap(g.reshape(t.data.shape) if g.shape != t.shape else g))
+        g = np.array(g, dtype=t._data.dtype, copy=True)
+        result.append(Tensor._wrap(g.reshape(t._data.shape) if g.shape != t.shape else g))
     return tuple(result)
 
 
@@ -161,11 +161,11 @@ def _store(inputs, capture) -> None:
         g = capture[_key(t)]
         if g is None:
             continue
-        g = np.array(g, dtype=t.data.dtype, copy=True)
+        g = np.array(g, dtype=t._data.dtype, copy=True)
         if t.grad is None:
             t.grad = Tensor._wrap(g)
         else:
-            t.grad.data = t.grad.data + g
+            t.grad._data = t.grad._data + g
 
 
 def gradcheck(
@@ -224,7 +224,7 @@ def Variable(data, requires_grad: bool = False, volatile: bool = False) -> Tenso
     """
     if not isinstance(data, Tensor):
         raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
-    t = Tensor._wrap(data.data, data._node, data._index)
+    t = Tensor._wrap(data._data, data._node, data._index)
     t.requires_grad = data.requires_grad
     return t.requires_grad_(True) if requires_grad else t
 
@@ -236,9 +236,9 @@ def is_tensor(obj) -> bool:
 
 def is_floating_point(t: Tensor) -> bool:
     """Whether ``t`` has a floating-point dtype (torch.is_floating_point)."""
-    return t.data.dtype.kind == "f"
+    return t._data.dtype.kind == "f"
 
 
 def numel(t: Tensor) -> int:
     """The number of elements of ``t`` (torch.numel)."""
-    return t.data.size
+    return t._data.size

@@ -49,8 +49,8 @@ class CustomNode(Function):
                 )
         marked = {id(t) for t in self._non_differentiable}
         self._non_differentiable = tuple(k for k, o in enumerate(outs) if id(o) in marked)
-        self._out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
-        arrays_out = tuple(o.data for o in outs)
+        self._out_meta = tuple((o._data.shape, o._data.dtype) for o in outs)
+        arrays_out = tuple(o._data for o in outs)
         return arrays_out if many else arrays_out[0]
 
     def backward(self, *grads):
@@ -84,7 +84,7 @@ class CustomNode(Function):
                     f"function {self.name()} returned a gradient different than None at "
                     f"position {i + 1}, but the corresponding forward input was not a Tensor"
                 )
-            g = r.data if isinstance(r, Tensor) else np.asarray(r)
+            g = r._data if isinstance(r, Tensor) else np.asarray(r)
             shape, dtype = meta
             if g.shape != shape and not _sums_to(g.shape, shape):
                 raise RuntimeError(
@@ -117,7 +117,7 @@ class CustomNode(Function):
                     f"{type(t).__name__} (keep other values as ctx attributes)"
                 )
         # arrays, not Tensors: backward's in-place check looks for modified saved arrays
-        self._saved = tuple(None if t is None else t.data for t in tensors)
+        self._saved = tuple(None if t is None else t._data for t in tensors)
 
     @property
     def saved_tensors(self) -> tuple:

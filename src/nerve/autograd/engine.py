@@ -144,11 +144,11 @@ def _run_node_hooks(node, grads: list) -> None:
             if t.grad is None:
                 t.grad = _wrap(g)
             else:
-                t.grad.data = t.grad.data + g
+                t.grad._data = t.grad._data + g
 
 
 def _hook_result(new, old: np.ndarray, where: str) -> np.ndarray:
-    arr = new.data if _is_tensor(new) else np.asarray(new)
+    arr = new._data if _is_tensor(new) else np.asarray(new)
     if arr.shape != old.shape:
         raise RuntimeError(
             f"a gradient hook on a tensor of {where} returned a gradient of shape "
@@ -187,20 +187,20 @@ def _accumulate_leaf(t, g: np.ndarray, handed: set, lent: set, capture=None) -> 
             capture[id(t)] = g if prev is None else prev + g
         return
     if t.grad is None:
-        fresh = g.base is None and id(g) not in handed and g.dtype == t.data.dtype
+        fresh = g.base is None and id(g) not in handed and g.dtype == t._data.dtype
         if fresh:
             lent.add(id(t))
         else:
             # optimizers and clip_grad_norm_ update .grad in place: it must not share memory
-            g = np.array(g, dtype=t.data.dtype, copy=True, order="C")
+            g = np.array(g, dtype=t._data.dtype, copy=True, order="C")
         handed.add(id(g))
         t.grad = t._wrap(g)  # always a plain Tensor, even for a Parameter
     elif id(t) in lent:
         # the lent array may still be read by a node not yet run: add out of place, once
-        t.grad.data = t.grad.data + g
+        t.grad._data = t.grad._data + g
         lent.discard(id(t))
     else:
-        t.grad.data += g
+        t.grad._data += g
 
 
 def add_leaf_hook(t, hook) -> int:

@@ -93,7 +93,7 @@ class Function:
             # No graph under no_grad: the lean path (inference at batch 1 is mostly this call).
             n = len(inputs)
             self.needs_input_grad = _NO_GRAD[n] if n < len(_NO_GRAD) else [False] * n
-            out = self.forward(*[x.data if isinstance(x, Tensor) else x for x in inputs], **params)
+            out = self.forward(*[x._data if isinstance(x, Tensor) else x for x in inputs], **params)
             if type(out) is tuple:
                 self.n_outputs = len(out)
                 result = tuple(Tensor._wrap(_as_array(o)) for o in out)
@@ -110,10 +110,10 @@ class Function:
         allowed = cls.differentiable
         for i, x in enumerate(inputs):
             if isinstance(x, Tensor):
-                arrays.append(x.data)
+                arrays.append(x._data)
                 need = x.requires_grad and (allowed is None or i in allowed)
                 node = x._node
-                links.append(x if node is None else Edge(node, x._index, x.data.shape))
+                links.append(x if node is None else Edge(node, x._index, x._data.shape))
             else:
                 arrays.append(x)
                 need = False

@@ -118,10 +118,10 @@ def _needs_graph(t, operands) -> bool:
 
 
 def _castable(t, result_dtype, what: str) -> None:
-    if result_dtype != t.data.dtype and not np.can_cast(result_dtype, t.data.dtype, "same_kind"):
+    if result_dtype != t._data.dtype and not np.can_cast(result_dtype, t._data.dtype, "same_kind"):
         raise RuntimeError(
             f"{what}: result type {result_dtype} can't be cast to the desired output type "
-            f"{t.data.dtype} (the tensor changed in place keeps its dtype)"
+            f"{t._data.dtype} (the tensor changed in place keeps its dtype)"
         )
 
 
@@ -148,46 +148,46 @@ def update(t, what: str, compute, operands=(), fast=None):
     if not _needs_graph(t, operands):
         if fast is not None:
             try:
-                fast(t.data)
+                fast(t._data)
             except TypeError as exc:  # NumPy's UFuncTypeError: same_kind casting refused
                 raise RuntimeError(f"{what}: {exc}") from None
         else:
-            result = compute(Tensor._wrap(t.data)).data
+            result = compute(Tensor._wrap(t._data))._data
             _castable(t, result.dtype, what)
-            np.copyto(t.data, np.broadcast_to(result, t.data.shape), casting="unsafe")
-        bump(t.data)
+            np.copyto(t._data, np.broadcast_to(result, t._data.shape), casting="unsafe")
+        bump(t._data)
         return t
-    if t._node is not None and t._node.op_name in _VIEW_OPS and t.data.base is not None:
+    if t._node is not None and t._node.op_name in _VIEW_OPS and t._data.base is not None:
         # torch would rewrite the base tensor's graph too (CopySlices); nerve does not, and
         # changing the base's memory behind its graph would give it a wrong gradient
         raise RuntimeError(
             f"{what} on a view (the output of {t._node.op_name}) of a tensor in the graph is "
             "not supported: call .clone() on it first, or use the out-of-place form"
         )
-    src = Tensor._wrap(t.data, t._node, t._index)
+    src = Tensor._wrap(t._data, t._node, t._index)
     src.requires_grad = t.requires_grad
     result = compute(src)
-    root = root_of(t.data)
+    root = root_of(t._data)
     if result._node is not None and _saves(result._node, root):
         # the op kept the old values for its backward (mul_, pow_...): give it its own copy
-        src = Tensor._wrap(t.data.copy(), t._node, t._index)
+        src = Tensor._wrap(t._data.copy(), t._node, t._index)
         src.requires_grad = t.requires_grad
         result = compute(src)
-    _castable(t, result.data.dtype, what)
-    if result.data.dtype != t.data.dtype:
-        result = result.to(t.data.dtype)
-    if result.data.shape != t.data.shape:
+    _castable(t, result._data.dtype, what)
+    if result._data.dtype != t._data.dtype:
+        result = result.to(t._data.dtype)
+    if result._data.shape != t._data.shape:
         raise RuntimeError(
-            f"{what}: the result has shape {result.data.shape}, which cannot be stored in a "
-            f"tensor of shape {t.data.shape} in place"
+            f"{what}: the result has shape {result._data.shape}, which cannot be stored in a "
+            f"tensor of shape {t._data.shape} in place"
         )
-    np.copyto(t.data, result.data)
-    bump(t.data)
+    np.copyto(t._data, result._data)
+    bump(t._data)
     t._node = result._node
     t._index = result._index
     t.requires_grad = result.requires_grad
     if t._node is not None:
-        # the values now live in t.data: nodes made from here on see the new clock
+        # the values now live in t._data: nodes made from here on see the new clock
         t._node._epoch = _state["inplace"]
     return t
 
@@ -197,18 +197,18 @@ def _traced(t, what: str, compute):
     records it) and ``t`` takes the result's array; the old array keeps its values."""
     from nerve.autograd.tensor import Tensor
 
-    src = Tensor._wrap(t.data, t._node, t._index)
+    src = Tensor._wrap(t._data, t._node, t._index)
     src.requires_grad = t.requires_grad
     result = compute(src)
-    _castable(t, result.data.dtype, what)
-    if result.data.dtype != t.data.dtype:
-        result = result.to(t.data.dtype)
-    if result.data.shape != t.data.shape:
+    _castable(t, result._data.dtype, what)
+    if result._data.dtype != t._data.dtype:
+        result = result.to(t._data.dtype)
+    if result._data.shape != t._data.shape:
         raise RuntimeError(
-            f"{what}: the result has shape {result.data.shape}, which cannot be stored in a "
-            f"tensor of shape {t.data.shape} in place"
+            f"{what}: the result has shape {result._data.shape}, which cannot be stored in a "
+            f"tensor of shape {t._data.shape} in place"
         )
-    t.data = result.data
+    t._data = result._data
     if _state["enabled"] and result.requires_grad:
         t._node, t._index, t.requires_grad = result._node, result._index, True
     return t
@@ -220,8 +220,8 @@ def overwrite(t, what: str, values) -> None:
     The new values do not depend on the old ones, so no gradient flows back through ``t``.
     """
     check_leaf(t, what)
-    np.copyto(t.data, values, casting="unsafe")
-    bump(t.data)
+    np.copyto(t._data, values, casting="unsafe")
+    bump(t._data)
     if t._node is not None:
         t._node = None
         t._index = 0

@@ -62,7 +62,7 @@ def _float_mode(a: np.ndarray) -> dict:
 def tensor_repr(t) -> str:
     """``tensor([...])`` as torch prints it; the dtype is shown only when it is not the
     default one for its kind (the default float, int64, bool)."""
-    a = t.data
+    a = t._data
     fmt = _float_mode(a) if a.dtype.kind == "f" and a.size else {}
     if a.dtype.kind == "b" and a.size and a.all():
         fmt["formatter"] = {"bool": str}  # NumPy pads True to False's width even without one

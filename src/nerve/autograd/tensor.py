@@ -33,7 +33,8 @@ class Tensor(TensorMethods):
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_index", "__weakref__")
+    # _data is the ndarray itself (the ops read it directly); .data is torch's view of it.
+    __slots__ = ("_data", "requires_grad", "grad", "_node", "_index", "__weakref__")
     __array_priority__ = 1000  # ndarray op Tensor -> Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -42,7 +43,7 @@ class Tensor(TensorMethods):
             raise TypeError(
                 f"only floating-point tensors can require gradients, got dtype {arr.dtype}"
             )
-        self.data = arr
+        self._data = arr
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self._node = None
@@ -52,7 +53,7 @@ class Tensor(TensorMethods):
     def _wrap(cls, array: np.ndarray, node=None, index: int = 0) -> Tensor:
         """Wrap an ndarray without copying or checking (the ops' fast path)."""
         t = object.__new__(Tensor)
-        t.data = array
+        t._data = array
         t.grad = None
         t._node = node
         t._index = index
@@ -61,16 +62,32 @@ class Tensor(TensorMethods):
 
     # ---------------------------------------------------------------- attributes
     @property
+    def data(self) -> Tensor:
+        """The same memory as a Tensor with no history, as torch's ``.data``: changing it in
+        place (``p.data.add_(...)``, ``m.weight.data.normal_(0, 0.02)``) changes this tensor
+        without autograd seeing it; assigning ``t.data = other`` replaces the values."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value) -> None:
+        array = value._data if isinstance(value, Tensor) else np.asarray(value)
+        if self.requires_grad and array.dtype.kind != "f":
+            raise TypeError(
+                f"cannot assign data of dtype {array.dtype} to a tensor that requires grad"
+            )
+        self._data = array
+
+    @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self):
@@ -97,22 +114,22 @@ class Tensor(TensorMethods):
     @property
     def _version(self) -> int:
         """How many in-place changes this tensor's memory has had (torch's counter)."""
-        return _inplace.version(self.data)
+        return _inplace.version(self._data)
 
     @property
     def itemsize(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     @property
     def nbytes(self) -> int:
-        return self.data.nbytes
+        return self._data.nbytes
 
     def element_size(self) -> int:
         """Bytes per element (4 for float32)."""
-        return self.data.itemsize
+        return self._data.itemsize
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     @property
     def is_leaf(self) -> bool:
@@ -120,25 +137,25 @@ class Tensor(TensorMethods):
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - the conventional name
-        return _shape.permute(self, tuple(range(self.data.ndim - 1, -1, -1)))
+        return _shape.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:  # noqa: N802 - torch's name
         return _shape.transpose(self, -2, -1)
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     # ---------------------------------------------------------------- conversion
     def numpy(self, force: bool = False) -> np.ndarray:
@@ -147,10 +164,10 @@ class Tensor(TensorMethods):
         Unlike torch it also answers for a tensor that requires grad: the Keras door returns
         these same Tensors, and Keras code calls ``model(x).numpy()`` and ``weight.numpy()``.
         """
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def __array_function__(self, func, types, args, kwargs):
         # NumPy functions (np.mean, np.concatenate, np.argmax...) see the arrays and return
@@ -158,14 +175,14 @@ class Tensor(TensorMethods):
         return func(*_unwrap(args), **_unwrap(kwargs))
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"item() needs a tensor with one element, this one has shape {self.data.shape}"
+                f"item() needs a tensor with one element, this one has shape {self._data.shape}"
             )
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -174,21 +191,21 @@ class Tensor(TensorMethods):
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iub":
-            raise TypeError(f"only integer tensors can be used as an index, got {self.data.dtype}")
+        if self._data.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors can be used as an index, got {self._data.dtype}")
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self.data.item())
+        return bool(self._data.item())
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self._data)
 
     def clone(self) -> Tensor:
         """A differentiable copy."""
@@ -244,21 +261,21 @@ class Tensor(TensorMethods):
                 "did you forget requires_grad=True, or run the forward pass under no_grad()?"
             )
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     "grad can be implicitly created only for scalar outputs: backward() "
                     f"without a gradient needs one element, this tensor has shape "
-                    f"{self.data.shape}; pass gradient= with that shape (or call .sum() first)"
+                    f"{self._data.shape}; pass gradient= with that shape (or call .sum() first)"
                 )
-            g = np.ones_like(self.data)
+            g = np.ones_like(self._data)
         else:
-            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
-            if g.shape != self.data.shape:
+            g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if g.shape != self._data.shape:
                 raise RuntimeError(
                     f"backward(): gradient has shape {g.shape} but the tensor has shape "
-                    f"{self.data.shape}"
+                    f"{self._data.shape}"
                 )
-            g = g.astype(self.data.dtype, copy=False)
+            g = g.astype(self._data.dtype, copy=False)
         if inputs is not None:
             from nerve.autograd.api import backward_into
 
@@ -267,7 +284,7 @@ class Tensor(TensorMethods):
         engine.backward(self, g, retain_graph=bool(retain_graph))
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
+        if requires_grad and self._data.dtype.kind not in _FLOAT_KINDS:
             raise TypeError(f"only floating-point tensors can require gradients, got {self.dtype}")
         if not requires_grad and self._node is not None:
             raise RuntimeError(
@@ -282,8 +299,8 @@ class Tensor(TensorMethods):
 
     def __format__(self, spec: str) -> str:
         # torch: a 0-d tensor formats as its number (f"{loss:.4f}"); others only with no spec
-        if self.data.ndim == 0:
-            return format(self.data.item(), spec)
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
         if spec:
             raise TypeError("unsupported format string passed to Tensor.__format__")
         return repr(self)
@@ -560,13 +577,15 @@ class Tensor(TensorMethods):
             self._assign(index, value)
             return
         _inplace.check_leaf(self, "item assignment")
-        self.data[_index.as_numpy_index(index)] = value.data if isinstance(value, Tensor) else value
-        _inplace.bump(self.data)
+        self._data[_index.as_numpy_index(index)] = (
+            value._data if isinstance(value, Tensor) else value
+        )
+        _inplace.bump(self._data)
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     def gather(self, dim: int, index):
         return _index.gather(self, dim, index)
@@ -1034,7 +1053,7 @@ def _sizes(args: tuple) -> tuple:
 def _unwrap(x):
     """Tensors inside NumPy-function arguments (lists, tuples, dicts) as their arrays."""
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if type(x) in (list, tuple):
         return type(x)(_unwrap(v) for v in x)
     if type(x) is dict:
@@ -1046,7 +1065,7 @@ def _to_array(data, dtype=None) -> np.ndarray:
     """Turn user data into an ndarray: float data as the default float dtype (float32) unless
     told otherwise; ints and bools kept."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         return np.array(data, dtype=dtype)
     arr = np.array(data)

@@ -74,7 +74,7 @@ class TensorMethods:
         """Without ``dtype``, torch's type name (``'nerve.FloatTensor'``); with one (a dtype or
         a name such as ``'torch.DoubleTensor'``), ``self`` cast to it."""
         if dtype is None:
-            return _conv.type_name(self.data.dtype)
+            return _conv.type_name(self._data.dtype)
         return _t._ew.cast(self, _conv.as_dtype(dtype, "Tensor.type"))
 
     def type_as(self, other) -> Tensor:
@@ -86,7 +86,7 @@ class TensorMethods:
         """A new tensor from ``data`` (a copy), with ``self``'s dtype unless ``dtype`` says."""
         _as_device(device)
         if isinstance(data, _t.Tensor):
-            data = data.data
+            data = data._data
         t = _t.Tensor._wrap(np.array(data, dtype=self._dtype_or_mine(dtype)))
         return t.requires_grad_(True) if requires_grad else t
 
@@ -114,7 +114,7 @@ class TensorMethods:
         return t.requires_grad_(True) if requires_grad else t
 
     def _dtype_or_mine(self, dtype) -> np.dtype:
-        return self.data.dtype if dtype is None else _conv.as_dtype(dtype, "new_*")
+        return self._data.dtype if dtype is None else _conv.as_dtype(dtype, "new_*")
 
     # ---------------------------------------------------------------- memory layout
     def stride(self, dim=None):
@@ -129,10 +129,10 @@ class TensorMethods:
         Raises:
             IndexError: ``dim`` is out of range.
         """
-        steps = tuple(s // self.data.itemsize for s in self.data.strides)
+        steps = tuple(s // self._data.itemsize for s in self._data.strides)
         if dim is None:
             return steps
-        ndim = self.data.ndim
+        ndim = self._data.ndim
         if not -max(ndim, 1) <= dim < max(ndim, 1) or ndim == 0:
             raise IndexError(
                 f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
@@ -143,18 +143,18 @@ class TensorMethods:
     def is_contiguous(self, memory_format=None) -> bool:
         """Whether the elements lie in memory in row-major order with no gaps (a transposed
         view is not; size-1 dims do not count, as in torch)."""
-        return bool(self.data.flags.c_contiguous)
+        return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self) -> int:
         """The memory address of the first element (views of one tensor share the memory)."""
-        return int(self.data.__array_interface__["data"][0])
+        return int(self._data.__array_interface__["data"][0])
 
     def storage_offset(self) -> int:
         """How many elements from the start of the memory the tensor owns (or is a view of)
         its first element lies."""
-        root = _inplace.root_of(self.data)
+        root = _inplace.root_of(self._data)
         start = int(root.__array_interface__["data"][0])
-        return (self.data_ptr() - start) // self.data.itemsize
+        return (self.data_ptr() - start) // self._data.itemsize
 
     # ---------------------------------------------------------------- autograd
     def detach_(self) -> Tensor:
@@ -196,46 +196,46 @@ class TensorMethods:
 
     def fill_(self, value) -> Tensor:
         if isinstance(value, _t.Tensor):
-            if value.data.size != 1:
+            if value._data.size != 1:
                 raise RuntimeError(
                     f"fill_ only supports 0-dimension value tensor but got tensor with "
-                    f"{value.data.ndim} dimensions"
+                    f"{value._data.ndim} dimensions"
                 )
             if value.requires_grad and _grad_state["enabled"]:
                 return _inplace.update(
                     self, "fill_", lambda s: s * 0.0 + value.reshape(()), (value,)
                 )
-            value = value.data.reshape(())
+            value = value._data.reshape(())
         _inplace.overwrite(self, "fill_", value)
         return self
 
     def copy_(self, src, non_blocking: bool = False) -> Tensor:
         """Copy ``src`` (broadcast to self's shape, cast to self's dtype) into self."""
         if isinstance(src, _t.Tensor) and src.requires_grad and _grad_state["enabled"]:
-            shape = self.data.shape
+            shape = self._data.shape
             return _inplace.update(
                 self, "copy_", lambda s: s * 0.0 + _t._ew.cast(src, s.dtype).expand(shape), (src,)
             )
-        values = src.data if isinstance(src, _t.Tensor) else np.asarray(src)
+        values = src._data if isinstance(src, _t.Tensor) else np.asarray(src)
         try:
-            np.broadcast_to(values, self.data.shape)
+            np.broadcast_to(values, self._data.shape)
         except ValueError:
             raise RuntimeError(
                 f"copy_: the source of shape {values.shape} cannot be broadcast to "
-                f"{self.data.shape}"
+                f"{self._data.shape}"
             ) from None
         _inplace.overwrite(self, "copy_", values)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
         """Fill with samples from U(a, b) drawn from nerve's generator (see manual_seed)."""
-        draw = backend.rng().random(self.data.shape)
+        draw = backend.rng().random(self._data.shape)
         _inplace.overwrite(self, "uniform_", a + (b - a) * draw)
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
         """Fill with samples from N(mean, std**2) drawn from nerve's generator."""
-        draw = backend.rng().standard_normal(self.data.shape)
+        draw = backend.rng().standard_normal(self._data.shape)
         _inplace.overwrite(self, "normal_", mean + std * draw)
         return self
 
@@ -309,8 +309,8 @@ class TensorMethods:
 
     def bernoulli_(self, p=0.5, generator=None) -> Tensor:
         """Fill with 1 (probability ``p``) or 0, drawn from nerve's generator."""
-        prob = p.data if isinstance(p, _t.Tensor) else p
-        draw = backend.rng().random(self.data.shape) < prob
+        prob = p._data if isinstance(p, _t.Tensor) else p
+        draw = backend.rng().random(self._data.shape) < prob
         _inplace.overwrite(self, "bernoulli_", draw)
         return self
 
@@ -321,12 +321,12 @@ class TensorMethods:
         from nerve.primitives.scatter import scatter
 
         where = _t._index.as_numpy_index(index)
-        picked = np.arange(self.data.size).reshape(self.data.shape)[where]
+        picked = np.arange(self._data.size).reshape(self._data.shape)[where]
 
         def compute(s):
             v = value if isinstance(value, _t.Tensor) else _t.Tensor._wrap(np.asarray(value))
-            if v.data.dtype != s.data.dtype:
-                v = _t._ew.cast(v, s.data.dtype)
+            if v._data.dtype != s._data.dtype:
+                v = _t._ew.cast(v, s._data.dtype)
             try:
                 v = v.broadcast_to(picked.shape)
             except ValueError:
@@ -370,7 +370,7 @@ class TensorMethods:
 
     def _update(self, what: str, other, compute, ufunc) -> Tensor:
         # ufunc: the NumPy in-place form, for when no gradient is wanted (optimizer updates)
-        arr = other.data if isinstance(other, _t.Tensor) else other
+        arr = other._data if isinstance(other, _t.Tensor) else other
 
         def fast(data):
             ufunc(data, arr, out=data, casting="same_kind")

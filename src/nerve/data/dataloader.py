@@ -50,7 +50,7 @@ def _as_tensor(a) -> Tensor:
 
 
 def _stack(samples: list) -> Tensor:
-    arrays = [s.data if isinstance(s, Tensor) else s for s in samples]
+    arrays = [s._data if isinstance(s, Tensor) else s for s in samples]
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         raise ValueError(

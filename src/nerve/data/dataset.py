@@ -88,7 +88,7 @@ class IterableDataset(Dataset):
 
 def _array(a, owner: str) -> np.ndarray:
     if isinstance(a, Tensor):
-        return a.data
+        return a._data
     arr = np.asarray(a)
     if arr.dtype == object:
         raise TypeError(f"{owner}: cannot hold {type(a).__name__} data (ragged or mixed types)")
@@ -155,7 +155,7 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index):
         if isinstance(index, Tensor):
-            index = index.data
+            index = index._data
         return tuple(Tensor._wrap(a[index]) for a in self.arrays)
 
     def take(self, indices: np.ndarray) -> list:

@@ -194,7 +194,7 @@ class WeightedRandomSampler(_Ordered):
         owner = "WeightedRandomSampler"
         self.num_samples = _check_count(num_samples, owner, "num_samples")
         self.replacement = _check_bool(replacement, owner, "replacement")
-        w = np.asarray(weights.data if isinstance(weights, Tensor) else weights, dtype=np.float64)
+        w = np.asarray(weights._data if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if w.ndim != 1:
             raise ValueError(
                 f"{owner}: weights should be a 1d sequence but given weights have shape "

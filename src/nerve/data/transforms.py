@@ -109,7 +109,7 @@ class Transform:
 
     def __call__(self, x):
         if isinstance(x, Tensor):
-            return Tensor._wrap(self.apply(x.data))
+            return Tensor._wrap(self.apply(x._data))
         return self.apply(np.asarray(x))
 
     def apply(self, x: np.ndarray) -> np.ndarray:

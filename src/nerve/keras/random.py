@@ -107,7 +107,7 @@ def _float_dtype(dtype, op: str) -> np.dtype:
 
 
 def _value(x, op: str):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 # ----------------------------------------------------------------------------- distributions
@@ -212,7 +212,7 @@ def categorical(logits, num_samples, dtype="int32", seed=None) -> Tensor:
     Raises:
         ValueError: ``logits`` is not 2-d.
     """
-    lg = to_tensor(logits, "categorical").data.astype(np.float64)
+    lg = to_tensor(logits, "categorical")._data.astype(np.float64)
     if lg.ndim != 2:
         raise ValueError(f"categorical: logits must be (batch, classes), got shape {lg.shape}")
     dt = standardize_dtype(dtype, "categorical")
@@ -261,6 +261,6 @@ def dropout(inputs, rate, noise_shape=None, seed=None) -> Tensor:
                 f"dropout: noise_shape {tuple(noise_shape)} does not broadcast to {t.shape}"
             ) from None
     keep = _rng(seed, "dropout").random(mshape) >= rate
-    dt = t.data.dtype if t.data.dtype.kind == "f" else np.dtype(backend.DEFAULT_FLOAT)
+    dt = t._data.dtype if t._data.dtype.kind == "f" else np.dtype(backend.DEFAULT_FLOAT)
     scale = (keep / (1.0 - rate)).astype(dt)
     return ew.mul(t, detached(scale))

@@ -163,7 +163,7 @@ class Softmax(_Elementwise):
         x = as_tensor(inputs, self.name)
         keep = None
         if mask is not None:
-            keep = np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+            keep = np.asarray(mask._data if isinstance(mask, Tensor) else mask, dtype=bool)
             keep = keep.reshape(keep.shape + (1,) * (x.ndim - keep.ndim))
             # Masked positions get a large negative logit (Keras's -1e9; -3e4 in float16) ...
             big = -3e4 if x.dtype == np.float16 else -1e9

@@ -27,7 +27,7 @@ __all__ = ["MultiHeadAttention"]
 def _bool_mask(mask) -> np.ndarray | None:
     if mask is None:
         return None
-    return np.asarray(mask.data if isinstance(mask, Tensor) else mask).astype(bool, copy=False)
+    return np.asarray(mask._data if isinstance(mask, Tensor) else mask).astype(bool, copy=False)
 
 
 class MultiHeadAttention(Layer):

@@ -53,7 +53,7 @@ def cast_integers(layer, x: Tensor) -> Tensor:
     """Integer or boolean input to a float layer (Dense, Conv) as the layer's float dtype, as
     Keras computes it (images as uint8, counts as int64)."""
     if x.dtype.kind in "biu" and layer.dtype.kind == "f":
-        return Tensor._wrap(x.data.astype(layer.dtype))
+        return Tensor._wrap(x._data.astype(layer.dtype))
     return x
 
 
@@ -221,7 +221,7 @@ class Layer(Module):
             name = f"weight_{len(self._parameters)}"
             self.__dict__.setdefault("_auto_named", set()).add(name)
         p = Variable(np.zeros(0, np.float32), name=name)
-        p.data = np.array(values, dtype=dt)  # Parameter() would make float64 float32
+        p._data = np.array(values, dtype=dt)  # Parameter() would make float64 float32
         p.requires_grad_(trainable and self._trainable and dt.kind == "f")
         self.register_parameter(name, p)
         self.__dict__.setdefault("_declared_trainable", {})[name] = bool(trainable)
@@ -416,7 +416,7 @@ class Layer(Module):
 
     def get_weights(self) -> list:
         """The weights as NumPy arrays (copies), in the order of ``weights``."""
-        return [w.data.copy() for w in self.weights]
+        return [w._data.copy() for w in self.weights]
 
     def set_weights(self, weights) -> None:
         own = self.weights
@@ -432,7 +432,7 @@ class Layer(Module):
                     f"set_weights on layer {self.name!r}: shape {v.shape} does not match "
                     f"the weight's {w.shape}"
                 )
-            w.data[...] = v
+            w._data[...] = v
 
     @property
     def metrics(self) -> list:
@@ -448,7 +448,7 @@ class Layer(Module):
         dropped when the layer's model is called again."""
         if not isinstance(loss, Tensor):
             loss = as_tensor(loss)
-        if loss.data.size != 1:
+        if loss._data.size != 1:
             raise ValueError(
                 f"add_loss on layer {self.name!r}: expected a scalar loss, got shape "
                 f"{tuple(loss.shape)} (reduce it, e.g. with ops.mean)"
@@ -477,7 +477,7 @@ class Layer(Module):
         """Project weights onto their constraints (called after each optimizer step)."""
         for m in self.modules():
             for p, constraint in m.__dict__.get("_constraints", ()):
-                p.data[...] = np.asarray(constraint(p.data))
+                p._data[...] = np.asarray(constraint(p._data))
 
     def count_params(self) -> int:
         if not self.built:

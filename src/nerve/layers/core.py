@@ -264,7 +264,7 @@ class Dropout(Layer):
     >>> import nerve
     >>> from nerve import layers
     >>> y = layers.Dropout(0.5)(nerve.ones(4, 100), training=True)
-    >>> sorted(set(y.data.ravel().tolist()))
+    >>> sorted(set(y._data.ravel().tolist()))
     [0.0, 2.0]
     """
 

@@ -86,7 +86,7 @@ class Embedding(Layer):
     def call(self, inputs):
         ids = as_tensor(inputs, self.name)
         if ids.dtype.kind == "f":
-            ids = Tensor(ids.data.astype(np.int64))
+            ids = Tensor(ids._data.astype(np.int64))
         elif ids.dtype.kind not in "iu":
             raise TypeError(
                 f"Embedding layer {self.name!r} needs integer ids, got dtype {ids.dtype}"
@@ -96,7 +96,7 @@ class Embedding(Layer):
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
             return None
-        ids = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        ids = inputs._data if isinstance(inputs, Tensor) else np.asarray(inputs)
         return Tensor(ids != 0)
 
     def get_config(self) -> dict:

@@ -20,7 +20,7 @@ _MODES = ("one_hot", "multi_hot", "count")
 
 
 def _ids_array(inputs) -> np.ndarray:
-    return np.asarray(inputs.data if isinstance(inputs, Tensor) else inputs)
+    return np.asarray(inputs._data if isinstance(inputs, Tensor) else inputs)
 
 
 def encode(ids: np.ndarray, mode: str, depth: int, dtype, owner: str, weights=None):

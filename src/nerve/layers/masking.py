@@ -44,7 +44,7 @@ class Masking(Layer):
             raise ValueError(
                 f"Masking layer {self.name!r}: expected an input with a feature axis, got a scalar"
             )
-        return np.any(x.data != x.dtype.type(self.mask_value), axis=-1)
+        return np.any(x._data != x.dtype.type(self.mask_value), axis=-1)
 
     def call(self, inputs):
         x = as_tensor(inputs, self.name)

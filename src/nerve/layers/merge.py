@@ -110,9 +110,9 @@ class _Merge(Layer):
         masks = [get_mask(x) for x in inputs]
         if any(m is None for m in masks):
             return None
-        out = np.asarray(masks[0].data, dtype=bool)
+        out = np.asarray(masks[0]._data, dtype=bool)
         for m in masks[1:]:
-            out = np.logical_or(out, np.asarray(m.data, dtype=bool))
+            out = np.logical_or(out, np.asarray(m._data, dtype=bool))
         return Tensor(out)
 
 
@@ -271,7 +271,7 @@ class Concatenate(_Merge):
             if m is None:
                 parts.append(np.ones(shape, dtype=bool))
                 continue
-            m = np.asarray(m.data, dtype=bool)
+            m = np.asarray(m._data, dtype=bool)
             if m.ndim < len(shape):
                 m = np.broadcast_to(m[..., None], shape)
             parts.append(m)

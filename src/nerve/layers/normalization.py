@@ -174,7 +174,7 @@ class BatchNormalization(Layer):
         gamma = self.gamma if self.scale else None
         beta = self.beta if self.center else None
         if training and self.trainable:
-            if x.data.size <= c:
+            if x._data.size <= c:
                 raise ValueError(
                     f"BatchNormalization layer {self.name!r}: training needs more than one value "
                     f"per feature to take batch statistics, got input of shape {x.shape}"
@@ -192,11 +192,11 @@ class BatchNormalization(Layer):
         # F.batch_norm's own running update is torch's (unbiased variance, other momentum).
         # With momentum 1 it writes the batch mean and the unbiased batch variance into fresh
         # buffers instead, with no second pass over the data; Keras's update is applied here.
-        moving_mean, moving_var = self.moving_mean.data, self.moving_variance.data
+        moving_mean, moving_var = self.moving_mean._data, self.moving_variance._data
         batch_mean = np.zeros_like(moving_mean)
         batch_var = np.zeros_like(moving_var)
         out = F.batch_norm(xv, batch_mean, batch_var, gamma, beta, True, 1.0, self.epsilon)
-        count = xv.data.size // xv.shape[1]
+        count = xv._data.size // xv.shape[1]
         t = moving_var.dtype.type
         batch_var *= t((count - 1) / count)  # unbiased -> biased (population) variance
         m = t(self.momentum)
@@ -249,7 +249,7 @@ class LayerNormalization(Layer):
     >>> import nerve
     >>> from nerve import layers
     >>> y = layers.LayerNormalization()(nerve.randn(2, 5, 8))
-    >>> bool(abs(y.data.mean(-1)).max() < 1e-5)
+    >>> bool(abs(y._data.mean(-1)).max() < 1e-5)
     True
     """
 

@@ -295,7 +295,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
             return super().call(inputs)
         x = as_input(self, inputs)
         self._check(x)
-        m = np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+        m = np.asarray(mask._data if isinstance(mask, Tensor) else mask, dtype=bool)
         if m.shape != (x.shape[0], x.shape[1 if self.data_format == "channels_last" else 2]):
             raise ValueError(
                 f"GlobalAveragePooling1D {self.name!r}: mask of shape {m.shape} does not match "

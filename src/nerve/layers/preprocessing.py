@@ -143,7 +143,7 @@ class Normalization(Layer):
         self.built = True
 
     def _fixed(self, value, input_shape) -> np.ndarray:
-        v = np.asarray(value.data if isinstance(value, Tensor) else value, dtype=np.float32)
+        v = np.asarray(value._data if isinstance(value, Tensor) else value, dtype=np.float32)
         if v.ndim == 0:
             return np.broadcast_to(v, self._broadcast).copy()
         expanded = [1] * self._ndim  # align the statistics' axes with the kept axes, from the right
@@ -186,7 +186,7 @@ class Normalization(Layer):
         for batch in batches:
             if isinstance(batch, (tuple, list)):
                 batch = batch[0]
-            x = np.asarray(batch.data if isinstance(batch, Tensor) else batch, dtype=np.float64)
+            x = np.asarray(batch._data if isinstance(batch, Tensor) else batch, dtype=np.float64)
             if not self.built:
                 self.build(x.shape)
                 self.built = True
@@ -205,16 +205,16 @@ class Normalization(Layer):
             raise ValueError(f"Normalization {self.name!r}: adapt received no data")
         mean = total / count
         variance = np.maximum(total_sq / count - np.square(mean), 0.0)
-        self.mean.data[...] = mean.astype(np.float32)
-        self.variance.data[...] = variance.astype(np.float32)
+        self.mean._data[...] = mean.astype(np.float32)
+        self.variance._data[...] = variance.astype(np.float32)
         self.adapted = True
 
     def _statistics(self) -> tuple[np.ndarray, np.ndarray]:
         if self.input_mean is not None:
             return self._stats
         return (
-            self.mean.data.reshape(self._broadcast),
-            self.variance.data.reshape(self._broadcast),
+            self.mean._data.reshape(self._broadcast),
+            self.variance._data.reshape(self._broadcast),
         )
 
     def call(self, inputs):
@@ -280,7 +280,7 @@ class _RandomImageLayer(Layer):
                 f"{type(self).__name__} {self.name!r} passes no gradient: put augmentation "
                 f"layers at the model's input, before any trainable layer"
             )
-        arr = x.data if x.dtype.kind == "f" else x.data.astype(np.float32)
+        arr = x._data if x.dtype.kind == "f" else x._data.astype(np.float32)
         if arr.ndim not in (3, 4):
             raise ValueError(
                 f"{type(self).__name__} {self.name!r} expects images (H, W, C) or (N, H, W, C) "
@@ -311,7 +311,7 @@ class RandomFlip(_RandomImageLayer):
     >>> import numpy as np
     >>> from nerve import layers
     >>> x = np.arange(8.0).reshape(1, 2, 2, 2)
-    >>> bool((layers.RandomFlip()(x, training=False).data == x).all())
+    >>> bool((layers.RandomFlip()(x, training=False)._data == x).all())
     True
     """
 
@@ -520,7 +520,7 @@ class RandomContrast(_RandomImageLayer):
     >>> import numpy as np
     >>> from nerve import layers
     >>> x = np.full((1, 2, 2, 1), 7.0)
-    >>> layers.RandomContrast(0.5)(x, training=True).data.ravel().tolist()  # flat stays flat
+    >>> layers.RandomContrast(0.5)(x, training=True)._data.ravel().tolist()  # flat stays flat
     [7.0, 7.0, 7.0, 7.0]
     """
 
@@ -562,7 +562,7 @@ class RandomBrightness(_RandomImageLayer):
     >>> import numpy as np
     >>> from nerve import layers
     >>> layers.RandomBrightness((0.5, 0.5), value_range=(0, 1))(
-    ...     np.full((1, 1, 2, 1), 0.25), training=True).data.ravel().tolist()
+    ...     np.full((1, 1, 2, 1), 0.25), training=True)._data.ravel().tolist()
     [0.75, 0.75]
     """
 

@@ -185,7 +185,7 @@ class _RNN(Layer):
         """The mask as a (N, T) bool array, or None when there is none or nothing is masked."""
         if mask is None:
             return None
-        m = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+        m = np.asarray(mask._data if isinstance(mask, Tensor) else mask)
         if m.shape != (batch, steps):
             raise ValueError(
                 f"{type(self).__name__} {self.name!r}: mask of shape {m.shape} does not match "

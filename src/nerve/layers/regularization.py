@@ -118,7 +118,7 @@ class SpatialDropout1D(_SpatialDropout):
     >>> import nerve
     >>> from nerve import layers
     >>> y = layers.SpatialDropout1D(0.5)(nerve.ones(2, 4, 8), training=True)
-    >>> bool(((y.data == 0).all(axis=1) | (y.data == 2).all(axis=1)).all())
+    >>> bool(((y._data == 0).all(axis=1) | (y._data == 2).all(axis=1)).all())
     True
     """
 

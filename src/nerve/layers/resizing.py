@@ -262,7 +262,7 @@ class Resizing(Layer):
             # Back to the input's integer dtype, rounded and saturated (an integer output has
             # no gradient, so this is plain NumPy).
             info = np.iinfo(dtype)
-            return Tensor._wrap(np.clip(np.rint(y.data), info.min, info.max).astype(dtype))
+            return Tensor._wrap(np.clip(np.rint(y._data), info.min, info.max).astype(dtype))
         return y
 
     def _pad_to_aspect(self, x: Tensor, h_axis: int, h: int, w: int) -> Tensor:

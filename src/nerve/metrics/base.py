@@ -25,7 +25,7 @@ def _snake_case(name: str) -> str:
 def as_array(x) -> np.ndarray:
     """The ndarray behind a nerve Tensor, an ndarray, a list or a number (no copy if possible)."""
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     return np.asarray(x)
 
 
@@ -141,7 +141,7 @@ class Metric:
         dt = np.dtype(dtype or getattr(self, "dtype", np.float32))
         init = get_initializer(initializer)
         var = Variable(np.zeros(0, np.float32), requires_grad=False, name=name or "variable")
-        var.data = np.array(init(shape, dtype=dt), dtype=dt)
+        var._data = np.array(init(shape, dtype=dt), dtype=dt)
         self.__dict__.setdefault("_variables", []).append((var, init))
         return var
 
@@ -165,7 +165,7 @@ class Metric:
         if not made:
             raise NotImplementedError(f"{type(self).__name__} must implement reset_state")
         for var, init in made:
-            var.data[...] = init(var.data.shape, dtype=var.data.dtype)
+            var._data[...] = init(var._data.shape, dtype=var._data.dtype)
 
     def __call__(self, *args, **kwargs):
         """Update with one batch and return the result so far (Keras's behaviour)."""

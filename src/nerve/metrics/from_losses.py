@@ -41,7 +41,7 @@ def _from_loss(loss_fn, who: str, float_target: bool = True):
         if float_target and y_true.dtype != y_pred.dtype:
             y_true = y_true.astype(y_pred.dtype)
         with no_grad():
-            return np.asarray(loss_fn(y_true, y_pred, **kwargs).data)
+            return np.asarray(loss_fn(y_true, y_pred, **kwargs)._data)
 
     per_sample.__name__ = who
     return per_sample

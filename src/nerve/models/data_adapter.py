@@ -15,7 +15,7 @@ from nerve.autograd.tensor import Tensor
 
 def _as_array(x, what: str):
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if isinstance(x, np.ndarray):
         return x
     try:
@@ -227,7 +227,7 @@ class IterableData:
             yield (
                 structure_map(to_tensor, x),
                 structure_map(to_tensor, y),
-                (None if sw is None else np.asarray(sw.data if isinstance(sw, Tensor) else sw)),
+                (None if sw is None else np.asarray(sw._data if isinstance(sw, Tensor) else sw)),
             )
 
     def _tensor(self, a):
@@ -269,7 +269,7 @@ def pythonify_logs(logs: dict) -> dict:
             out.update(pythonify_logs(value))
             continue
         if isinstance(value, Tensor):
-            value = value.data
+            value = value._data
         if isinstance(value, (np.ndarray, np.generic)) and np.size(value) == 1:
             value = float(value)
         out[key] = value

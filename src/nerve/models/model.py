@@ -414,10 +414,10 @@ class Model(Layer):
         x, _, _ = unpack_x_y_sample_weight(data)
         out = self(x, training=False)
         if isinstance(out, dict):
-            return {k: v.data for k, v in out.items()}
+            return {k: v._data for k, v in out.items()}
         if isinstance(out, (list, tuple)):
-            return [o.data for o in out]
-        return out.data
+            return [o._data for o in out]
+        return out._data
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
         """Update the compiled metrics with a batch and return every metric's result."""
@@ -427,14 +427,14 @@ class Model(Layer):
 
     def _update_metrics(self, loss, parts, x, y, y_pred, sample_weight) -> None:
         n = len(_flat(x)[0]) if _flat(x) else 1
-        self._loss_trackers[0].add_scalar(loss.data, n)
+        self._loss_trackers[0].add_scalar(loss._data, n)
         for tracker, part in zip(self._loss_trackers[1:], parts):
             if part is not None:
-                tracker.add_scalar(part.data, n)
+                tracker.add_scalar(part._data, n)
         if y is not None:
             targets, preds = _flat(y), _flat(y_pred)
             for k, metric in self._metrics:
-                metric.update_state(targets[k].data, preds[k].data, sample_weight)
+                metric.update_state(targets[k]._data, preds[k]._data, sample_weight)
 
     @property
     def metrics(self) -> list:
@@ -694,8 +694,8 @@ class _CompileMetrics(metrics_module.Metric):
         for k, metric in self.entries:
             t, p = targets[k], preds[k]
             metric.update_state(
-                t.data if isinstance(t, Tensor) else t,
-                p.data if isinstance(p, Tensor) else p,
+                t._data if isinstance(t, Tensor) else t,
+                p._data if isinstance(p, Tensor) else p,
                 sample_weight,
             )
 

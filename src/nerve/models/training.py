@@ -87,7 +87,7 @@ def _callbacks(model, callbacks, verbose: int, epochs: int, steps, add_history: 
 
 
 def _class_weights(class_weight: dict, y) -> np.ndarray:
-    labels = np.asarray(y.data)
+    labels = np.asarray(y._data)
     if labels.ndim > 1 and labels.shape[-1] > 1:
         labels = labels.argmax(axis=-1)
     labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)

@@ -77,7 +77,7 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    tensor.data[...] = values  # keeps the tensor's dtype (float32 stays float32)
+    tensor._data[...] = values  # keeps the tensor's dtype (float32 stays float32)
     return tensor
 
 
@@ -110,7 +110,7 @@ def trunc_normal_(
 
 @_takes_tensor
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    tensor.data[...] = val
+    tensor._data[...] = val
     return tensor
 
 
@@ -171,7 +171,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_ needs at least 2 dims, got shape {tensor.shape}")
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor._data.size // rows
     flat = backend.rng().standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T

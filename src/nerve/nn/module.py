@@ -486,7 +486,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     def apply(self, fn) -> Module:
         """Call ``fn`` on every sub-module (children first) and on self, e.g. to initialize."""
@@ -502,11 +502,11 @@ class Module:
         for m in self.modules():
             for table in (m._parameters, m._buffers):
                 for t in table.values():
-                    if t is None or t.data.dtype.kind not in "fc" or t.data.dtype == dtype:
+                    if t is None or t._data.dtype.kind not in "fc" or t._data.dtype == dtype:
                         continue
-                    t.data = t.data.astype(dtype)
+                    t._data = t._data.astype(dtype)
                     if t.grad is not None:
-                        t.grad.data = t.grad.data.astype(dtype)
+                        t.grad._data = t.grad._data.astype(dtype)
         return self
 
     def to(self, *args, **kwargs) -> Module:
@@ -586,7 +586,7 @@ class Module:
                 keep_vars = rest[1]
         out = OrderedDict() if destination is None else destination
         for key, t in self._own_state().items():
-            out[prefix + key] = t if keep_vars else Tensor._wrap(t.data)
+            out[prefix + key] = t if keep_vars else Tensor._wrap(t._data)
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
@@ -629,15 +629,15 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
-            if value.shape != t.data.shape:
+            value = np.asarray(value._data if isinstance(value, Tensor) else value)
+            if value.shape != t._data.shape:
                 raise StateDictShapeError(
                     f"load_state_dict for {type(self).__name__}: size mismatch for {key!r}: "
-                    f"shape {value.shape} in the state dict but {t.data.shape} in the model"
+                    f"shape {value.shape} in the state dict but {t._data.shape} in the model"
                 )
             values[key] = value
         for key, value in values.items():  # copy only once every shape is known to fit
-            own[key].data[...] = value
+            own[key]._data[...] = value
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing

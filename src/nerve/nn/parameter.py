@@ -21,7 +21,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty(0, dtype=np.float32)
         elif isinstance(data, Tensor):
-            data = data.data  # shares memory, as torch's Parameter(tensor) does
+            data = data._data  # shares memory, as torch's Parameter(tensor) does
         else:
             data = _to_array(data)
         super().__init__(data, requires_grad=requires_grad)

@@ -135,7 +135,7 @@ def _softmax2d(g, c: Call):
 
 @converter(nn.PReLU)
 def _prelu(g, c: Call):
-    w = np.asarray(c.module.weight.data, dtype=np.float32)
+    w = np.asarray(c.module.weight._data, dtype=np.float32)
     if w.size > 1:  # one slope per channel (dim 1): broadcast over the spatial dims
         w = w.reshape((w.size,) + (1,) * max(c.x.ndim - 2, 0))
     return g.op("PRelu", [c.x.name, g.const(w, "slope")], name=c.prefix)
@@ -274,9 +274,9 @@ def _adaptive_avg_pool1d(g, c: Call):
 def _conv_transpose1d(g, c: Call):
     m = c.module
     _batched(c, 3)
-    inputs = [c.x.name, g.const(np.asarray(m.weight.data, np.float32), "weight")]
+    inputs = [c.x.name, g.const(np.asarray(m.weight._data, np.float32), "weight")]
     if m.bias is not None:
-        inputs.append(g.const(np.asarray(m.bias.data, np.float32), "bias"))
+        inputs.append(g.const(np.asarray(m.bias._data, np.float32), "bias"))
     return g.op(
         "ConvTranspose",
         inputs,
@@ -291,8 +291,8 @@ def _conv_transpose1d(g, c: Call):
 
 
 def _affine(m, n: int) -> tuple:
-    weight = np.asarray(m.weight.data, np.float32) if m.weight is not None else np.ones(n)
-    bias = np.asarray(m.bias.data, np.float32) if m.bias is not None else np.zeros(n)
+    weight = np.asarray(m.weight._data, np.float32) if m.weight is not None else np.ones(n)
+    bias = np.asarray(m.bias._data, np.float32) if m.bias is not None else np.zeros(n)
     return weight, bias
 
 
@@ -302,7 +302,7 @@ def _batch_norm3d(g, c: Call):
     if not m.track_running_stats:
         raise c.fail("track_running_stats=False normalizes with batch statistics at inference")
     weight, bias = _affine(m, m.num_features)
-    stats = [weight, bias, m.running_mean.data, m.running_var.data]
+    stats = [weight, bias, m.running_mean._data, m.running_var._data]
     inputs = [c.x.name] + [g.const(np.asarray(a, np.float32), "bn") for a in stats]
     return g.op("BatchNormalization", inputs, name=c.prefix, epsilon=float(m.eps))
 
@@ -314,7 +314,7 @@ def _instance_norm(g, c: Call):
     channels = c.x.shape[1]
     weight, bias = _affine(m, channels)
     if m.track_running_stats:  # eval with running statistics: a batch norm
-        stats = [weight, bias, m.running_mean.data, m.running_var.data]
+        stats = [weight, bias, m.running_mean._data, m.running_var._data]
         inputs = [c.x.name] + [g.const(np.asarray(a, np.float32), "in") for a in stats]
         return g.op("BatchNormalization", inputs, name=c.prefix, epsilon=float(m.eps))
     inputs = [c.x.name, g.const(np.asarray(weight, np.float32), "scale")]

@@ -15,8 +15,8 @@ from nerve.quantization import modules as q
 
 def _fake_quantized_input(g, c: Call, x: str) -> str:
     m = c.module
-    scale = np.asarray(m.input_scale.data, np.float32).reshape(())
-    zero_point = np.asarray(m.input_zero_point.data).reshape(())
+    scale = np.asarray(m.input_scale._data, np.float32).reshape(())
+    zero_point = np.asarray(m.input_zero_point._data).reshape(())
     scale = g.const(scale, f"{c.prefix}.x_scale")
     zp = g.const(zero_point, f"{c.prefix}.x_zero_point", dtype=np.int8)
     return g.op("DequantizeLinear", [g.op("QuantizeLinear", [x, scale, zp]), scale, zp])
@@ -26,8 +26,8 @@ def _weight(g, c: Call, perm) -> str:
     """The int8 weight, transposed by ``perm`` to the layout the ONNX op reads, dequantized
     along its output-channel axis."""
     m = c.module
-    w = np.transpose(np.asarray(m.weight_int8.data), perm)
-    scale = np.asarray(m.weight_scale.data, np.float32)
+    w = np.transpose(np.asarray(m.weight_int8._data), perm)
+    scale = np.asarray(m.weight_scale._data, np.float32)
     axis = list(perm).index(m._channel_axis % w.ndim)
     w_name = g.const(w, f"{c.prefix}.weight_int8", dtype=np.int8)
     if scale.size == 1:
@@ -54,7 +54,7 @@ def _linear(g, c: Call):
 
 def _conv(g, c: Call, x: str, pads, strides, dilations, groups) -> str:
     m = c.module
-    ndim = m.weight_int8.data.ndim
+    ndim = m.weight_int8._data.ndim
     if isinstance(m, (q.QuantizedConv1d, q.QuantizedConv2d)):
         perm = tuple(range(ndim))  # torch's layout already: (out, in/groups, *kernel)
     else:  # Keras's (*kernel, in/groups, out)
@@ -62,7 +62,7 @@ def _conv(g, c: Call, x: str, pads, strides, dilations, groups) -> str:
     inputs = [x, _weight(g, c, perm)]
     if m.bias is not None:
         inputs.append(g.const(array(m.bias), f"{c.prefix}.bias"))
-    kernel = np.transpose(np.asarray(m.weight_int8.data), perm).shape[2:]
+    kernel = np.transpose(np.asarray(m.weight_int8._data), perm).shape[2:]
     return g.op(
         "Conv",
         inputs,

@@ -354,7 +354,7 @@ def _axes_spec(spec, name: str, ndim: int) -> dict:
 
 # ----------------------------------------------------------------------------- inputs
 def _array(x) -> np.ndarray:
-    a = np.asarray(x.data if isinstance(x, Tensor) else x)
+    a = np.asarray(x._data if isinstance(x, Tensor) else x)
     if a.dtype.kind == "f":
         a = a.astype(np.float32)
     elif a.dtype.kind not in "iub":
@@ -491,7 +491,7 @@ class _Walker:
             raise grown_run_failed(f"{type(module).__name__} {prefix!r}", exc) from exc
         flat_a, flat_b = _flatten(out_a, []), _flatten(out_b, [])
         outs = [
-            None if a is None else Value(None, np.asarray(a.data), np.asarray(b.data))
+            None if a is None else Value(None, np.asarray(a._data), np.asarray(b._data))
             for a, b in zip(flat_a, flat_b)
         ]
         call = Call(module, args, kwargs, outs, prefix)
@@ -640,7 +640,7 @@ def _verify(proto, model, examples, kw_names) -> None:
     with evaluating(model), no_grad():
         tensors = [Tensor(x) for x in examples]
         out = model(*tensors[:n_pos], **dict(zip(kw_names, tensors[n_pos:])))
-    want = [np.asarray(t.data) for t in _flatten_all(out, []) if t is not None]
+    want = [np.asarray(t._data) for t in _flatten_all(out, []) if t is not None]
     for k, (a, b) in enumerate(zip(got, want)):
         if a.shape != b.shape or not np.allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True):
             diff = np.max(np.abs(a - b)) if a.shape == b.shape else f"shape {a.shape}"

@@ -156,7 +156,7 @@ class _Recorder:
         if x is None:
             return ("n",)
         if isinstance(x, Tensor):
-            arr = x.data
+            arr = x._data
             hit = self.index.get(id(arr))
             if hit is not None:
                 k, snap = hit
@@ -192,11 +192,11 @@ class _Recorder:
         if OPS.get(name) is not cls:
             # Not a registered op: a torch-style custom Function, whose forward ran nerve's
             # ops (traced already) on Tensors. Its outputs are theirs; else it cannot be traced.
-            found = [self._constant(o.data) for o in outs]
+            found = [self._constant(o._data) for o in outs]
             if all(f[0] == "v" for f in found):
                 for o, f in zip(outs, found):
-                    self.index[id(o.data)] = (f[1], self.snapshots[f[1]])
-                    self.keep.append(o.data)
+                    self.index[id(o._data)] = (f[1], self.snapshots[f[1]])
+                    self.keep.append(o._data)
                 return
             name = f"{getattr(params.get('_fn'), '__name__', cls.__qualname__)} (custom Function)"
             params = {}
@@ -208,7 +208,7 @@ class _Recorder:
             params["index_refs"] = [
                 self._constant(i) if isinstance(i, np.ndarray) else None for i in items
             ]
-        out_idx = [self._add(o.data) for o in outs]
+        out_idx = [self._add(o._data) for o in outs]
         self.events.append((name, refs, dict(params), out_idx, self.path[-1]))
 
 
@@ -308,7 +308,7 @@ def trace(g: GraphBuilder, module, args: tuple, kwargs: dict, prefix: str, graph
     params = {}
     for name, t in list(module.named_parameters()) + list(module.named_buffers()):
         if t is not None:
-            params.setdefault(id(t.data), f"{prefix}.{name}" if prefix else name)
+            params.setdefault(id(t._data), f"{prefix}.{name}" if prefix else name)
     rec_a = _Recorder([v.a for v in given], params)
     rec_b = _Recorder([v.b for v in given], params)
     rec_a.path[0] = rec_b.path[0] = label
@@ -448,7 +448,7 @@ def _dynamic_dim(g, graph_inputs, p: int, q: int):
 
 def _outputs(g, out_a, out_b, rec_a, values, graph_inputs, cache, label):
     if isinstance(out_a, Tensor):
-        hit = rec_a.index.get(id(out_a.data))
+        hit = rec_a.index.get(id(out_a._data))
         if hit is None:
             ref = rec_a.ref(out_a)
             if ref[0] == "v":
@@ -457,11 +457,11 @@ def _outputs(g, out_a, out_b, rec_a, values, graph_inputs, cache, label):
                 return Const(g, ref[1], ref[2], cache)
             raise ExportError(
                 f"nerve.onnx.export: {label} returns a tensor that nerve's ops did not compute "
-                "(argmax/argmin, .item(), NumPy on .data, or a new tensor): the trace cannot "
+                "(argmax/argmin, .item(), NumPy on ._data, or a new tensor): the trace cannot "
                 "follow it; return the logits and take argmax after running the ONNX model"
             )
         k, snap = hit
-        if not _same(out_a.data, snap):
+        if not _same(out_a._data, snap):
             raise ExportError(
                 f"nerve.onnx.export: {label} changes its output in place (+=, -=, *=, /= or "
                 "item assignment) where the trace cannot see it; write it out of place "

@@ -8,7 +8,7 @@
 ...     opt.zero_grad()
 ...     (w * w).sum().backward()
 ...     opt.step()
->>> w.data.round(2)  # Adam moves about lr per step
+>>> w._data.round(2)  # Adam moves about lr per step
 array([2.7], dtype=float32)
 """
 

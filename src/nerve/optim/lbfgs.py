@@ -43,7 +43,7 @@ class LBFGS(Optimizer):
     ...     loss.backward()
     ...     return loss
     >>> _ = opt.step(closure)
-    >>> w.data.round(4).tolist()
+    >>> w._data.round(4).tolist()
     [3.0, 3.0]
     """
 
@@ -90,7 +90,7 @@ class LBFGS(Optimizer):
     # ---------------------------------------------------------------- the flat vector
     def _flat_grad(self) -> np.ndarray:
         parts = [
-            np.zeros(p.data.size, p.data.dtype) if p.grad is None else p.grad.data.reshape(-1)
+            np.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.reshape(-1)
             for p in self._params
         ]
         return np.concatenate(parts)
@@ -98,17 +98,17 @@ class LBFGS(Optimizer):
     def _add(self, step, direction: np.ndarray) -> None:
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += (
+            n = p._data.size
+            p._data += (
                 (step * direction[offset : offset + n])
-                .reshape(p.data.shape)
-                .astype(p.data.dtype, copy=False)
+                .reshape(p._data.shape)
+                .astype(p._data.dtype, copy=False)
             )
             offset += n
 
     def _set(self, saved: list) -> None:
         for p, value in zip(self._params, saved):
-            p.data[...] = value
+            p._data[...] = value
 
     def _evaluate(self, closure) -> float:
         with enable_grad():
@@ -192,7 +192,7 @@ class LBFGS(Optimizer):
 
                 ls_evals = 0
                 if line_search is not None:
-                    saved = [p.data.copy() for p in self._params]
+                    saved = [p._data.copy() for p in self._params]
 
                     def objective(t_, saved=saved, d=d):
                         return self._directional(closure, saved, t_, d)

@@ -108,7 +108,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; those whose ``.grad`` is None are skipped.
@@ -128,7 +128,7 @@ class Optimizer:
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
-                        self._update(p.data, p.grad.data, self.state[p], group)
+                        self._update(p._data, p.grad._data, self.state[p], group)
         return loss
 
     def state_dict(self) -> dict:
@@ -184,7 +184,7 @@ class Optimizer:
             p = by_index.get(int(key) if isinstance(key, str) and key.isdigit() else key)
             if p is None:
                 continue
-            state[p] = {k: _cast_value(v, p.data.dtype) for k, v in values.items()}
+            state[p] = {k: _cast_value(v, p._data.dtype) for k, v in values.items()}
         new_groups = []
         for group, saved in zip(self.param_groups, saved_groups):
             new = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
@@ -252,7 +252,7 @@ def _copy_value(value):
 
 def _cast_value(value, dtype):
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return value.item()  # a saved step counter or product: keep it a Python scalar

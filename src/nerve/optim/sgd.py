@@ -31,7 +31,7 @@ class SGD(Optimizer):
     >>> opt = SGD([w], lr=0.1)
     >>> (w * w).sum().backward()
     >>> opt.step()
-    >>> w.data
+    >>> w._data
     array([0.8, 1.6], dtype=float32)
     """
 

@@ -87,7 +87,7 @@ class Optimizer:
         for v in self.variables_:
             if not isinstance(v, Tensor):
                 raise TypeError(f"{self.name}: can only optimize Tensors, got {type(v).__name__}")
-        self.slots = [self._make_slots(v.data) for v in self.variables_]
+        self.slots = [self._make_slots(v._data) for v in self.variables_]
         self.built = True
 
     def _make_slots(self, var: np.ndarray) -> dict:
@@ -109,7 +109,7 @@ class Optimizer:
             if set_to_none:
                 v.grad = None
             elif v.grad is not None:
-                v.grad.data[...] = 0
+                v.grad._data[...] = 0
 
     def apply_gradients(self, grads_and_vars) -> int:
         """Keras's API: update each variable from its gradient; returns ``iterations``."""
@@ -134,7 +134,7 @@ class Optimizer:
                     f"{self.name}: a variable of shape {v.shape} was not in build(); "
                     "build the optimizer with every variable it updates"
                 )
-            pairs.append((np.asarray(g.data if isinstance(g, Tensor) else g), v))
+            pairs.append((np.asarray(g._data if isinstance(g, Tensor) else g), v))
         if not pairs:
             return
         grads = self._clip([g for g, _ in pairs])
@@ -142,11 +142,11 @@ class Optimizer:
         with no_grad():
             if self.weight_decay:
                 for _, v in pairs:
-                    v.data *= 1.0 - lr * float(self.weight_decay)
+                    v._data *= 1.0 - lr * float(self.weight_decay)
             self._before_step()
             for g, (_, v) in zip(grads, pairs):
-                g = g.astype(v.data.dtype, copy=False)
-                self.update_step(g, v.data, lr, self.slots[index[id(v)]])
+                g = g.astype(v._data.dtype, copy=False)
+                self.update_step(g, v._data, lr, self.slots[index[id(v)]])
         self.iterations += 1
 
     def _before_step(self) -> None:

@@ -319,7 +319,7 @@ def _log1p_unit(y: np.ndarray) -> np.ndarray:
 def relu(x, inplace: bool = False) -> Tensor:
     """max(x, 0) (``inplace`` is accepted and ignored)."""
     x = as_tensor(x, "relu")
-    if x.data.dtype.kind == "b":
+    if x._data.dtype.kind == "b":
         raise TypeError("relu does not support bool tensors; cast with .float() first")
     return ReLU.apply(x)
 

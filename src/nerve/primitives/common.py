@@ -68,13 +68,13 @@ def binary_operands(a, b, op: str):
     a_is = isinstance(a, Tensor)
     b_is = isinstance(b, Tensor)
     if a_is and b_is:
-        da, db = a.data.dtype, b.data.dtype
+        da, db = a._data.dtype, b._data.dtype
         if da is db or da == db:
             return a, b
         if da.kind == "f" and db.kind != "f":
-            return a, Tensor._wrap(b.data.astype(da))
+            return a, Tensor._wrap(b._data.astype(da))
         if db.kind == "f" and da.kind != "f":
-            return Tensor._wrap(a.data.astype(db)), b
+            return Tensor._wrap(a._data.astype(db)), b
         common = np.result_type(da, db)
         return (
             a if da == common else _cast(a, common),
@@ -82,13 +82,13 @@ def binary_operands(a, b, op: str):
         )
     if a_is:
         if isinstance(b, (int, float, bool, np.number, np.bool_)):
-            s = lift_scalar(b, a.data.dtype)
-            return (a if s.dtype == a.data.dtype else _cast(a, s.dtype)), Tensor._wrap(s)
+            s = lift_scalar(b, a._data.dtype)
+            return (a if s.dtype == a._data.dtype else _cast(a, s.dtype)), Tensor._wrap(s)
         return binary_operands(a, as_tensor(b, op), op)
     if b_is:
         if isinstance(a, (int, float, bool, np.number, np.bool_)):
-            s = lift_scalar(a, b.data.dtype)
-            return Tensor._wrap(s), (b if s.dtype == b.data.dtype else _cast(b, s.dtype))
+            s = lift_scalar(a, b._data.dtype)
+            return Tensor._wrap(s), (b if s.dtype == b._data.dtype else _cast(b, s.dtype))
         return binary_operands(as_tensor(a, op), b, op)
     return binary_operands(as_tensor(a, op), as_tensor(b, op), op)
 
@@ -110,9 +110,9 @@ def check_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> None:
 
 
 def require_float(op: str, t: Tensor) -> None:
-    if t.data.dtype.kind != "f":
+    if t._data.dtype.kind != "f":
         raise TypeError(
-            f"{op} needs a floating-point tensor, got dtype {t.data.dtype}; call .float() first"
+            f"{op} needs a floating-point tensor, got dtype {t._data.dtype}; call .float() first"
         )
 
 

@@ -94,7 +94,7 @@ def _rng(generator, what: str) -> np.random.Generator:
 
 
 def _like_array(t) -> np.ndarray:
-    return t.data if isinstance(t, Tensor) else np.asarray(t)
+    return t._data if isinstance(t, Tensor) else np.asarray(t)
 
 
 def tensor(
@@ -157,7 +157,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
     torch (bool, int64, or the default float) unless ``dtype`` says."""
     dtype = _dtype(dtype, "full")
     if dtype is None:
-        value = fill_value.data if isinstance(fill_value, Tensor) else fill_value
+        value = fill_value._data if isinstance(fill_value, Tensor) else fill_value
         kind = np.asarray(value).dtype.kind
         dtype = {"b": np.dtype(np.bool_), "i": np.dtype(np.int64), "u": np.dtype(np.int64)}.get(
             kind, np.dtype(backend.DEFAULT_FLOAT)

@@ -223,12 +223,12 @@ def sub(x, other, *, alpha=1) -> Tensor:
     if alpha != 1:
         other = mul(other, alpha)
     a, b = binary_operands(x, other, "sub")
-    if a.data.dtype.kind == "b" and b.data.dtype.kind == "b":
+    if a._data.dtype.kind == "b" and b._data.dtype.kind == "b":
         raise TypeError("sub: subtracting two bool tensors is not supported; use logical_xor")
     try:
         return Sub.apply(a, b)
     except ValueError:
-        check_broadcast("sub", a.data, b.data)
+        check_broadcast("sub", a._data, b._data)
         raise
 
 
@@ -252,12 +252,12 @@ def div(x, other, *, rounding_mode=None) -> Tensor:
             )
         return binary(FloorDivide, x, other, "div", rounding_mode=rounding_mode)
     a, b = binary_operands(x, other, "div")
-    if a.data.dtype.kind != "f":
+    if a._data.dtype.kind != "f":
         a, b = cast(a, DEFAULT_FLOAT), cast(b, DEFAULT_FLOAT)
     try:
         return Div.apply(a, b)
     except ValueError:
-        check_broadcast("div", a.data, b.data)
+        check_broadcast("div", a._data, b._data)
         raise
 
 
@@ -290,7 +290,7 @@ def pow(x, exponent) -> Tensor:
         base = as_tensor(x, "pow")
         exp_ = _python_scalar(exponent)
         base = _pow_dtype(base, isinstance(exp_, float))
-        if base.data.dtype.kind != "f" and exp_ < 0:
+        if base._data.dtype.kind != "f" and exp_ < 0:
             raise ValueError(
                 f"pow: integers to negative integer powers are not allowed (exponent {exp_}); "
                 "cast the base with .float() first"
@@ -299,16 +299,16 @@ def pow(x, exponent) -> Tensor:
     if isinstance(x, SCALARS) and not isinstance(exponent, SCALARS):
         base = _python_scalar(x)
         exp_ = _pow_dtype(as_tensor(exponent, "pow"), isinstance(base, float))
-        _check_int_exponent(base, exp_.data)
+        _check_int_exponent(base, exp_._data)
         return Pow.apply(base, exp_)
     a, b = binary_operands(x, exponent, "pow")
-    if a.data.dtype.kind == "b":
+    if a._data.dtype.kind == "b":
         a, b = cast(a, np.int64), cast(b, np.int64)
-    _check_int_exponent(a.data, b.data)
+    _check_int_exponent(a._data, b._data)
     try:
         return Pow.apply(a, b)
     except ValueError:
-        check_broadcast("pow", a.data, b.data)
+        check_broadcast("pow", a._data, b._data)
         raise
 
 
@@ -319,11 +319,11 @@ def _python_scalar(s):
 
 
 def _pow_dtype(t: Tensor, other_is_float: bool) -> Tensor:
-    if t.data.dtype.kind == "f":
+    if t._data.dtype.kind == "f":
         return t
     if other_is_float:
         return cast(t, DEFAULT_FLOAT)
-    return cast(t, np.int64) if t.data.dtype.kind == "b" else t
+    return cast(t, np.int64) if t._data.dtype.kind == "b" else t
 
 
 def _check_int_exponent(base, exponent: np.ndarray) -> None:
@@ -490,7 +490,7 @@ def rsqrt(x) -> Tensor:
 def square(x) -> Tensor:
     """``x * x`` (integer tensors stay integer; bools become int64, as in torch)."""
     x = as_tensor(x, "square")
-    if x.data.dtype.kind == "b":
+    if x._data.dtype.kind == "b":
         x = cast(x, np.int64)
     return Square.apply(x)
 
@@ -605,12 +605,12 @@ def clamp(x, min=None, max=None) -> Tensor:
         x, lo = binary_operands(x, min, "clamp")
     if max is not None:
         x, hi = binary_operands(x, max, "clamp")
-        if lo is not None and lo.data.dtype != x.data.dtype:
-            lo = cast(lo, x.data.dtype)
+        if lo is not None and lo._data.dtype != x._data.dtype:
+            lo = cast(lo, x._data.dtype)
     try:
         return Clamp.apply(x, lo, hi)
     except ValueError:
-        check_shapes("clamp", *(t.data for t in (x, lo, hi) if t is not None))
+        check_shapes("clamp", *(t._data for t in (x, lo, hi) if t is not None))
         raise
 
 
@@ -649,20 +649,20 @@ def where(condition, x=None, y=None):
     [1.0, 0.0, 3.0]
     """
     c = as_tensor(condition, "where")
-    if c.data.dtype.kind != "b":
+    if c._data.dtype.kind != "b":
         raise TypeError(
-            f"where: condition must be a bool tensor, got dtype {c.data.dtype}; "
+            f"where: condition must be a bool tensor, got dtype {c._data.dtype}; "
             "compare it first (e.g. mask != 0)"
         )
     if x is None and y is None:
-        return tuple(Tensor._wrap(i.astype(np.int64, copy=False)) for i in np.nonzero(c.data))
+        return tuple(Tensor._wrap(i.astype(np.int64, copy=False)) for i in np.nonzero(c._data))
     if x is None or y is None:
         raise TypeError("where: give both x and y, or neither")
     a, b = binary_operands(x, y, "where")
     try:
         return Where.apply(c, a, b)
     except ValueError:
-        check_shapes("where", c.data, a.data, b.data)
+        check_shapes("where", c._data, a._data, b._data)
         raise
 
 
@@ -710,10 +710,10 @@ def cast(x, dtype) -> Tensor:
     """``x`` as ``dtype``; differentiable between float types, a plain copy otherwise."""
     x = as_tensor(x, "cast")
     dtype = np.dtype(dtype)
-    if dtype == x.data.dtype:
+    if dtype == x._data.dtype:
         return x
-    if dtype.kind != "f" or x.data.dtype.kind != "f":
-        return Tensor._wrap(x.data.astype(dtype))  # not differentiable: int/bool results
+    if dtype.kind != "f" or x._data.dtype.kind != "f":
+        return Tensor._wrap(x._data.astype(dtype))  # not differentiable: int/bool results
     return Cast.apply(x, dtype=dtype)
 
 

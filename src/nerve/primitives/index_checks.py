@@ -9,7 +9,7 @@ from nerve.primitives.common import as_tensor
 
 def int_index(index, op: str, name: str = "index") -> np.ndarray:
     """An index tensor's array as intp, or a TypeError naming the op when it is not integer."""
-    data = as_tensor(index, op).data
+    data = as_tensor(index, op)._data
     if data.dtype.kind not in "iu":
         raise TypeError(f"{op}: {name} must be an integer tensor, got dtype {data.dtype}")
     return data.astype(np.intp, copy=False)

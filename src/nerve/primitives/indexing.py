@@ -53,9 +53,9 @@ def as_numpy_index(index):
 
 def _numpy_part(i):
     if isinstance(i, Tensor):
-        i = i.data
+        i = i._data
     elif isinstance(i, list):
-        i = np.asarray([e.data if isinstance(e, Tensor) else e for e in i])
+        i = np.asarray([e._data if isinstance(e, Tensor) else e for e in i])
         if i.size == 0:
             i = i.astype(np.int64)  # x[[]] selects nothing, as in torch
     if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
@@ -375,7 +375,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
     [[1, 0, 0], [0, 0, 1]]
     """
     t = as_tensor(tensor, "one_hot")
-    labels = t.data
+    labels = t._data
     if labels.dtype.kind not in "iu":
         raise TypeError(
             f"one_hot: expected an integer tensor of class indices, got dtype {labels.dtype}"
@@ -427,7 +427,7 @@ def masked_select(input, mask) -> Tensor:
         ) from None
     if x.shape != shape:
         x = expand(x, shape)
-    keep = np.broadcast_to(m.data, shape)
+    keep = np.broadcast_to(m._data, shape)
     return getitem(x, Tensor._wrap(keep) if keep.ndim else keep.item())
 
 
@@ -440,7 +440,7 @@ def nonzero(input, *, as_tuple: bool = False):
     [[1], [3]]
     """
     x = as_tensor(input, "nonzero")
-    a = x.data if x.ndim else x.data.reshape(1)
+    a = x._data if x.ndim else x._data.reshape(1)
     found = [i.astype(np.int64, copy=False) for i in np.nonzero(a)]
     if as_tuple:
         return tuple(Tensor._wrap(i) for i in found)

@@ -477,8 +477,8 @@ def einsum(equation: str, *operands) -> Tensor:
     ts = [as_tensor(x, f"einsum operand {k}") for k, x in enumerate(operands)]
     inputs, output, sizes = _parse_einsum(equation, [t.shape for t in ts])
     if ts:
-        common = np.result_type(*[t.data.dtype for t in ts])
-        ts = [t if t.data.dtype == common else t.astype(common) for t in ts]
+        common = np.result_type(*[t._data.dtype for t in ts])
+        ts = [t if t._data.dtype == common else t.astype(common) for t in ts]
     return Einsum.apply(*ts, inputs=inputs, output=output, sizes=sizes)
 
 
@@ -503,7 +503,7 @@ def cov(input, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
     for name, given in (("fweights", fweights), ("aweights", aweights)):
         if given is None:
             continue
-        a = as_tensor(given, "cov").data
+        a = as_tensor(given, "cov")._data
         if a.shape != (n,) or np.any(a < 0):
             raise ValueError(
                 f"cov: {name} must be {n} non-negative values (one per observation), got "

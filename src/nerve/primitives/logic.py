@@ -186,17 +186,17 @@ def isinf(x) -> Tensor:
 
 def isposinf(x) -> Tensor:
     """True where ``x`` is +inf."""
-    return Tensor._wrap(np.isposinf(as_tensor(x, "isposinf").data))
+    return Tensor._wrap(np.isposinf(as_tensor(x, "isposinf")._data))
 
 
 def isneginf(x) -> Tensor:
     """True where ``x`` is -inf."""
-    return Tensor._wrap(np.isneginf(as_tensor(x, "isneginf").data))
+    return Tensor._wrap(np.isneginf(as_tensor(x, "isneginf")._data))
 
 
 def signbit(x) -> Tensor:
     """True where the sign bit is set (negative numbers and -0.0)."""
-    return Tensor._wrap(np.signbit(as_tensor(x, "signbit").data))
+    return Tensor._wrap(np.signbit(as_tensor(x, "signbit")._data))
 
 
 def isfinite(x) -> Tensor:
@@ -219,19 +219,19 @@ def isclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: boo
     """
     a, b = binary_operands(input, other, "isclose")
     try:
-        out = np.isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan)
+        out = np.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan)
     except ValueError:
-        check_broadcast("isclose", a.data, b.data)
+        check_broadcast("isclose", a._data, b._data)
         raise
     return Tensor._wrap(np.asarray(out))
 
 
 def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False):
     """True (a Python bool) when every element is close (see :func:`isclose`)."""
-    return bool(isclose(input, other, rtol, atol, equal_nan).data.all())
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
 def equal(input, other) -> bool:
     """True (a Python bool) when both have the same shape and the same elements."""
     a, b = as_tensor(input, "equal"), as_tensor(other, "equal")
-    return a.shape == b.shape and bool(np.array_equal(a.data, b.data))
+    return a.shape == b.shape and bool(np.array_equal(a._data, b._data))

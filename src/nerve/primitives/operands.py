@@ -18,7 +18,7 @@ def binary(fn_cls, a, b, op: str, **params):
     try:
         return fn_cls.apply(a, b, **params)
     except ValueError:
-        check_broadcast(op, a.data, b.data)
+        check_broadcast(op, a._data, b._data)
         raise
 
 
@@ -36,8 +36,8 @@ def check_shapes(op: str, *arrays) -> None:
 def to_float(x, op: str) -> Tensor:
     """``x`` as a float Tensor: ints and bools become float32, as torch promotes them."""
     x = as_tensor(x, op)
-    if x.data.dtype.kind != "f":
-        return Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
+    if x._data.dtype.kind != "f":
+        return Tensor._wrap(x._data.astype(DEFAULT_FLOAT))
     return x
 
 
@@ -50,7 +50,7 @@ def float_only(x, op: str) -> Tensor:
 
 def not_bool(x, op: str) -> Tensor:
     x = as_tensor(x, op)
-    if x.data.dtype.kind == "b":
+    if x._data.dtype.kind == "b":
         raise TypeError(f"{op} does not support bool tensors; use logical_not or cast with .int()")
     return x
 

@@ -44,8 +44,8 @@ def write_out(what: str, out, operands, compute, exact_dtype: bool = False) -> T
             "differentiation, but one of the arguments requires grad."
         )
     with no_grad():
-        result = compute().data
-    target = out.data.dtype
+        result = compute()._data
+    target = out._data.dtype
     if exact_dtype and result.dtype != target:
         raise RuntimeError(
             f"{what}(): expected out tensor to have dtype {result.dtype}, but got {target} instead"
@@ -55,16 +55,16 @@ def write_out(what: str, out, operands, compute, exact_dtype: bool = False) -> T
             f"{what}(): result type {result.dtype} can't be cast to the desired output type "
             f"{target}"
         )
-    if out.data.shape != result.shape:
-        if out.data.size:
+    if out._data.shape != result.shape:
+        if out._data.size:
             warnings.warn(
                 f"{what}(): an output with one or more elements was resized since it had shape "
-                f"{list(out.data.shape)}, which does not match the required output shape "
+                f"{list(out._data.shape)}, which does not match the required output shape "
                 f"{list(result.shape)}",
                 UserWarning,
                 stacklevel=3,
             )
-        out.data = np.empty(result.shape, dtype=target)
-    np.copyto(out.data, result, casting="unsafe")
-    _bump(out.data)
+        out._data = np.empty(result.shape, dtype=target)
+    np.copyto(out._data, result, casting="unsafe")
+    _bump(out._data)
     return out

@@ -137,7 +137,7 @@ def _require_nonempty(op: str, shape: tuple, axes) -> None:
 
 
 def _require_float(op: str, x: Tensor) -> None:
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise TypeError(
             f"{op} needs a floating-point tensor, got dtype {x.dtype}; call .float() first"
         )
@@ -188,7 +188,7 @@ def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) -> 
     x = as_tensor(x, "sum")
     if dtype is not None:
         x = x.astype(dtype)
-    elif x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
+    elif x._data.dtype.kind in "biu" and x._data.dtype != np.int64:
         x = x.long()
     return Sum.apply(x, axes=_axes("sum", x, dim, axis), keepdims=keep(keepdim, keepdims))
 
@@ -369,7 +369,7 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, along_cls, all_cls, arg, resul
     if x.ndim == 0:
         return result(x.clone(), Tensor._wrap(np.zeros((), dtype=np.int64)))
     _require_nonempty(op, x.shape, (ax,))
-    idx = np.expand_dims(arg(x.data, axis=ax), ax)
+    idx = np.expand_dims(arg(x._data, axis=ax), ax)
     values = along_cls.apply(x, indices=idx, axis=ax, keepdims=keepdims)
     return result(values, Tensor._wrap(idx if keepdims else np.squeeze(idx, axis=ax)))
 
@@ -419,13 +419,13 @@ def _arg(op, fn, x, dim, keepdim, axis, keepdims) -> Tensor:
     keepdims = keep(keepdim, keepdims)
     if dim is None and axis is None:
         _require_nonempty(op, x.shape, None)
-        out = fn(x.data.reshape(-1))
+        out = fn(x._data.reshape(-1))
         return Tensor._wrap(np.full((1,) * x.ndim if keepdims else (), out, dtype=np.int64))
     ax = _single_dim(op, x, dim, axis)
     if x.ndim == 0:
         return Tensor._wrap(np.zeros((), dtype=np.int64))
     _require_nonempty(op, x.shape, (ax,))
-    return Tensor._wrap(fn(x.data, axis=ax, keepdims=keepdims).astype(np.int64, copy=False))
+    return Tensor._wrap(fn(x._data, axis=ax, keepdims=keepdims).astype(np.int64, copy=False))
 
 
 def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
@@ -468,7 +468,7 @@ def prod(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) ->
     x = as_tensor(x, "prod")
     if dtype is not None:
         x = x.astype(dtype)
-    elif x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
+    elif x._data.dtype.kind in "biu" and x._data.dtype != np.int64:
         x = x.long()
     return Prod.apply(x, axes=_axes("prod", x, dim, axis), keepdims=keep(keepdim, keepdims))
 
@@ -497,7 +497,7 @@ def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor
     tensor([   0.6931, -499.3069])
     """
     x = as_tensor(x, "logsumexp")
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         x = x.float()  # as torch: integers reduce to the default float type
     axes = _axes("logsumexp", x, dim, axis)
     return LogSumExp.apply(x, axes=axes, keepdims=keep(keepdim, keepdims))
@@ -541,7 +541,7 @@ def softmax(x, dim: int | None = -1, dtype=None) -> Tensor:
     x = as_tensor(x, "softmax")
     if dtype is not None:
         x = x.astype(dtype)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise TypeError(f"softmax needs a floating-point tensor, got dtype {x.dtype}")
     return Softmax.apply(x, axis=_softmax_axis("softmax", x, dim))
 
@@ -551,7 +551,7 @@ def log_softmax(x, dim: int | None = -1, dtype=None) -> Tensor:
     x = as_tensor(x, "log_softmax")
     if dtype is not None:
         x = x.astype(dtype)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise TypeError(f"log_softmax needs a floating-point tensor, got dtype {x.dtype}")
     return LogSoftmax.apply(x, axis=_softmax_axis("log_softmax", x, dim))
 
@@ -628,7 +628,7 @@ def norm(x, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None) -> Te
 def _logical(op, fn, x, dim, keepdim, axis, keepdims) -> Tensor:
     x = as_tensor(x, op)
     axes = _axes(op, x, dim, axis)
-    return Tensor._wrap(np.asarray(fn(x.data, axis=axes, keepdims=keep(keepdim, keepdims))))
+    return Tensor._wrap(np.asarray(fn(x._data, axis=axes, keepdims=keep(keepdim, keepdims))))
 
 
 def all(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
@@ -650,7 +650,7 @@ def nansum(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None) 
     from nerve.primitives import elementwise as ew
 
     x = as_tensor(x, "nansum")
-    if x.data.dtype.kind == "f":
+    if x._data.dtype.kind == "f":
         x = ew.where(ew.isnan(x), 0.0, x)
     return sum(x, dim, keepdim, axis=axis, keepdims=keepdims, dtype=dtype)
 
@@ -661,9 +661,9 @@ def nanmean(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
 
     x = as_tensor(x, "nanmean")
     _require_float("nanmean", x)
-    c = sum(~ew.isnan(x), dim, keepdim, axis=axis, keepdims=keepdims).data
+    c = sum(~ew.isnan(x), dim, keepdim, axis=axis, keepdims=keepdims)._data
     # An all-nan slice divides by nan, not 0: nan value and gradient, as torch, and no warning.
-    count = Tensor._wrap(np.where(c == 0, np.nan, c).astype(x.data.dtype))
+    count = Tensor._wrap(np.where(c == 0, np.nan, c).astype(x._data.dtype))
     return ew.div(nansum(x, dim, keepdim, axis=axis, keepdims=keepdims), count)
 
 
@@ -671,7 +671,7 @@ def count_nonzero(x, dim=None) -> Tensor:
     """How many elements along ``dim`` (an int, a tuple, or None for all) are non-zero (int64)."""
     x = as_tensor(x, "count_nonzero")
     axes = _axes("count_nonzero", x, dim, None)
-    return Tensor._wrap(np.asarray(np.count_nonzero(x.data, axis=axes), dtype=np.int64))
+    return Tensor._wrap(np.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64))
 
 
 def aminmax(x, *, dim=None, keepdim=False):

@@ -95,10 +95,10 @@ def take(input, index) -> Tensor:
     the end); the result has ``index``'s shape."""
     x = ravel(input)
     idx = as_tensor(index, "take")
-    if idx.data.dtype.kind not in "iu":
+    if idx._data.dtype.kind not in "iu":
         raise TypeError(f"take: index must be an integer tensor, got dtype {idx.dtype}")
     n = x.shape[0]
-    if idx.data.size and (idx.data.min() < -n or idx.data.max() >= n):
+    if idx._data.size and (idx._data.min() < -n or idx._data.max() >= n):
         raise IndexError(f"take: an index is out of range for a tensor of {n} elements")
     return getitem(x, idx)
 

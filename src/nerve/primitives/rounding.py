@@ -62,8 +62,8 @@ class Frac(Function):
 
 def _rounded(op: str, cls, x, **params) -> Tensor:
     x = as_tensor(x, op)
-    if x.data.dtype.kind != "f":
-        return Tensor._wrap(x.data.copy())  # integers are already whole
+    if x._data.dtype.kind != "f":
+        return Tensor._wrap(x._data.copy())  # integers are already whole
     return cls.apply(x, **params)
 
 

@@ -34,7 +34,7 @@ def _scan_input(op: str, x, dim, axis, dtype):
     ax = _scan_dim(op, x, dim, axis)
     if dtype is not None:
         x = x.astype(dtype)
-    elif x.data.dtype.kind in "biu" and x.data.dtype != np.int64:
+    elif x._data.dtype.kind in "biu" and x._data.dtype != np.int64:
         x = x.long()  # as torch: bools and small ints accumulate as int64
     return x, ax
 

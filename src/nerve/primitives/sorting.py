@@ -120,7 +120,7 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
     x, ax = _prepare("sort", input, dim)
     if ax is None:
         return _zero_d(x, _SortResult)
-    idx = _order(x.data, ax, descending)
+    idx = _order(x._data, ax, descending)
     return _SortResult(Sort.apply(x, indices=idx, axis=ax, keepdims=True), Tensor._wrap(idx))
 
 
@@ -134,7 +134,7 @@ def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False
     x, ax = _prepare("argsort", input, dim)
     if ax is None:
         return Tensor._wrap(np.zeros((), np.int64))
-    return Tensor._wrap(_order(x.data, ax, descending))
+    return Tensor._wrap(_order(x._data, ax, descending))
 
 
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
@@ -173,14 +173,14 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
         if k == 1:
             return _zero_d(x, _TopkResult)
         x, ax = x.reshape(1), 0
-    idx = _order(x.data, ax, largest)
+    idx = _order(x._data, ax, largest)
     idx = np.ascontiguousarray(idx[(slice(None),) * ax + (slice(0, k),)])
     return _TopkResult(Sort.apply(x, indices=idx, axis=ax, keepdims=True), Tensor._wrap(idx))
 
 
 def _pick(x: Tensor, ax: int, pos: np.ndarray, keepdim: bool, result):
     """Values and indices at the ``pos``-th element of the ascending order along ``ax``."""
-    order = _order(x.data, ax, False)
+    order = _order(x._data, ax, False)
     idx = np.take_along_axis(order, pos, axis=ax)
     values = KthValue.apply(x, indices=idx, axis=ax, keepdims=keepdim)
     return result(values, Tensor._wrap(idx if keepdim else np.squeeze(idx, axis=ax)))
@@ -226,7 +226,7 @@ def median(input, dim=None, keepdim: bool = False):
     """
     x = as_tensor(input, "median")
     if dim is None:
-        if x.data.size == 0:
+        if x._data.size == 0:
             raise RuntimeError(f"median: cannot take the median of an empty tensor {x.shape}")
         return median(x.reshape(-1), 0).values
     x, ax = _prepare("median", x, dim)
@@ -238,10 +238,10 @@ def median(input, dim=None, keepdim: bool = False):
     shape = list(x.shape)
     shape[ax] = 1
     pos = np.full(shape, (n - 1) // 2, np.int64)
-    if x.data.dtype.kind == "f":
+    if x._data.dtype.kind == "f":
         # torch: a slice with NaN has median NaN, at its first NaN; NaN sorts last, so pick
         # the first NaN's position in the ascending order (the count of non-NaN elements).
-        nans = np.isnan(x.data)
+        nans = np.isnan(x._data)
         count = (n - nans.sum(axis=ax, keepdims=True)).astype(np.int64)
         pos = np.where(count < n, count, pos)
     return _pick(x, ax, pos, bool(keepdim), _MedianResult)
@@ -266,7 +266,7 @@ def unique(
         IndexError: ``dim`` is out of range.
     """
     x = as_tensor(input, "unique")
-    a = x.data
+    a = x._data
     if dim is None:
         res = np.unique(a, return_inverse=True, return_counts=True)
         inverse = res[1].reshape(a.shape)
@@ -297,15 +297,15 @@ def bincount(input, weights=None, minlength: int = 0) -> Tensor:
     x = as_tensor(input, "bincount")
     if x.dtype.kind not in "iu" or x.ndim != 1:
         raise TypeError(f"bincount: expects a 1-d integer tensor, got {x.dtype} of shape {x.shape}")
-    if x.data.size and x.data.min() < 0:
-        raise ValueError(f"bincount: values must be non-negative, got {int(x.data.min())}")
+    if x._data.size and x._data.min() < 0:
+        raise ValueError(f"bincount: values must be non-negative, got {int(x._data.min())}")
     if weights is None:
-        return Tensor._wrap(np.bincount(x.data, minlength=int(minlength)).astype(np.int64))
+        return Tensor._wrap(np.bincount(x._data, minlength=int(minlength)).astype(np.int64))
     w = as_tensor(weights, "bincount")
     if w.shape != x.shape:
         raise ValueError(f"bincount: weights of shape {w.shape} must match the input {x.shape}")
     dtype = w.dtype if w.dtype.kind == "f" else np.float64
-    out = np.bincount(x.data, weights=w.data, minlength=int(minlength))
+    out = np.bincount(x._data, weights=w._data, minlength=int(minlength))
     return Tensor._wrap(out.astype(dtype))
 
 
@@ -323,10 +323,10 @@ def searchsorted(
     >>> nerve.searchsorted(nerve.tensor([1.0, 2.0, 3.0]), nerve.tensor([2.0, 2.5])).tolist()
     [1, 2]
     """
-    seq = as_tensor(sorted_sequence, "searchsorted").data
-    vals = as_tensor(input, "searchsorted").data if not np.isscalar(input) else np.asarray(input)
+    seq = as_tensor(sorted_sequence, "searchsorted")._data
+    vals = as_tensor(input, "searchsorted")._data if not np.isscalar(input) else np.asarray(input)
     if sorter is not None:
-        seq = np.take_along_axis(seq, as_tensor(sorter, "searchsorted").data, axis=-1)
+        seq = np.take_along_axis(seq, as_tensor(sorter, "searchsorted")._data, axis=-1)
     how = side if side is not None else ("right" if right else "left")
     if seq.ndim <= 1:
         out = np.searchsorted(seq, vals, side=how)
@@ -359,13 +359,13 @@ def histc(input, bins: int = 100, min=0, max=0) -> Tensor:
     if x.dtype.kind != "f":
         raise TypeError(f"histc: expects a floating-point tensor, got dtype {x.dtype}")
     lo, hi = float(min), float(max)
-    if lo == hi == 0 and x.data.size:
-        lo, hi = float(x.data.min()), float(x.data.max())
+    if lo == hi == 0 and x._data.size:
+        lo, hi = float(x._data.min()), float(x._data.max())
     if lo == hi:  # one point: torch widens the range by 1 each side
         lo, hi = lo - 1, hi + 1
     if lo > hi:
         raise ValueError(f"histc: max ({hi}) must be larger than min ({lo})")
-    counts, _ = np.histogram(x.data, bins=int(bins), range=(lo, hi))
+    counts, _ = np.histogram(x._data, bins=int(bins), range=(lo, hi))
     return Tensor._wrap(counts.astype(x.dtype))
 
 
@@ -386,7 +386,7 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, skip_na
         raise ValueError(
             f"{op}: interpolation must be one of {_INTERPOLATIONS}, got {interpolation!r}"
         )
-    qs = np.asarray(q.data if isinstance(q, Tensor) else q, dtype=np.float64)
+    qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
     if qs.ndim > 1 or qs.size == 0 or np.any((qs < 0) | (qs > 1)) or np.any(np.isnan(qs)):
         raise ValueError(f"{op}: q must be a number or a 1-d tensor of values in [0, 1], got {q}")
     whole = dim is None
@@ -398,7 +398,7 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, skip_na
         raise RuntimeError(f"{op}: cannot take quantiles of an empty dim (input shape {x.shape})")
     n = xs.shape[d]
     order = sort(xs, d).values  # nan sorts last
-    nans = np.isnan(xs.data).sum(axis=d, keepdims=True)
+    nans = np.isnan(xs._data).sum(axis=d, keepdims=True)
     valid = n - nans if skip_nan else np.full_like(nans, n)
     shape = [1] * xs.ndim
     shape[d] = qs.size
@@ -453,7 +453,7 @@ def nanmedian(input, dim=None, keepdim: bool = False):
     """:func:`median` ignoring nan (nan only where a slice is all nan)."""
     x = as_tensor(input, "nanmedian")
     if dim is None:
-        if x.data.size == 0:
+        if x._data.size == 0:
             raise RuntimeError(f"nanmedian: cannot take the median of an empty tensor {x.shape}")
         return nanmedian(x.reshape(-1), 0).values
     x, ax = _prepare("nanmedian", x, dim)
@@ -462,7 +462,7 @@ def nanmedian(input, dim=None, keepdim: bool = False):
     n = x.shape[ax]
     if n == 0:
         raise RuntimeError(f"nanmedian: dim {dim} of the tensor of shape {x.shape} is empty")
-    valid = n - np.isnan(x.data).sum(axis=ax, keepdims=True) if x.dtype.kind == "f" else n
+    valid = n - np.isnan(x._data).sum(axis=ax, keepdims=True) if x.dtype.kind == "f" else n
     pos = (np.maximum(np.asarray(valid) - 1, 0) // 2).astype(np.int64)
     shape = list(x.shape)
     shape[ax] = 1
@@ -491,9 +491,9 @@ def mode(input, dim: int = -1, keepdim: bool = False):
     n = x.shape[ax]
     if n == 0:
         raise RuntimeError(f"mode: dim {dim} of the tensor of shape {x.shape} is empty")
-    order = np.moveaxis(_order(x.data, ax, False), ax, -1)
+    order = np.moveaxis(_order(x._data, ax, False), ax, -1)
     rows = order.reshape(-1, n)
-    s = np.take_along_axis(np.moveaxis(x.data, ax, -1).reshape(-1, n), rows, axis=1)
+    s = np.take_along_axis(np.moveaxis(x._data, ax, -1).reshape(-1, n), rows, axis=1)
     starts = np.ones(s.shape, bool)
     starts[:, 1:] = s[:, 1:] != s[:, :-1]
     pos = np.arange(n)

@@ -453,12 +453,12 @@ def nan_to_num(input, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
     from nerve.primitives.elementwise import where  # elementwise re-exports this module
 
     x = as_tensor(input, "nan_to_num")
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         return x.clone()
-    info = np.finfo(x.data.dtype)
+    info = np.finfo(x._data.dtype)
     hi = info.max if posinf is None else posinf
     lo = info.min if neginf is None else neginf
-    a = x.data
+    a = x._data
     fill = np.where(np.isnan(a), a.dtype.type(nan), np.where(a > 0, a.dtype.type(hi), lo))
     return where(Tensor._wrap(np.isfinite(a)), x, Tensor._wrap(fill.astype(a.dtype)))
 
@@ -486,7 +486,7 @@ def sinc(input) -> Tensor:
 def _floats(op: str, a, b):
     """Two operands with at least one floating point (two integer ones become float32)."""
     a, b = as_tensor(a, op), as_tensor(b, op)
-    if a.data.dtype.kind != "f" and b.data.dtype.kind != "f":
+    if a._data.dtype.kind != "f" and b._data.dtype.kind != "f":
         a, b = to_float(a, op), to_float(b, op)
     return a, b
 

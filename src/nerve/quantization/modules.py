@@ -58,7 +58,7 @@ class _Quantized:
         name = self._weight_name
         w = self._parameters.pop(name)
         axis = self._channel_axis if per_channel else None
-        q, scale = quantize_weight(w.data, axis, reduce_range)
+        q, scale = quantize_weight(w._data, axis, reduce_range)
         a_scale, zero_point = activation_grid(lo, hi)
         self.__dict__["per_channel"] = bool(per_channel)
         self.register_buffer("weight_int8", Tensor(q))
@@ -67,8 +67,8 @@ class _Quantized:
         self.register_buffer("input_zero_point", Tensor(np.array(zero_point, np.int32)))
 
     def _dequantized(self) -> Tensor:
-        q = self.weight_int8.data
-        scale = self.weight_scale.data
+        q = self.weight_int8._data
+        scale = self.weight_scale._data
         if scale.size > 1:
             axis = self._channel_axis % q.ndim
             scale = scale.reshape(tuple(-1 if i == axis else 1 for i in range(q.ndim)))
@@ -76,9 +76,9 @@ class _Quantized:
 
     def _fake_quantize(self, x):
         """``x`` rounded to the calibrated int8 grid (values outside it are clipped)."""
-        data = x.data if isinstance(x, Tensor) else np.asarray(x, np.float32)
-        s = self.input_scale.data.astype(np.float32)
-        zp = np.float32(self.input_zero_point.data)
+        data = x._data if isinstance(x, Tensor) else np.asarray(x, np.float32)
+        s = self.input_scale._data.astype(np.float32)
+        zp = np.float32(self.input_zero_point._data)
         q = np.clip(np.rint(data / s) + zp, QMIN, QMAX)
         return Tensor._wrap(((q - zp) * s).astype(np.float32, copy=False))
 

@@ -14,7 +14,7 @@ from nerve.quantization.modules import QUANTIZED
 
 def _batches(data, batch_size: int) -> list:
     if isinstance(data, (np.ndarray, Tensor)):
-        a = np.asarray(data.data if isinstance(data, Tensor) else data)
+        a = np.asarray(data._data if isinstance(data, Tensor) else data)
         if a.dtype.kind == "f":
             a = a.astype(np.float32)
         return [a[i : i + batch_size] for i in range(0, len(a), batch_size)]
@@ -92,7 +92,7 @@ def quantize(
 
     def observe(module, args):
         x = args[0]
-        data = x.data if isinstance(x, Tensor) else np.asarray(x)
+        data = x._data if isinstance(x, Tensor) else np.asarray(x)
         r = ranges[id(module)]
         r[0], r[1] = min(r[0], float(data.min())), max(r[1], float(data.max()))
 

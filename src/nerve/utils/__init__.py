@@ -31,7 +31,7 @@ def to_categorical(x, num_classes=None) -> np.ndarray:
            [0., 0., 1.],
            [0., 1., 0.]], dtype=float32)
     """
-    arr = np.asarray(x.data if isinstance(x, Tensor) else x)
+    arr = np.asarray(x._data if isinstance(x, Tensor) else x)
     if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.array_equal(np.floor(arr), arr):
         arr = arr.astype(np.int64)
     elif arr.dtype.kind not in "iub":

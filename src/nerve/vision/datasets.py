@@ -100,11 +100,11 @@ class MNIST(Dataset):
         return {name: i for i, name in enumerate(self.classes)}
 
     def __len__(self) -> int:
-        return len(self.data.data)
+        return len(self.data._data)
 
     def __getitem__(self, index):
         # a copy, as torchvision's fresh PIL image: a transform may change it in place
-        img, target = self.data.data[index].copy(), int(self.targets.data[index])
+        img, target = self.data._data[index].copy(), int(self.targets._data[index])
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:
@@ -114,7 +114,7 @@ class MNIST(Dataset):
     def take(self, indices: np.ndarray) -> list:
         """Images and labels at ``indices`` as two arrays (the DataLoader's fast path, used
         when no transform is set)."""
-        return [self.data.data[indices], self.targets.data[indices]]
+        return [self.data._data[indices], self.targets._data[indices]]
 
     def _taker(self):
         plain = self.transform is None and self.target_transform is None

@@ -94,7 +94,7 @@ def _fill(fill, owner: str) -> float:
 def _planes(img, owner: str):
     """One image -> a (1, K, H, W) array and the function that gives the result its form."""
     if isinstance(img, Tensor):
-        arr = img.data
+        arr = img._data
         if arr.ndim < 2:
             raise ValueError(f"{owner}: a tensor image needs shape (..., H, W), got {arr.shape}")
         lead = arr.shape[:-2]
@@ -248,9 +248,9 @@ class Normalize:
                 f"Expected tensor to be a tensor image of size (..., C, H, W). Got "
                 f"tensor.size() = {tensor.shape}."
             )
-        out = self._inner.apply(tensor.data).astype(tensor.dtype, copy=False)
+        out = self._inner.apply(tensor._data).astype(tensor.dtype, copy=False)
         if self.inplace:
-            tensor.data[...] = out
+            tensor._data[...] = out
             return tensor
         return Tensor._wrap(out)
 

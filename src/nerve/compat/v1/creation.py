@@ -90,7 +90,7 @@ def constant(value, dtype=None, shape=None, name="Const", verify_shape=False):
     if shape is None:
         return node
     dims = _static_shape(shape, "tf.constant")
-    arr = node._value.data
+    arr = node._value._data
     if arr.shape == dims:
         return node
     if verify_shape:
@@ -116,7 +116,7 @@ def ones(shape, dtype=np.float32, name=None):
 
 def fill(dims, value, name=None):
     """A tensor of ``dims`` filled with ``value``."""
-    v = convert_to_tensor(value, what="Fill")._value.data
+    v = convert_to_tensor(value, what="Fill")._value._data
     return Const(np.full(_static_shape(dims, "tf.fill"), v, v.dtype), name=name or "Fill")
 
 

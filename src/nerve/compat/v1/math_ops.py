@@ -544,7 +544,7 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
         shape = dims[:pos] + [depth] + dims[pos:]
 
     def fn(t):
-        hot = t.data[..., None] == np.arange(depth)
+        hot = t._data[..., None] == np.arange(depth)
         out = np.where(hot, on, off).astype(dt, copy=False)
         return nerve.tensor(np.moveaxis(out, -1, ax), dtype=dt)
 

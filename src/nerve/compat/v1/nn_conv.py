@@ -158,7 +158,7 @@ def _pool(op, value, ksize, strides, padding, data_format, name, average):
         if pad == "SAME":
             ones = NerveTensor(np.ones((1, 1, t.shape[1], t.shape[2]), t.dtype), dtype=t.dtype)
             mask = _pad_nchw(ones, pad, kh, kw, sh, sw, 1, 1, 0.0)
-            share = F.avg_pool2d(mask, (kh, kw), (sh, sw)).data  # real pixels / window size
+            share = F.avg_pool2d(mask, (kh, kw), (sh, sw))._data  # real pixels / window size
             summed = summed / NerveTensor(share, dtype=share.dtype)
         return summed.permute(0, 2, 3, 1)
 

@@ -89,7 +89,7 @@ class Saver:
         if global_step is not None:
             step = sess.run(global_step) if isinstance(global_step, Variable) else global_step
             prefix = f"{prefix}-{int(step)}"
-        arrays = {key: np.array(sess._variable(v).data) for key, v in self._vars.items()}
+        arrays = {key: np.array(sess._variable(v)._data) for key, v in self._vars.items()}
         path = Path(prefix + _SUFFIX)
         path.parent.mkdir(parents=True, exist_ok=True)
         saving.save(arrays, str(path))

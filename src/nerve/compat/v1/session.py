@@ -166,7 +166,7 @@ class Session:
             t = NerveTensor(np.array(value, dtype=var.dtype), floating, dtype=var.dtype)
             self._variables[var] = t
         else:
-            t.data = np.array(value, dtype=var.dtype)  # a fresh array: earlier fetches keep theirs
+            t._data = np.array(value, dtype=var.dtype)  # a fresh array: earlier fetches keep theirs
         return t
 
     # ---------------------------------------------------------------- running
@@ -295,11 +295,11 @@ def _tracked(value: NerveTensor) -> NerveTensor:
         return value
     if value.dtype.kind != "f":
         return value
-    return NerveTensor(value.data, requires_grad=True, dtype=value.dtype)
+    return NerveTensor(value._data, requires_grad=True, dtype=value.dtype)
 
 
 def _to_numpy(value):
     if value is None:
         return None
-    arr = value.data if isinstance(value, NerveTensor) else np.asarray(value)
+    arr = value._data if isinstance(value, NerveTensor) else np.asarray(value)
     return arr[()].copy() if arr.ndim == 0 else arr.copy()

@@ -64,9 +64,9 @@ class _Backward(Node):
         for t in (*run.session._variables.values(), *xs):
             t.grad = None  # a clean slate: backward accumulates
         if loss.requires_grad:
-            seed = None if loss.data.size == 1 else np.ones_like(loss.data)
+            seed = None if loss._data.size == 1 else np.ones_like(loss._data)
             loss.backward(seed, retain_graph=run.retain)
-        grads = [None if t.grad is None else t.grad.data for t in xs]
+        grads = [None if t.grad is None else t.grad._data for t in xs]
         for t in xs:
             t.grad = None
         return grads
@@ -80,7 +80,7 @@ class _Grad(GraphTensor):
     def _compute(self, run, args):
         g = args[0][self._index]
         if g is None:  # connected in the graph, but only through non-differentiable ops
-            like = run.values[self.inputs[0].wrt[self._index]].data
+            like = run.values[self.inputs[0].wrt[self._index]]._data
             return NerveTensor(np.zeros_like(like), dtype=like.dtype)
         return NerveTensor(g, dtype=g.dtype)
 
@@ -250,7 +250,7 @@ class Optimizer:
             for t in v_ts:
                 t.grad = None
             if global_step is not None:
-                run.session._assign(global_step, rest[0].data + 1)
+                run.session._assign(global_step, rest[0]._data + 1)
 
         op = Operation(
             self._name, (*grads, *var_list, *extra), fn=step, name=name or self._name, effect=True

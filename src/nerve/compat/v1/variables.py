@@ -76,7 +76,7 @@ class Variable(GraphTensor):
         self.initializer = Operation(
             "Assign",
             (init,),
-            fn=lambda run, value: run.session._assign(self, self._checked(value.data)),
+            fn=lambda run, value: run.session._assign(self, self._checked(value._data)),
             name=f"{self.op_name[len(self.graph._prefix) :]}/Assign",  # under the same scope
             effect=True,
         )
@@ -137,7 +137,7 @@ class _Assign(GraphTensor):
         self._combine = combine
 
     def _compute(self, run, args):
-        value = self._combine(*(a.data for a in args))
+        value = self._combine(*(a._data for a in args))
         return run.session._assign(self._var, self._var._checked(value))
 
 

@@ -81,7 +81,7 @@ def to_tensor(x, op: str, dtype=None) -> Tensor:
             raise TypeError(f"{op}: cannot make a tensor from data of dtype {arr.dtype}")
         t = Tensor._wrap(arr)
     dt = standardize_dtype(dtype, op)
-    if dt is not None and t.data.dtype != dt:
+    if dt is not None and t._data.dtype != dt:
         t = ew.cast(t, dt)
     return t
 
@@ -96,8 +96,8 @@ def operand(x, op: str):
 def to_float(x, op: str) -> Tensor:
     """``x`` as a float Tensor: ints and bools become float32, as Keras promotes them."""
     t = to_tensor(x, op)
-    if t.data.dtype.kind != "f":
-        return Tensor._wrap(t.data.astype(DEFAULT_FLOAT))
+    if t._data.dtype.kind != "f":
+        return Tensor._wrap(t._data.astype(DEFAULT_FLOAT))
     return t
 
 
@@ -130,7 +130,7 @@ def axes_tuple(axis, ndim: int, op: str):
 def shape_tuple(shape, op: str) -> tuple:
     """A shape (an int or a sequence of ints) as a tuple of non-negative ints."""
     if isinstance(shape, Tensor):
-        shape = shape.data.tolist()
+        shape = shape._data.tolist()
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
     try:

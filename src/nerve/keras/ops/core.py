@@ -61,7 +61,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> Tensor:
 
 def convert_to_numpy(x) -> np.ndarray:
     """``x`` as a NumPy array (a copy, detached from any graph)."""
-    return np.array(to_tensor(x, "convert_to_numpy").data)
+    return np.array(to_tensor(x, "convert_to_numpy")._data)
 
 
 def is_tensor(x) -> bool:
@@ -80,7 +80,7 @@ def dtype(x) -> str:
     """The name of ``x``'s dtype, as Keras spells it (e.g. ``"float32"``)."""
     if isinstance(x, KerasTensor):
         return x.dtype.name
-    return str(to_tensor(x, "dtype").data.dtype)
+    return str(to_tensor(x, "dtype")._data.dtype)
 
 
 def shape(x) -> tuple:
@@ -110,7 +110,7 @@ def unstack(x, num=None, axis: int = 0) -> list:
 
 # ----------------------------------------------------------------------------- slicing
 def _starts(op: str, t: Tensor, start_indices) -> list:
-    starts = [int(s) for s in to_tensor(start_indices, op).data.reshape(-1)]
+    starts = [int(s) for s in to_tensor(start_indices, op)._data.reshape(-1)]
     if len(starts) != t.ndim:
         raise ValueError(
             f"{op}: {len(starts)} start indices for a tensor of shape {t.shape}; give one per axis"
@@ -126,7 +126,7 @@ def slice(inputs, start_indices, shape) -> Tensor:  # noqa: A001 - Keras's name
     """
     t = to_tensor(inputs, "slice")
     starts = _starts("slice", t, start_indices)
-    sizes = [int(s) for s in (shape.data.reshape(-1) if isinstance(shape, Tensor) else shape)]
+    sizes = [int(s) for s in (shape._data.reshape(-1) if isinstance(shape, Tensor) else shape)]
     if len(sizes) != t.ndim:
         raise ValueError(f"slice: shape {sizes} must have one size per axis of {t.shape}")
     sizes = [n - s if z == -1 else z for z, s, n in zip(sizes, starts, t.shape)]
@@ -146,7 +146,7 @@ def slice_update(inputs, start_indices, updates) -> Tensor:
         ValueError: the block does not fit inside ``inputs``.
     """
     t = to_tensor(inputs, "slice_update")
-    u = to_tensor(updates, "slice_update", t.data.dtype)
+    u = to_tensor(updates, "slice_update", t._data.dtype)
     starts = _starts("slice_update", t, start_indices)
     if u.ndim != t.ndim or builtins.any(
         s < 0 or s + z > n for s, z, n in zip(starts, u.shape, t.shape)
@@ -163,7 +163,7 @@ def slice_update(inputs, start_indices, updates) -> Tensor:
 
 def _placement(op: str, indices, shape: tuple):
     """The flat positions that ``indices`` (..., k) name in the first k axes of ``shape``."""
-    idx = to_tensor(indices, op).data
+    idx = to_tensor(indices, op)._data
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be integers, got dtype {idx.dtype}")
     k = idx.shape[-1] if idx.ndim else 0
@@ -178,7 +178,7 @@ def _placement(op: str, indices, shape: tuple):
 
 def _place(values: Tensor, rows: np.ndarray, n_rows: int, shape: tuple) -> Tensor:
     """``values`` (one slice per row) added into zeros at ``rows`` of the flat leading axes."""
-    zeros = detached(np.zeros((n_rows,) + values.shape[1:], values.data.dtype))
+    zeros = detached(np.zeros((n_rows,) + values.shape[1:], values._data.dtype))
     return sh.reshape(indexing.index_add(zeros, 0, detached(rows), values), shape)
 
 
@@ -213,7 +213,7 @@ def scatter_update(inputs, indices, updates, reduction=None) -> Tensor:
     """
     t = to_tensor(inputs, "scatter_update")
     rows, k = _placement("scatter_update", indices, t.shape)
-    u = to_tensor(updates, "scatter_update", t.data.dtype)
+    u = to_tensor(updates, "scatter_update", t._data.dtype)
     want = (len(rows), *t.shape[k:])
     if int(np.prod(u.shape)) != int(np.prod(want)):
         raise ValueError(f"scatter_update: updates of shape {u.shape} do not fit {want}")

@@ -50,8 +50,8 @@ def in_top_k(targets, predictions, k) -> Tensor:
     Returns:
         A bool tensor of shape (batch,).
     """
-    p = to_tensor(predictions, "in_top_k").data
-    labels = to_tensor(targets, "in_top_k").data.astype(np.int64)
+    p = to_tensor(predictions, "in_top_k")._data
+    labels = to_tensor(targets, "in_top_k")._data.astype(np.int64)
     if p.ndim != 2 or labels.shape != p.shape[:1]:
         raise ValueError(
             f"in_top_k: predictions must be (batch, classes) and targets (batch,), got "
@@ -72,7 +72,7 @@ def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
 
 def _segments(op: str, data, segment_ids, num_segments):
     d = to_tensor(data, op)
-    ids = to_tensor(segment_ids, op).data
+    ids = to_tensor(segment_ids, op)._data
     if ids.dtype.kind not in "iu":
         raise TypeError(f"{op}: segment_ids must be integers, got dtype {ids.dtype}")
     if d.ndim == 0 or ids.shape != d.shape[:1]:
@@ -100,7 +100,7 @@ def segment_sum(data, segment_ids, num_segments=None, sorted: bool = False) -> T
     keep = (ids >= 0) & (ids < n)  # out-of-range ids (negative ones too) are dropped, as Keras
     if not keep.all():
         d = indexing.index_select(d, 0, detached(np.nonzero(keep)[0]))
-    out = detached(np.zeros((n,) + d.shape[1:], d.data.dtype))
+    out = detached(np.zeros((n,) + d.shape[1:], d._data.dtype))
     return indexing.index_add(out, 0, detached(ids[keep]), d)
 
 
@@ -111,7 +111,7 @@ def segment_max(data, segment_ids, num_segments=None, sorted: bool = False) -> T
     d = to_float(d, "segment_max")
     member = ids[None, :] == np.arange(n)[:, None]  # (segments, rows)
     if member.size == 0:
-        return detached(np.full((n,) + d.shape[1:], -np.inf, d.data.dtype))
+        return detached(np.full((n,) + d.shape[1:], -np.inf, d._data.dtype))
     mask = member.reshape(member.shape + (1,) * (d.ndim - 1))
     spread = ew.where(detached(mask), sh.unsqueeze(d, 0), -np.inf)
     return reduction.amax(spread, axis=1)

@@ -215,7 +215,7 @@ def softmax(x, axis=-1) -> Tensor:
     axes = axes_tuple(axis, t.ndim, "softmax")
     if axes is not None and len(axes) == 1:
         return reduction.softmax(t, axes[0])
-    shifted = ew.sub(t, detached(np.max(t.data, axis=axes, keepdims=True)))
+    shifted = ew.sub(t, detached(np.max(t._data, axis=axes, keepdims=True)))
     e = ew.exp(shifted)
     return ew.div(e, reduction.sum(e, axis=axes, keepdims=True))
 
@@ -231,7 +231,7 @@ def log_softmax(x, axis=-1) -> Tensor:
 
 # ----------------------------------------------------------------------------- encodings
 def _labels(x, op: str) -> np.ndarray:
-    labels = to_tensor(x, op).data
+    labels = to_tensor(x, op)._data
     if labels.dtype.kind == "f":
         labels = labels.astype(np.int64)  # Keras casts float labels to int
     elif labels.dtype.kind == "b":
@@ -281,7 +281,7 @@ def multi_hot(
         raise TypeError(f"multi_hot: unexpected keyword arguments {sorted(kwargs)}")
     if num_classes is None:
         raise ValueError("multi_hot: num_classes is required")
-    hot = one_hot(inputs, num_classes, -1, dtype, sparse).data
+    hot = one_hot(inputs, num_classes, -1, dtype, sparse)._data
     out = hot.max(axis=-2) if hot.ndim > 1 else hot
     return detached(np.moveaxis(out, -1, axis_index(axis, out.ndim, "multi_hot")))
 
@@ -307,7 +307,7 @@ def binary_crossentropy(target, output, from_logits: bool = False) -> Tensor:
         ValueError: the shapes differ.
     """
     out = to_float(output, "binary_crossentropy")
-    t = to_tensor(target, "binary_crossentropy", out.data.dtype)
+    t = to_tensor(target, "binary_crossentropy", out._data.dtype)
     _same_shape("binary_crossentropy", t, out)
     if from_logits:
         return F.binary_cross_entropy_with_logits(out, t, reduction="none")
@@ -335,7 +335,7 @@ def categorical_crossentropy(target, output, from_logits: bool = False, axis: in
         ValueError: the shapes differ, or a rank below 1.
     """
     out = to_float(output, "categorical_crossentropy")
-    t = to_tensor(target, "categorical_crossentropy", out.data.dtype)
+    t = to_tensor(target, "categorical_crossentropy", out._data.dtype)
     _same_shape("categorical_crossentropy", t, out)
     if out.ndim < 1:
         raise ValueError("categorical_crossentropy: target and output must be at least rank 1")
@@ -438,7 +438,7 @@ def batch_normalization(
     ax = axis_index(axis, t.ndim, "batch_normalization")
 
     def along(v, name):
-        v = to_tensor(v, "batch_normalization", t.data.dtype)
+        v = to_tensor(v, "batch_normalization", t._data.dtype)
         if v.ndim == 1 and t.ndim > 1:
             if v.shape[0] != t.shape[ax]:
                 raise ValueError(

@@ -71,14 +71,14 @@ def dot_product_attention(
         raise ValueError(f"{op}: flash_attention=True is not available in nerve")
     if attn_logits_soft_cap is not None:
         raise ValueError(f"{op}: attn_logits_soft_cap is only supported by JAX on TPU; pass None")
-    dt = np.result_type(q.data.dtype, k.data.dtype, v.data.dtype)
-    q, k, v = (t if t.data.dtype == dt else ew.cast(t, dt) for t in (q, k, v))
+    dt = np.result_type(q._data.dtype, k._data.dtype, v._data.dtype)
+    q, k, v = (t if t._data.dtype == dt else ew.cast(t, dt) for t in (q, k, v))
     heads, kv_heads = q.shape[2], k.shape[2]
     if kv_heads == 0 or heads % kv_heads:
         raise ValueError(f"{op}: {heads} query heads are not a multiple of {kv_heads} key heads")
     additive = None
     if mask is not None:
-        keep = to_tensor(mask, op).data.astype(bool)
+        keep = to_tensor(mask, op)._data.astype(bool)
         if is_causal:
             keep = keep & np.tri(q.shape[1], k.shape[1], dtype=bool)
             is_causal = False
@@ -100,7 +100,7 @@ def dot_product_attention(
 
 def _along(t: Tensor, p, axes, op: str) -> Tensor:
     # a 1-d parameter for one normalized axis broadcasts along that axis
-    p = to_tensor(p, op, t.data.dtype)
+    p = to_tensor(p, op, t._data.dtype)
     if p.ndim == 1 and len(axes) == 1 and axes[0] != t.ndim - 1:
         p = sh.reshape(p, tuple(-1 if i == axes[0] else 1 for i in range(t.ndim)))
     return p

@@ -81,7 +81,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         ValueError: shapes or arguments that do not fit.
     """
     x, moved = _channels_first("conv", to_float(inputs, "conv"), data_format)
-    w = to_tensor(kernel, "conv", x.data.dtype)
+    w = to_tensor(kernel, "conv", x._data.dtype)
     nd = x.ndim - 2
     if w.ndim != nd + 2:
         raise ValueError(f"conv: kernel of shape {w.shape} for {nd}-d inputs of shape {x.shape}")
@@ -134,7 +134,7 @@ def _pool(op: str, inputs, pool_size, strides, padding, data_format, average: bo
         y = fn(x, k, s)
         if any(p != (0, 0) for p in pads):
             # Keras averages over the window's real elements only: divide by their share
-            ones = np.ones((1, 1, *sizes), x.data.dtype)
+            ones = np.ones((1, 1, *sizes), x._data.dtype)
             flat = tuple(v for pair in pads[::-1] for v in pair)
             share = fn(sh.pad(detached(ones), flat), k, s)
             y = ew.div(y, share)

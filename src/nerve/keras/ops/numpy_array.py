@@ -64,7 +64,7 @@ def ndim(x) -> int:
 
 def size(x) -> Tensor:
     """The number of elements of ``x`` (a 0-d int64 tensor, as on Keras's torch backend)."""
-    return detached(np.asarray(to_tensor(x, "size").data.size, dtype=np.int64))
+    return detached(np.asarray(to_tensor(x, "size")._data.size, dtype=np.int64))
 
 
 def reshape(x, newshape) -> Tensor:
@@ -309,7 +309,7 @@ def repeat(x, repeats, axis=None) -> Tensor:
     else:
         ax = axis_index(axis, t.ndim, "repeat")
     n = t.shape[ax]
-    reps = np.asarray(to_tensor(repeats, "repeat").data, dtype=np.int64)
+    reps = np.asarray(to_tensor(repeats, "repeat")._data, dtype=np.int64)
     if reps.ndim > 1 or (reps.ndim == 1 and reps.size not in (1, n)):
         raise ValueError(f"repeat: {reps.size} repeats for axis {ax} of size {n}")
     if np.any(reps < 0):
@@ -405,7 +405,7 @@ def pad(x, pad_width, mode: str = "constant", constant_values=None) -> Tensor:
 
 # ----------------------------------------------------------------------------- indexing
 def _indices(indices, op: str) -> np.ndarray:
-    idx = to_tensor(indices, op).data
+    idx = to_tensor(indices, op)._data
     if idx.dtype.kind == "f" and np.array_equal(idx, np.round(idx)):
         idx = idx.astype(np.int64)
     if idx.dtype.kind not in "iu":
@@ -484,7 +484,7 @@ def append(x1, x2, axis=None) -> Tensor:
 def nonzero(x) -> tuple:
     """The indices of the non-zero elements: one int64 tensor per axis, as np.nonzero."""
     t = to_tensor(x, "nonzero")
-    return tuple(detached(i.astype(np.int64)) for i in np.nonzero(t.data))
+    return tuple(detached(i.astype(np.int64)) for i in np.nonzero(t._data))
 
 
 def searchsorted(sorted_sequence, values, side: str = "left") -> Tensor:
@@ -493,21 +493,21 @@ def searchsorted(sorted_sequence, values, side: str = "left") -> Tensor:
     Raises:
         ValueError: a sequence that is not 1-d, or a side other than 'left'/'right'.
     """
-    seq = to_tensor(sorted_sequence, "searchsorted").data
+    seq = to_tensor(sorted_sequence, "searchsorted")._data
     if seq.ndim != 1:
         raise ValueError(f"searchsorted: sorted_sequence must be 1-d, got shape {seq.shape}")
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
-    v = to_tensor(values, "searchsorted").data
+    v = to_tensor(values, "searchsorted")._data
     return detached(np.searchsorted(seq, v, side=side).astype(np.int32))
 
 
 def digitize(x, bins) -> Tensor:
     """The index (int32) of the bin of ``bins`` (increasing edges) each element falls into."""
-    edges = to_tensor(bins, "digitize").data
+    edges = to_tensor(bins, "digitize")._data
     if edges.ndim != 1:
         raise ValueError(f"digitize: bins must be 1-d, got shape {edges.shape}")
-    return detached(np.digitize(to_tensor(x, "digitize").data, edges).astype(np.int32))
+    return detached(np.digitize(to_tensor(x, "digitize")._data, edges).astype(np.int32))
 
 
 def bincount(x, weights=None, minlength: int = 0, sparse: bool = False) -> Tensor:
@@ -519,7 +519,7 @@ def bincount(x, weights=None, minlength: int = 0, sparse: bool = False) -> Tenso
     """
     if sparse:
         raise ValueError("bincount: sparse=True is not supported (nerve has no sparse tensors)")
-    v = to_tensor(x, "bincount").data
+    v = to_tensor(x, "bincount")._data
     if v.dtype.kind not in "iu" or v.ndim not in (1, 2) or (v.size and v.min() < 0):
         raise ValueError("bincount: x must be a 1-d or 2-d tensor of non-negative integers")
     n = max(int(minlength), int(v.max()) + 1 if v.size else 0)
@@ -532,7 +532,7 @@ def bincount(x, weights=None, minlength: int = 0, sparse: bool = False) -> Tenso
         w = to_tensor(weights, "bincount")
         if w.shape != v.shape:
             raise ValueError(f"bincount: weights of shape {w.shape} for x of shape {v.shape}")
-        zeros = detached(np.zeros(rows.shape[0] * n, w.data.dtype))
+        zeros = detached(np.zeros(rows.shape[0] * n, w._data.dtype))
         flat = indexing.index_add(zeros, 0, detached(offset), sh.reshape(w, (-1,)))
         out = sh.reshape(flat, (rows.shape[0], n))
     return out if v.ndim == 2 else sh.reshape(out, (n,))
@@ -553,6 +553,6 @@ def select(condlist, choicelist, default=0) -> Tensor:
     out = default
     for cond, choice in zip(reversed(condlist), reversed(choicelist)):
         c = to_tensor(cond, "select")
-        c = c if c.data.dtype.kind == "b" else detached(c.data.astype(bool))
+        c = c if c._data.dtype.kind == "b" else detached(c._data.astype(bool))
         out = ew.where(c, to_tensor(choice, "select"), out)
     return out

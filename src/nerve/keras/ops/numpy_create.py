@@ -57,13 +57,13 @@ def empty(shape, dtype=None) -> Tensor:
 
 def full(shape, fill_value, dtype=None) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value`` (float32 unless ``dtype`` says)."""
-    fill = fill_value.data if isinstance(fill_value, Tensor) else fill_value
+    fill = fill_value._data if isinstance(fill_value, Tensor) else fill_value
     out = np.broadcast_to(np.asarray(fill), shape_tuple(shape, "full"))
     return detached(out.astype(_float_dtype(dtype, "full")))
 
 
 def _like(x, op: str):
-    return to_tensor(x, op).data
+    return to_tensor(x, op)._data
 
 
 def zeros_like(x, dtype=None) -> Tensor:
@@ -83,7 +83,7 @@ def empty_like(x, dtype=None) -> Tensor:
 
 def full_like(x, fill_value, dtype=None) -> Tensor:
     """``fill_value`` with ``x``'s shape and dtype (or ``dtype``)."""
-    fill = fill_value.data if isinstance(fill_value, Tensor) else fill_value
+    fill = fill_value._data if isinstance(fill_value, Tensor) else fill_value
     a = _like(x, "full_like")
     out = np.broadcast_to(np.asarray(fill), a.shape)
     return detached(out.astype(standardize_dtype(dtype, "full_like") or a.dtype))
@@ -151,8 +151,8 @@ def linspace(
     """
     if int(num) < 0:
         raise ValueError(f"linspace: num must be non-negative, got {num}")
-    a = to_tensor(start, "linspace").data
-    b = to_tensor(stop, "linspace").data
+    a = to_tensor(start, "linspace")._data
+    b = to_tensor(stop, "linspace")._data
     values, step = np.linspace(a, b, int(num), endpoint=bool(endpoint), retstep=True, axis=axis)
     out = detached(values.astype(_float_dtype(dtype, "linspace")))
     return (out, step) if retstep else out
@@ -162,8 +162,8 @@ def logspace(start, stop, num: int = 50, endpoint: bool = True, base=10, dtype=N
     """``base ** linspace(start, stop, num)`` (float32 unless ``dtype`` says)."""
     if int(num) < 0:
         raise ValueError(f"logspace: num must be non-negative, got {num}")
-    a = to_tensor(start, "logspace").data
-    b = to_tensor(stop, "logspace").data
+    a = to_tensor(start, "logspace")._data
+    b = to_tensor(stop, "logspace")._data
     values = np.logspace(a, b, int(num), endpoint=bool(endpoint), base=base, axis=axis)
     return detached(values.astype(_float_dtype(dtype, "logspace")))
 

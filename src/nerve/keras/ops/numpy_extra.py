@@ -111,7 +111,7 @@ def _nan_pick(op: str, x1, x2, pick) -> Tensor:
     a = a if isinstance(a, Tensor) else to_tensor(a, op)
     b = b if isinstance(b, Tensor) else to_tensor(b, op)
     picked = pick(a, b)
-    if picked.data.dtype.kind != "f":
+    if picked._data.dtype.kind != "f":
         return picked
     # NaN loses to a number: take the other side where one side is NaN
     return ew.where(ew.isnan(a), b, ew.where(ew.isnan(b), a, picked))
@@ -135,7 +135,7 @@ def real(x) -> Tensor:
 def imag(x) -> Tensor:
     """The imaginary part: zeros (nerve has no complex tensors)."""
     t = to_tensor(x, "imag")
-    return detached(np.zeros_like(t.data))
+    return detached(np.zeros_like(t._data))
 
 
 def conj(x) -> Tensor:
@@ -165,11 +165,11 @@ def sparsemax(x, axis: int = -1) -> Tensor:
     zs = sh.flip(red.sort(z, -1), (-1,))  # descending
     cs = red.cumsum(zs, -1)
     n = z.shape[-1]
-    k = np.arange(1, n + 1, dtype=z.data.dtype)
-    support = (1 + k * zs.data) > cs.data
+    k = np.arange(1, n + 1, dtype=z._data.dtype)
+    support = (1 + k * zs._data) > cs._data
     kz = support.sum(axis=-1, keepdims=True)  # at least 1
     top = indexing.take_along_dim(cs, detached(kz - 1), -1)
-    tau = ew.div(ew.sub(top, 1.0), detached(kz.astype(z.data.dtype)))
+    tau = ew.div(ew.sub(top, 1.0), detached(kz.astype(z._data.dtype)))
     return sh.movedim(ew.relu(ew.sub(z, tau)), -1, ax)
 
 
@@ -215,7 +215,7 @@ def diagflat(x, k: int = 0) -> Tensor:
 
 def geomspace(start, stop, num: int = 50, endpoint: bool = True, dtype=None, axis: int = 0):
     """``num`` numbers spaced evenly on a log scale from ``start`` to ``stop``."""
-    a, b = to_tensor(start, "geomspace").data, to_tensor(stop, "geomspace").data
+    a, b = to_tensor(start, "geomspace")._data, to_tensor(stop, "geomspace")._data
     values = np.geomspace(a, b, int(num), endpoint=bool(endpoint), axis=axis)
     return detached(values.astype(standardize_dtype(dtype, "geomspace") or DEFAULT_FLOAT))
 
@@ -223,7 +223,7 @@ def geomspace(start, stop, num: int = 50, endpoint: bool = True, dtype=None, axi
 # ----------------------------------------------------------------------------- NaN-ignoring
 def _filled(op: str, x, fill: float) -> Tensor:
     t = to_float(x, op)
-    nan = np.isnan(t.data)
+    nan = np.isnan(t._data)
     return ew.where(detached(nan), fill, t) if nan.any() else t
 
 
@@ -268,7 +268,7 @@ def segment_prod(data, segment_ids, num_segments=None, sorted: bool = False) -> 
 
 # ----------------------------------------------------------------------------- integers
 def _ints(op: str, *xs) -> list:
-    arrays = [to_tensor(x, op).data for x in xs]
+    arrays = [to_tensor(x, op)._data for x in xs]
     for a in arrays:
         if a.dtype.kind not in "iub":
             raise TypeError(f"{op}: expects integer or bool tensors, got dtype {a.dtype}")
@@ -330,7 +330,7 @@ def unravel_index(indices, shape) -> tuple:
 
 # ----------------------------------------------------------------------------- windows
 def _window(op: str, x, fn) -> Tensor:
-    n = int(to_tensor(x, op).data)
+    n = int(to_tensor(x, op)._data)
     return detached(fn(n).astype(DEFAULT_FLOAT))
 
 

@@ -168,7 +168,7 @@ def trace(x, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     """The sum along diagonal ``offset`` of the planes given by ``axis1`` and ``axis2``."""
     d = diagonal(x, offset, axis1, axis2)
     out = reduction.sum(d, axis=-1)
-    if d.data.dtype.kind in "biu" and out.data.dtype != np.int32 and d.data.dtype.itemsize < 8:
+    if d._data.dtype.kind in "biu" and out._data.dtype != np.int32 and d._data.dtype.itemsize < 8:
         out = ew.cast(out, np.int32)  # Keras sums small ints as int32
     return out
 

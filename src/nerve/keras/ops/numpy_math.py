@@ -102,11 +102,12 @@ def multiply(x1, x2) -> Tensor:
 def _floats(a, b):
     # true division never stays integer: with no float on either side, ints become float32
     if any(
-        isinstance(v, float) or (isinstance(v, Tensor) and v.data.dtype.kind == "f") for v in (a, b)
+        isinstance(v, float) or (isinstance(v, Tensor) and v._data.dtype.kind == "f")
+        for v in (a, b)
     ):
         return a, b
     return tuple(
-        Tensor._wrap(v.data.astype(DEFAULT_FLOAT)) if isinstance(v, Tensor) else float(v)
+        Tensor._wrap(v._data.astype(DEFAULT_FLOAT)) if isinstance(v, Tensor) else float(v)
         for v in (a, b)
     )
 
@@ -200,7 +201,7 @@ def less_equal(x1, x2) -> Tensor:
 # ----------------------------------------------------------------------------- logic
 def _bool(x, op: str) -> Tensor:
     t = to_tensor(x, op)
-    return t if t.data.dtype.kind == "b" else detached(t.data.astype(bool))
+    return t if t._data.dtype.kind == "b" else detached(t._data.astype(bool))
 
 
 def logical_and(x1, x2) -> Tensor:
@@ -307,8 +308,8 @@ def erf(x) -> Tensor:
 def square(x) -> Tensor:
     """``x * x``, elementwise (integers stay integers)."""
     t = to_tensor(x, "square")
-    if t.data.dtype.kind == "b":
-        t = detached(t.data.astype(np.int32))
+    if t._data.dtype.kind == "b":
+        t = detached(t._data.astype(np.int32))
     return ew.square(t)
 
 
@@ -401,7 +402,7 @@ def trunc(x) -> Tensor:
 def round(x, decimals: int = 0) -> Tensor:
     """Each element rounded to ``decimals`` places, halves to even (zero gradient)."""
     t = to_tensor(x, "round")
-    if t.data.dtype.kind == "b":
+    if t._data.dtype.kind == "b":
         raise TypeError("round: bool tensors cannot be rounded")
     return ew.round(t, decimals=int(decimals))
 
@@ -437,7 +438,7 @@ def nan_to_num(x, nan: float = 0.0, posinf=None, neginf=None) -> Tensor:
         A tensor of ``x``'s shape and dtype.
     """
     t = to_tensor(x, "nan_to_num")
-    if t.data.dtype.kind != "f":
+    if t._data.dtype.kind != "f":
         return t
     return ew.nan_to_num(t, nan=nan, posinf=posinf, neginf=neginf)
 

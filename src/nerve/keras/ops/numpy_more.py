@@ -67,20 +67,20 @@ __all__ = [
 def array(x, dtype=None) -> Tensor:
     """``x`` as a tensor (a copy), cast to ``dtype`` when given."""
     t = to_tensor(x, "array", dtype)
-    return detached(t.data.copy()) if not t.requires_grad else ew.clone(t)
+    return detached(t._data.copy()) if not t.requires_grad else ew.clone(t)
 
 
 def copy(x) -> Tensor:
     """A copy of ``x`` (the gradient flows through)."""
     t = to_tensor(x, "copy")
-    return ew.clone(t) if t.requires_grad else detached(t.data.copy())
+    return ew.clone(t) if t.requires_grad else detached(t._data.copy())
 
 
 def saturate_cast(x, dtype) -> Tensor:
     """``x`` cast to ``dtype`` with values first clipped to its range (no wrap-around)."""
     t = to_tensor(x, "saturate_cast")
     dt = standardize_dtype(dtype, "saturate_cast")
-    src = t.data.dtype
+    src = t._data.dtype
     if dt.kind in "iu" and src.kind in "iuf":
         info = np.iinfo(dt)
         if src.kind == "f":
@@ -107,8 +107,8 @@ def get_item(x, key) -> Tensor:
 # ----------------------------------------------------------------------------- math helpers
 def _floats(x1, x2, op: str):
     a, b = _pair(x1, x2, op)
-    a = a if not isinstance(a, Tensor) or a.data.dtype.kind == "f" else to_float(a, op)
-    b = b if not isinstance(b, Tensor) or b.data.dtype.kind == "f" else to_float(b, op)
+    a = a if not isinstance(a, Tensor) or a._data.dtype.kind == "f" else to_float(a, op)
+    b = b if not isinstance(b, Tensor) or b._data.dtype.kind == "f" else to_float(b, op)
     return a, b
 
 
@@ -163,35 +163,35 @@ def heaviside(x1, x2) -> Tensor:
 
 def signbit(x) -> Tensor:
     """True where the sign bit is set (negative numbers and -0.0)."""
-    return detached(np.signbit(to_tensor(x, "signbit").data))
+    return detached(np.signbit(to_tensor(x, "signbit")._data))
 
 
 def isneginf(x) -> Tensor:
     """True where ``x`` is -inf."""
-    return detached(np.isneginf(to_tensor(x, "isneginf").data))
+    return detached(np.isneginf(to_tensor(x, "isneginf")._data))
 
 
 def isposinf(x) -> Tensor:
     """True where ``x`` is +inf."""
-    return detached(np.isposinf(to_tensor(x, "isposinf").data))
+    return detached(np.isposinf(to_tensor(x, "isposinf")._data))
 
 
 def isin(x1, x2, assume_unique: bool = False, invert: bool = False) -> Tensor:
     """True where an element of ``x1`` occurs in ``x2`` (False with ``invert``)."""
-    a, b = to_tensor(x1, "isin").data, to_tensor(x2, "isin").data
+    a, b = to_tensor(x1, "isin")._data, to_tensor(x2, "isin")._data
     return detached(np.isin(a, b, assume_unique=assume_unique, invert=invert))
 
 
 def allclose(x1, x2, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
     """Whether every element of ``x1`` is close to ``x2`` (a 0-d bool tensor)."""
-    a, b = to_tensor(x1, "allclose").data, to_tensor(x2, "allclose").data
+    a, b = to_tensor(x1, "allclose")._data, to_tensor(x2, "allclose")._data
     return detached(np.asarray(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
 # ----------------------------------------------------------------------------- NaN-ignoring
 def _without_nan(op: str, x, fill: float) -> tuple[Tensor, np.ndarray]:
     t = to_float(x, op)
-    nan = np.isnan(t.data)
+    nan = np.isnan(t._data)
     return (ew.where(detached(nan), fill, t) if nan.any() else t), nan
 
 
@@ -211,7 +211,7 @@ def nanmean(x, axis=None, keepdims: bool = False) -> Tensor:
     """The mean over ``axis`` of the elements that are not NaN."""
     t, nan = _without_nan("nanmean", x, 0.0)
     axes = axes_tuple(axis, t.ndim, "nanmean")
-    count = np.sum(~nan, axis=axes, keepdims=bool(keepdims)).astype(t.data.dtype)
+    count = np.sum(~nan, axis=axes, keepdims=bool(keepdims)).astype(t._data.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):  # all-NaN slices give NaN
         return ew.div(red.sum(t, axis, keepdims), detached(count))
 
@@ -221,7 +221,7 @@ def nanvar(x, axis=None, keepdims: bool = False) -> Tensor:
     t, nan = _without_nan("nanvar", x, 0.0)
     axes = axes_tuple(axis, t.ndim, "nanvar")
     with np.errstate(divide="ignore", invalid="ignore"):
-        count = detached(np.sum(~nan, axis=axes, keepdims=True).astype(t.data.dtype))
+        count = detached(np.sum(~nan, axis=axes, keepdims=True).astype(t._data.dtype))
         dev = ew.where(detached(nan), 0.0, ew.sub(t, ew.div(red.sum(t, axis, True), count)))
         total = red.sum(ew.square(dev), axis, True)
         out = ew.div(total, count)
@@ -260,7 +260,7 @@ def ptp(x, axis=None, keepdims: bool = False) -> Tensor:
 
 def percentile(x, q, axis=None, method: str = "linear", keepdims: bool = False) -> Tensor:
     """The ``q``-th percentiles (``q`` in [0, 100]); see :func:`quantile`."""
-    qs = np.asarray(q.data if isinstance(q, Tensor) else q, dtype=np.float64) / 100.0
+    qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64) / 100.0
     return red.quantile(x, qs, axis=axis, method=method, keepdims=keepdims)
 
 

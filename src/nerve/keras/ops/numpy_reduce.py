@@ -52,11 +52,11 @@ __all__ = [
 def _int_result(t: Tensor, like: np.dtype) -> Tensor:
     # nerve sums small ints as int64; Keras keeps int32 (and counts bools as int32)
     want = np.dtype(np.int32) if like.kind == "b" else like
-    return t if t.data.dtype == want else detached(t.data.astype(want))
+    return t if t._data.dtype == want else detached(t._data.astype(want))
 
 
 def _nonempty(op: str, t: Tensor, axes) -> None:
-    if t.data.size == 0 and (axes is None or builtins.any(t.shape[a] == 0 for a in axes)):
+    if t._data.size == 0 and (axes is None or builtins.any(t.shape[a] == 0 for a in axes)):
         raise ValueError(f"{op}: cannot reduce an empty tensor of shape {t.shape}")
 
 
@@ -78,7 +78,7 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor:
     t = to_tensor(x, "sum")
     axes = axes_tuple(axis, t.ndim, "sum")
     out = reduction.sum(t, axis=axes, keepdims=bool(keepdims))
-    return _int_result(out, t.data.dtype) if t.data.dtype.kind != "f" else out
+    return _int_result(out, t._data.dtype) if t._data.dtype.kind != "f" else out
 
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
@@ -106,8 +106,8 @@ def average(x, axis=None, weights=None) -> Tensor:
                 f"average: weights of length {w.shape[0]} for axis {a} of size {t.shape[a]}"
             )
         w = sh.reshape(w, tuple(-1 if i == a else 1 for i in range(t.ndim)))
-    if w.data.dtype != t.data.dtype:
-        w = ew.cast(w, np.result_type(w.data.dtype, t.data.dtype))
+    if w._data.dtype != t._data.dtype:
+        w = ew.cast(w, np.result_type(w._data.dtype, t._data.dtype))
     try:
         full = sh.broadcast_to(w, t.shape)
     except ValueError:
@@ -120,7 +120,7 @@ def prod(x, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     t = to_tensor(x, "prod", dtype)
     axes = axes_tuple(axis, t.ndim, "prod")
     out = reduction.prod(t, axis=axes, keepdims=bool(keepdims))
-    return _int_result(out, t.data.dtype) if t.data.dtype.kind != "f" else out
+    return _int_result(out, t._data.dtype) if t._data.dtype.kind != "f" else out
 
 
 def var(x, axis=None, keepdims: bool = False) -> Tensor:
@@ -143,9 +143,9 @@ def _extreme(op, prim, bound, x, axis, keepdims, initial):
     axes = axes_tuple(axis, t.ndim, op)
     if initial is None:
         _nonempty(op, t, axes)
-    elif t.data.size == 0:
+    elif t._data.size == 0:
         shp = np.zeros(t.shape).sum(axis=axes, keepdims=bool(keepdims)).shape
-        return detached(np.full(shp, initial, dtype=t.data.dtype))
+        return detached(np.full(shp, initial, dtype=t._data.dtype))
     out = prim(t, axis=axes, keepdims=bool(keepdims)) if t.ndim else t
     return out if initial is None else bound(out, initial)
 
@@ -185,7 +185,7 @@ def amin(x, axis=None, keepdims: bool = False) -> Tensor:
 
 def _arg(op: str, fn, x, axis, keepdims) -> Tensor:
     t = to_tensor(x, op)
-    a = t.data
+    a = t._data
     if axis is None:
         _nonempty(op, t, None)
         i = fn(a.reshape(-1))
@@ -214,21 +214,21 @@ def all(x, axis=None, keepdims: bool = False) -> Tensor:
     """True where every element over ``axis`` is non-zero."""
     t = to_tensor(x, "all")
     axes = axes_tuple(axis, t.ndim, "all")
-    return detached(np.all(t.data, axis=axes, keepdims=bool(keepdims)))
+    return detached(np.all(t._data, axis=axes, keepdims=bool(keepdims)))
 
 
 def any(x, axis=None, keepdims: bool = False) -> Tensor:
     """True where some element over ``axis`` is non-zero."""
     t = to_tensor(x, "any")
     axes = axes_tuple(axis, t.ndim, "any")
-    return detached(np.any(t.data, axis=axes, keepdims=bool(keepdims)))
+    return detached(np.any(t._data, axis=axes, keepdims=bool(keepdims)))
 
 
 def count_nonzero(x, axis=None) -> Tensor:
     """The number (int32) of non-zero elements over ``axis``."""
     t = to_tensor(x, "count_nonzero")
     axes = axes_tuple(axis, t.ndim, "count_nonzero")
-    return detached(np.count_nonzero(t.data, axis=axes).astype(np.int32))
+    return detached(np.count_nonzero(t._data, axis=axes).astype(np.int32))
 
 
 # ----------------------------------------------------------------------------- cumulative
@@ -248,7 +248,7 @@ def cumsum(x, axis=None, dtype=None) -> Tensor:
     t = to_tensor(x, "cumsum", dtype)
     src, ax = _flat_axis("cumsum", t, axis)
     out = reduction.cumsum(src, axis=ax)
-    return _int_result(out, t.data.dtype) if t.data.dtype.kind != "f" else out
+    return _int_result(out, t._data.dtype) if t._data.dtype.kind != "f" else out
 
 
 def cumprod(x, axis=None, dtype=None) -> Tensor:
@@ -257,7 +257,7 @@ def cumprod(x, axis=None, dtype=None) -> Tensor:
     t = to_tensor(x, "cumprod", dtype)
     src, ax = _flat_axis("cumprod", t, axis)
     out = scan.cumprod(src, axis=ax)
-    return _int_result(out, t.data.dtype) if t.data.dtype.kind != "f" else out
+    return _int_result(out, t._data.dtype) if t._data.dtype.kind != "f" else out
 
 
 # ----------------------------------------------------------------------------- ordering
@@ -305,7 +305,7 @@ def quantile(x, q, axis=None, method: str = "linear", keepdims: bool = False) ->
     t = to_float(x, "quantile")
     if method not in _QUANTILE_METHODS:
         raise ValueError(f"quantile: method must be one of {_QUANTILE_METHODS}, got {method!r}")
-    qs = np.asarray(q.data if isinstance(q, Tensor) else q, dtype=np.float64)
+    qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
     if qs.ndim > 1 or np.any((qs < 0) | (qs > 1)):
         raise ValueError(f"quantile: q must be a number or a 1-d sequence in [0, 1], got {q!r}")
     axes = axes_tuple(axis, t.ndim, "quantile")
@@ -331,7 +331,7 @@ def quantile(x, q, axis=None, method: str = "linear", keepdims: bool = False) ->
         out = at(np.round(pos).astype(np.int64))
     else:
         frac = np.full_like(pos, 0.5) if method == "midpoint" else pos - lo
-        w = detached(frac.reshape((-1,) + (1,) * len(rest)).astype(t.data.dtype))
+        w = detached(frac.reshape((-1,) + (1,) * len(rest)).astype(t._data.dtype))
         out = ew.add(at(lo), ew.mul(ew.sub(at(hi), at(lo)), w))
     if keepdims:
         out = sh.reshape(out, (len(pos), *kept))
@@ -375,8 +375,8 @@ def norm(x, ord=None, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A00
             raise ValueError(f"norm: ord={ord!r} is not a vector norm")
         p = 2.0 if ord is None or ord == "fro" else float(ord)
         if p == 0:
-            counts = np.count_nonzero(t.data, axis=axes, keepdims=keepdims)
-            return detached(counts.astype(t.data.dtype))
+            counts = np.count_nonzero(t._data, axis=axes, keepdims=keepdims)
+            return detached(counts.astype(t._data.dtype))
         return reduction.norm(t, p, axis=axes, keepdims=keepdims)
     if len(axes) != 2:
         raise ValueError(f"norm: axis must be one axis or a pair of axes, got {axis!r}")

@@ -98,7 +98,7 @@ def normalize(x, axis=-1, order=2):
         A NumPy array for NumPy input, a Tensor for a Tensor.
     """
     is_tensor = isinstance(x, Tensor)
-    arr = x.data if is_tensor else np.asarray(x)
+    arr = x._data if is_tensor else np.asarray(x)
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float32)
     norm = np.atleast_1d(np.linalg.norm(arr, order, axis))
@@ -111,7 +111,7 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
     """Split arrays (or a tuple/list/dict of arrays with one first dimension) in two.
 
     Sizes are fractions in (0, 1) or sample counts, as in Keras; one may be None (the rest).
-    Keras returns tf.data Datasets; nerve returns the two parts in the input's structure
+    Keras returns tf._data Datasets; nerve returns the two parts in the input's structure
     (arrays, tuples of arrays, dicts), ready for ``fit`` or a DataLoader.
 
     Raises:
@@ -123,7 +123,7 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
         leaves = list(dataset)
     else:
         leaves = [dataset]
-    arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in leaves]
+    arrays = [x._data if isinstance(x, Tensor) else np.asarray(x) for x in leaves]
     n = len(arrays[0])
     if any(len(a) != n for a in arrays):
         raise ValueError(f"split_dataset: the arrays differ in length: {[len(a) for a in arrays]}")

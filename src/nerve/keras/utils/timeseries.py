@@ -13,7 +13,7 @@ class TimeseriesDataset(PyDataset):
 
     def __init__(self, data, targets, starts, sequence_length, sampling_rate, batch_size):
         super().__init__()
-        self.data, self.targets, self.starts = data, targets, starts
+        self._data, self.targets, self.starts = data, targets, starts
         self.offsets = np.arange(sequence_length) * sampling_rate
         self.batch_size = batch_size
 
@@ -24,7 +24,7 @@ class TimeseriesDataset(PyDataset):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range for {len(self)} batches")
         starts = self.starts[index * self.batch_size : (index + 1) * self.batch_size]
-        windows = self.data[starts[:, None] + self.offsets]
+        windows = self._data[starts[:, None] + self.offsets]
         if self.targets is None:
             return windows
         return windows, self.targets[starts]
@@ -49,7 +49,7 @@ def timeseries_dataset_from_array(
 
     Window ``k`` starts at ``start_index + k * sequence_stride`` and holds ``sequence_length``
     rows taken every ``sampling_rate``; its target is ``targets[start]``. Keras returns a
-    tf.data.Dataset; nerve returns a PyDataset of the same batches (iterate it, or pass it to
+    tf._data.Dataset; nerve returns a PyDataset of the same batches (iterate it, or pass it to
     fit / evaluate / predict).
 
     Raises:

@@ -136,12 +136,12 @@ def scaled_dot_product_attention(
     for name, t in (("query", q), ("key", k), ("value", v)):
         if t.ndim < 2:
             raise ValueError(f"{op}: {name} must be (..., length, features), got shape {t.shape}")
-        if t.data.dtype.kind != "f":
-            raise TypeError(f"{op}: {name} must be floating point, got dtype {t.data.dtype}")
-    if not q.data.dtype == k.data.dtype == v.data.dtype:
+        if t._data.dtype.kind != "f":
+            raise TypeError(f"{op}: {name} must be floating point, got dtype {t._data.dtype}")
+    if not q._data.dtype == k._data.dtype == v._data.dtype:
         raise TypeError(
-            f"{op}: query, key and value need one dtype, got {q.data.dtype}, {k.data.dtype}, "
-            f"{v.data.dtype}"
+            f"{op}: query, key and value need one dtype, got {q._data.dtype}, {k._data.dtype}, "
+            f"{v._data.dtype}"
         )
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(f"{op}: query {q.shape} and key {k.shape} must have the same last dim (E)")
@@ -156,11 +156,11 @@ def scaled_dot_product_attention(
         if is_causal:
             raise ValueError(f"{op}: pass attn_mask or is_causal=True, not both")
         mask = as_tensor(attn_mask, f"{op} attn_mask")
-        kind = mask.data.dtype.kind
-        if kind != "b" and mask.data.dtype != q.data.dtype:
+        kind = mask._data.dtype.kind
+        if kind != "b" and mask._data.dtype != q._data.dtype:
             raise TypeError(
-                f"{op}: attn_mask must be bool or have the query's dtype {q.data.dtype}, "
-                f"got {mask.data.dtype}"
+                f"{op}: attn_mask must be bool or have the query's dtype {q._data.dtype}, "
+                f"got {mask._data.dtype}"
             )
     length, keys = q.shape[-2], k.shape[-2]
     if enable_gqa:

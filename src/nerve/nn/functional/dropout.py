@@ -66,12 +66,12 @@ def _dropout(op: str, input, p: float, training: bool, inplace: bool, mask_shape
         raise ValueError(f"{op}: dropout probability p must be in [0, 1], got {p!r}")
     if not training or p == 0.0:
         return x
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{op} needs a floating-point input, got dtype {x.data.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{op} needs a floating-point input, got dtype {x._data.dtype}")
     shape = x.shape if mask_shape is None else mask_shape
     if inplace and not (x.requires_grad and is_grad_enabled()):
         # No graph to corrupt: scale the caller's array in place and return the same tensor.
-        x.data *= keep_mask(shape, float(p), x.data.dtype)
+        x._data *= keep_mask(shape, float(p), x._data.dtype)
         return x
     # Under autograd nerve does not rewrite history in place; the result is a new tensor (use
     # the returned value, as with torch).
@@ -128,7 +128,7 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     >>> import nerve
     >>> import nerve.nn.functional as F
     >>> y = F.dropout2d(nerve.ones(2, 8, 3, 3), p=0.5)
-    >>> bool(((y.data == 0).all(axis=(2, 3)) | (y.data == 2).all(axis=(2, 3))).all())
+    >>> bool(((y._data == 0).all(axis=(2, 3)) | (y._data == 2).all(axis=(2, 3))).all())
     True
     """
     x = as_tensor(input, "dropout2d")
@@ -179,8 +179,8 @@ def _alpha_dropout(op: str, input, p, training: bool, per_channel: bool) -> Tens
         raise ValueError(f"{op}: dropout probability p must be in [0, 1], got {p!r}")
     if not training or p == 0.0:
         return x
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{op} needs a floating-point input, got dtype {x.data.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{op} needs a floating-point input, got dtype {x._data.dtype}")
     if p == 1.0:
         return x * 0.0
     shape = x.shape
@@ -188,9 +188,9 @@ def _alpha_dropout(op: str, input, p, training: bool, per_channel: bool) -> Tens
         if x.ndim < 2:
             raise ValueError(f"{op}: expected an input with a channel dim (N, C, ...), got {shape}")
         shape = shape[:2] + (1,) * (x.ndim - 2)
-    keep = (rng().random(shape) >= p).astype(x.data.dtype)
+    keep = (rng().random(shape) >= p).astype(x._data.dtype)
     a = ((1 - p) * (1 + p * _SELU_SATURATION**2)) ** -0.5
     b = -a * _SELU_SATURATION * p
     # a * alpha' * (1 - keep) + b is a constant array; only x * (a * keep) carries the gradient
-    shift = (a * _SELU_SATURATION * (1 - keep) + b).astype(x.data.dtype)
+    shift = (a * _SELU_SATURATION * (1 - keep) + b).astype(x._data.dtype)
     return x * Tensor._wrap(a * keep) + Tensor._wrap(shift)

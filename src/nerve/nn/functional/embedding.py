@@ -115,17 +115,17 @@ def embedding(
         raise ValueError(
             f"embedding: weight must be 2-d (num_embeddings, embedding_dim), got shape {w.shape}"
         )
-    if w.data.dtype.kind != "f":
-        raise TypeError(f"embedding: weight must be floating point, got dtype {w.data.dtype}")
-    if idx.data.dtype.kind not in "iu":
+    if w._data.dtype.kind != "f":
+        raise TypeError(f"embedding: weight must be floating point, got dtype {w._data.dtype}")
+    if idx._data.dtype.kind not in "iu":
         raise TypeError(
-            f"embedding: input must hold integer indices, got dtype {idx.data.dtype}; "
+            f"embedding: input must hold integer indices, got dtype {idx._data.dtype}; "
             "call .long() first"
         )
     if sparse:
         raise NotImplementedError("embedding: sparse=True is not supported; gradients are dense")
     num = w.shape[0]
-    ids = idx.data
+    ids = idx._data
     if ids.size:
         lo, hi = ids.min(), ids.max()
         if lo < 0 or hi >= num:
@@ -142,7 +142,7 @@ def embedding(
             )
         padding_idx %= num
     if max_norm is not None:
-        _renorm_rows(w.data, ids, float(max_norm), float(norm_type))
+        _renorm_rows(w._data, ids, float(max_norm), float(norm_type))
     return Embedding.apply(
         idx, w, padding_idx=padding_idx, scale_grad_by_freq=bool(scale_grad_by_freq)
     )

@@ -31,7 +31,7 @@ def _bags(op: str, ids: np.ndarray, offsets, include_last_offset: bool):
         raise ValueError(f"{op}: input has to be 1-d or 2-d, got shape {ids.shape}")
     if offsets is None:
         raise ValueError(f"{op}: offsets has to be a 1-d tensor when input is 1-d")
-    offs = np.asarray(offsets.data if isinstance(offsets, Tensor) else offsets)
+    offs = np.asarray(offsets._data if isinstance(offsets, Tensor) else offsets)
     if offs.ndim != 1 or offs.dtype.kind not in "iu":
         raise ValueError(
             f"{op}: offsets must be a 1-d integer tensor, got {offs.dtype} {offs.shape}"
@@ -100,7 +100,7 @@ def embedding_bag(
             f"{op}: per_sample_weights was not None. per_sample_weights is only supported for "
             f"mode='sum' (got mode={mode!r})"
         )
-    ids, bag_of, n_bags = _bags(op, idx.data, offsets, include_last_offset)
+    ids, bag_of, n_bags = _bags(op, idx._data, offsets, include_last_offset)
     keep = np.ones(ids.shape, dtype=bool)
     if padding_idx is not None:
         padding_idx = int(padding_idx) % w.shape[0]
@@ -135,7 +135,7 @@ def embedding_bag(
 
 def _bag_max(rows: Tensor, bag_of: np.ndarray, keep: np.ndarray, n_bags: int) -> Tensor:
     """Each bag's element-wise maximum as a gather of its arg-max rows (empty bag: zeros)."""
-    data = rows.data
+    data = rows._data
     dim = data.shape[1]
     best = np.full((n_bags, dim), -np.inf, dtype=data.dtype)
     valid = np.flatnonzero(keep)

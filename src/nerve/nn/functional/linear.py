@@ -133,10 +133,10 @@ def _checked(op: str, input, weight, bias, weight_name: str, in_axis: int):
         raise ValueError(
             f"{op}: bias must have shape ({n_out},) to match {weight_name} {w.shape}, got {b.shape}"
         )
-    dt = x.data.dtype
-    if dt.kind != "f" or w.data.dtype != dt or (b is not None and b.data.dtype != dt):
+    dt = x._data.dtype
+    if dt.kind != "f" or w._data.dtype != dt or (b is not None and b._data.dtype != dt):
         raise TypeError(
             f"{op}: input, {weight_name} and bias need one floating dtype, got {dt}, "
-            f"{w.data.dtype}" + ("" if b is None else f", {b.data.dtype}")
+            f"{w._data.dtype}" + ("" if b is None else f", {b._data.dtype}")
         )
     return x, w, b

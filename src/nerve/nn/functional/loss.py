@@ -62,8 +62,8 @@ def _float_pair(op: str, input, target):
     input = as_tensor(input, op)
     target = as_tensor(target, op)
     require_float(op, input)
-    if target.data.dtype.kind != "f":
-        target = Tensor._wrap(target.data.astype(input.data.dtype))
+    if target._data.dtype.kind != "f":
+        target = Tensor._wrap(target._data.astype(input._data.dtype))
     if input.shape != target.shape:
         raise ValueError(
             f"{op}: target shape {target.shape} does not match input shape {input.shape}; "
@@ -78,8 +78,8 @@ def _optional_float(op: str, name: str, w, shape: tuple):
     if w is None:
         return None
     w = as_tensor(w, f"{op} {name}")
-    if w.data.dtype.kind != "f":
-        w = Tensor._wrap(w.data.astype(np.float32))
+    if w._data.dtype.kind != "f":
+        w = Tensor._wrap(w._data.astype(np.float32))
     try:
         ok = np.broadcast_shapes(w.shape, shape) == shape
     except ValueError:
@@ -113,7 +113,7 @@ def _unrows(g: np.ndarray, shape: tuple) -> np.ndarray:
 
 def _check_class_target(op: str, input, target, weight, ignore_index):
     """Validate logits/log-probabilities against integer class targets; return C and weight."""
-    x, y = input.data, target.data
+    x, y = input._data, target._data
     if x.ndim == 0:
         raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
     if y.dtype.kind not in "iu":
@@ -317,7 +317,7 @@ def cross_entropy(
     _check_reduction(op, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if target.data.dtype.kind == "f":
+    if target._data.dtype.kind == "f":
         if input.ndim == 0 or target.shape != input.shape:
             raise ValueError(
                 f"{op}: a probability target must have the input's shape {input.shape}, "
@@ -489,7 +489,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     input, target = _float_pair(op, input, target)
     _check_reduction(op, reduction)
     weight = _optional_float(op, "weight", weight, input.shape)
-    for name, a in (("input", input.data), ("target", target.data)):
+    for name, a in (("input", input._data), ("target", target._data)):
         if a.size and not (a.min() >= 0 and a.max() <= 1):
             raise ValueError(
                 f"{op}: every {name} value must lie in [0, 1], found values in "

@@ -127,10 +127,10 @@ def gaussian_nll_loss(
                 f"gaussian_nll_loss: var is of incorrect size {tuple(v.shape)} for input "
                 f"{tuple(x.shape)}"
             )
-    if np.any(v.data < 0):
+    if np.any(v._data < 0):
         raise ValueError("gaussian_nll_loss: var has negative entry/entries")
     # clamp the value, not the graph: the gradient flows to var as if unclamped
-    v = v + Tensor._wrap(np.maximum(v.data, eps) - v.data)
+    v = v + Tensor._wrap(np.maximum(v._data, eps) - v._data)
     loss = 0.5 * (v.log() + (x - t).square() / v)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
@@ -243,7 +243,7 @@ def cosine_embedding_loss(
 
 
 def _class_target(op: str, x: Tensor, target) -> np.ndarray:
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    t = np.asarray(target._data if isinstance(target, Tensor) else target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}")
     if x.ndim not in (1, 2) or t.shape != x.shape[:-1]:
@@ -311,7 +311,7 @@ def multilabel_margin_loss(
     """
     reduction = _reduction("multilabel_margin_loss", size_average, reduce, reduction)
     x = _float("multilabel_margin_loss", input)
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    t = np.asarray(target._data if isinstance(target, Tensor) else target)
     if t.shape != tuple(x.shape) or x.ndim not in (1, 2):
         raise ValueError(
             f"multilabel_margin_loss: expected input (N, C) or (C,) and a target of the same "
@@ -403,7 +403,7 @@ def triplet_margin_with_distance_loss(
 
 def _ctc_targets(op: str, targets, target_lengths: np.ndarray, n: int) -> np.ndarray:
     """Targets as a padded (N, S) int array, from (N, S) or the 1-d concatenated form."""
-    t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    t = np.asarray(targets._data if isinstance(targets, Tensor) else targets)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: targets must hold integer class indices, got dtype {t.dtype}")
     if t.ndim == 2:
@@ -426,7 +426,7 @@ def _ctc_targets(op: str, targets, target_lengths: np.ndarray, n: int) -> np.nda
 
 
 def _lengths(op: str, name: str, value, n: int) -> np.ndarray:
-    a = np.asarray(value.data if isinstance(value, Tensor) else value).astype(np.int64)
+    a = np.asarray(value._data if isinstance(value, Tensor) else value).astype(np.int64)
     a = np.broadcast_to(a, (n,)) if a.ndim == 0 else a
     if a.shape != (n,):
         raise ValueError(f"{op}: {name} must have one entry per sample ({n}), got {a.shape}")
@@ -476,7 +476,7 @@ def ctc_loss(
     in_len = _lengths(op, "input_lengths", input_lengths, n)
     tg_len = _lengths(op, "target_lengths", target_lengths, n)
     if unbatched and np.ndim(targets) == 1:
-        targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)[None]
+        targets = np.asarray(targets._data if isinstance(targets, Tensor) else targets)[None]
     tg = _ctc_targets(op, targets, tg_len, n)
     if in_len.max(initial=0) > steps or in_len.min(initial=1) < 1:
         raise ValueError(f"{op}: input_lengths must be in [1, T={steps}], got {in_len.tolist()}")
@@ -507,7 +507,7 @@ def ctc_loss(
     if np.any(tg_len == 0):  # an empty target ends on the one blank: drop the second read
         last = where(Tensor._wrap(np.stack([tg_len >= 0, tg_len > 0], 1)), last, neg)
     loss = -logsumexp(last, 1)
-    impossible = loss.data > -neg / 2
+    impossible = loss._data > -neg / 2
     if impossible.any():
         fill = 0.0 if zero_infinity else np.inf
         loss = where(Tensor._wrap(impossible), fill, loss)

@@ -225,7 +225,7 @@ def batch_norm(
     >>> import nerve.nn.functional as F
     >>> rm, rv = nerve.zeros(3), nerve.ones(3)
     >>> y = F.batch_norm(nerve.randn(8, 3), rm, rv, training=True)
-    >>> y.shape, bool((rm.data != 0).all())
+    >>> y.shape, bool((rm._data != 0).all())
     ((8, 3), True)
     """
     x = as_tensor(input, "batch_norm")
@@ -249,7 +249,7 @@ def batch_norm(
             "batch_norm: momentum=None (a cumulative average) needs a batch counter; pass the "
             "factor 1 / num_batches_tracked as momentum"
         )
-    if training and x.data.size // max(c, 1) <= 1:
+    if training and x._data.size // max(c, 1) <= 1:
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training, got input of "
             f"shape {x.shape}"
@@ -261,8 +261,8 @@ def batch_norm(
 
 
 def _require_float(op: str, x: Tensor) -> None:
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{op} needs a floating-point input, got dtype {x.data.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{op} needs a floating-point input, got dtype {x._data.dtype}")
 
 
 def _buffer(t):
@@ -270,7 +270,7 @@ def _buffer(t):
     if t is None or isinstance(t, np.ndarray):
         return t
     if isinstance(t, Tensor):
-        return t.data
+        return t._data
     raise TypeError(f"running statistics must be Tensors or arrays, got {type(t).__name__}")
 
 
@@ -287,9 +287,9 @@ def _affine(op: str, x: Tensor, weight, bias, shape: tuple, what: str):
                 f"{op}: input of shape {x.shape} has {what}, so {name} must have shape {shape}, "
                 f"got {p.shape}"
             )
-        if p.data.dtype != x.data.dtype:
+        if p._data.dtype != x._data.dtype:
             raise TypeError(
-                f"{op}: {name} has dtype {p.data.dtype} but input has dtype {x.data.dtype}"
+                f"{op}: {name} has dtype {p._data.dtype} but input has dtype {x._data.dtype}"
             )
         out.append(p)
     return out
@@ -350,7 +350,7 @@ def layer_norm(
     >>> import nerve
     >>> import nerve.nn.functional as F
     >>> y = F.layer_norm(nerve.randn(4, 10), (10,))
-    >>> bool(abs(y.data.mean(-1)).max() < 1e-5)
+    >>> bool(abs(y._data.mean(-1)).max() < 1e-5)
     True
     """
     x = as_tensor(input, "layer_norm")
@@ -495,7 +495,7 @@ def instance_norm(
                 f"instance_norm: input of shape {x.shape} has C={c} channels but {name} has "
                 f"shape {buf.shape}"
             )
-    if x.data.size // max(x.shape[0] * c, 1) <= 1:
+    if x._data.size // max(x.shape[0] * c, 1) <= 1:
         raise ValueError(
             f"instance_norm: expected more than 1 spatial element when training, got input of "
             f"shape {x.shape}"

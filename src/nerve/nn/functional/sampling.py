@@ -331,12 +331,12 @@ def grid_sample(
 
     if mode == "nearest":
         # torch rounds half to even (nearbyint)
-        xi = np.rint(ix.data).astype(np.int64)
-        yi = np.rint(iy.data).astype(np.int64)
+        xi = np.rint(ix._data).astype(np.int64)
+        yi = np.rint(iy._data).astype(np.int64)
         vals, inside = gather(xi, yi)
         return vals * Tensor._wrap(inside)
-    x0 = np.floor(ix.data).astype(np.int64)
-    y0 = np.floor(iy.data).astype(np.int64)
+    x0 = np.floor(ix._data).astype(np.int64)
+    y0 = np.floor(iy._data).astype(np.int64)
     wx1 = (ix - Tensor._wrap(x0.astype(x.dtype))).unsqueeze(1)  # carries the grid's gradient
     wy1 = (iy - Tensor._wrap(y0.astype(x.dtype))).unsqueeze(1)
     wx0, wy0 = 1 - wx1, 1 - wy1

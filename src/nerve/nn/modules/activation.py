@@ -293,7 +293,7 @@ class PReLU(Module):
         self.weight = Parameter(np.full(num_parameters, init, dtype=dtype))
 
     def reset_parameters(self) -> None:
-        self.weight.data[...] = self.init
+        self.weight._data[...] = self.init
 
     def forward(self, x):
         return F.prelu(x, self.weight)

@@ -19,7 +19,7 @@ def _as_additive(mask: Tensor | None, dtype, what: str) -> np.ndarray | None:
     """torch's MHA masks (bool True = masked out, or float added) as a float mask to add."""
     if mask is None:
         return None
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype == np.bool_:
         return np.where(m, dtype.type(-np.inf), dtype.type(0))
     if m.dtype.kind != "f":

@@ -55,7 +55,7 @@ class Linear(Module):
             weight, bias = params["weight"], params["bias"]
         else:  # a subclass may make them properties (the int8 layer's weight is one)
             weight, bias = self.weight, self.bias
-        if type(x) is Tensor and x.data.dtype == weight.data.dtype and weight.ndim == 2:
+        if type(x) is Tensor and x._data.dtype == weight._data.dtype and weight.ndim == 2:
             # The module's own shapes are right by construction: straight to the op (a third
             # of the per-call overhead at batch 1). Anything unusual takes F.linear's checks.
             return LinearOp.apply(x, weight, bias)

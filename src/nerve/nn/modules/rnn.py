@@ -147,7 +147,7 @@ class _RNNBase(Module):
                 f"{type(self).__name__}(input_size={self.input_size}) expects packed data of "
                 f"shape (steps, {self.input_size}), got {tuple(data.shape)}"
             )
-        sizes = np.asarray(packed.batch_sizes.data, dtype=np.int64)
+        sizes = np.asarray(packed.batch_sizes._data, dtype=np.int64)
         batch = int(sizes[0])
         lengths = lengths_of(sizes)
         # per-sequence time reversal: step t of sequence b reads step len_b - 1 - t (its own

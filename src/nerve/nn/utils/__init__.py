@@ -69,11 +69,11 @@ def clip_grad_norm_(
     >>> (w * nerve.tensor([3.0, 4.0])).sum().backward()
     >>> float(clip_grad_norm_([w], max_norm=1.0))
     5.0
-    >>> w.grad.data.round(4)
+    >>> w.grad._data.round(4)
     array([0.6, 0.8], dtype=float32)
     """
     norm_type = float(norm_type)
-    grads = [p.grad.data for p in _as_list(parameters) if p.grad is not None]
+    grads = [p.grad._data for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return Tensor(np.zeros((), dtype=np.float32))
     dtype = np.result_type(*grads)
@@ -105,13 +105,13 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
     >>> w = nerve.tensor([1.0, 1.0], requires_grad=True)
     >>> (w * nerve.tensor([-3.0, 0.5])).sum().backward()
     >>> clip_grad_value_(w, 1.0)
-    >>> w.grad.data
+    >>> w.grad._data
     array([-1. ,  0.5], dtype=float32)
     """
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
-            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            np.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
 
 
 def parameters_to_vector(parameters) -> Tensor:
@@ -126,7 +126,7 @@ def parameters_to_vector(parameters) -> Tensor:
     Returns:
         A 1-d Tensor of length ``sum(p.numel() for p in parameters)``.
     """
-    arrays = [p.data.ravel() for p in _as_list(parameters)]
+    arrays = [p._data.ravel() for p in _as_list(parameters)]
     if not arrays:
         return Tensor(np.zeros(0, dtype=np.float32))
     return Tensor(np.concatenate(arrays))
@@ -142,17 +142,17 @@ def vector_to_parameters(vec: Tensor, parameters) -> None:
     """
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected Tensor, but got: {type(vec).__name__}")
-    if vec.data.ndim != 1:
+    if vec._data.ndim != 1:
         raise ValueError(f"vector_to_parameters expects a 1-d vector, got shape {vec.shape}")
     params = _as_list(parameters)
-    total = sum(p.data.size for p in params)
-    if vec.data.size != total:
+    total = sum(p._data.size for p in params)
+    if vec._data.size != total:
         raise ValueError(
-            f"vector_to_parameters got a vector of {vec.data.size} values for parameters "
+            f"vector_to_parameters got a vector of {vec._data.size} values for parameters "
             f"holding {total}"
         )
     offset = 0
     for p in params:
-        n = p.data.size
-        p.data[...] = vec.data[offset : offset + n].reshape(p.data.shape)
+        n = p._data.size
+        p._data[...] = vec._data[offset : offset + n].reshape(p._data.shape)
         offset += n

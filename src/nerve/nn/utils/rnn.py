@@ -242,7 +242,7 @@ def _check_lengths(lengths, batch: int, steps: int) -> np.ndarray:
                 "'lengths' argument should be a 1D CPU int64 tensor, but got "
                 f"{lengths.ndim}D {lengths.device} {lengths.dtype} tensor"
             )
-        lens = lengths.data.astype(np.int64)
+        lens = lengths._data.astype(np.int64)
     else:
         lens = np.asarray(lengths)
         if lens.ndim != 1 or not (lens.dtype.kind in "iuf" or lens.size == 0):
@@ -329,7 +329,7 @@ def pad_packed_sequence(
     Raises:
         ValueError: ``total_length`` is shorter than the longest sequence.
     """
-    sizes = np.asarray(sequence.batch_sizes.data, dtype=np.int64)
+    sizes = np.asarray(sequence.batch_sizes._data, dtype=np.int64)
     longest = sizes.size
     if total_length is not None:
         if total_length < longest:
@@ -342,7 +342,7 @@ def pad_packed_sequence(
     pos = padded_positions(sizes, longest)
     lengths = lengths_of(sizes)
     if sequence.unsorted_indices is not None:
-        unsorted = np.asarray(sequence.unsorted_indices.data, dtype=np.int64)
+        unsorted = np.asarray(sequence.unsorted_indices._data, dtype=np.int64)
         pos, lengths = pos[:, unsorted], lengths[unsorted]
     padded = _with_pad_row(sequence.data, padding_value)[pos.T if batch_first else pos]
     return padded, _int64(lengths)
