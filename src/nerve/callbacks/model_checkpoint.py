@@ -10,7 +10,9 @@ import numpy as np
 
 from nerve.callbacks.monitor_callback import MonitorCallback
 
-_MODEL_SUFFIX, _WEIGHTS_SUFFIX = ".nerve", ".weights.safetensors"
+# nerve's own formats first; Keras's (written through nerve.saving.keras_format, h5py needed).
+_MODEL_SUFFIXES = (".nerve", ".keras", ".h5")
+_WEIGHTS_SUFFIXES = (".weights.safetensors", ".weights.h5")
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -20,9 +22,9 @@ class ModelCheckpoint(MonitorCallback):
     rename), so a crash mid-save leaves the previous checkpoint whole.
 
     Args:
-        filepath: where to save, ending in ``.nerve`` (the whole model) or, with
-            ``save_weights_only``, in ``.weights.safetensors`` (as Keras 3 wants ``.keras`` and
-            ``.weights.h5``). It may hold ``str.format`` placeholders filled from ``epoch``
+        filepath: where to save, ending in ``.nerve`` (the whole model; or Keras's ``.keras``
+            or legacy ``.h5``) or, with ``save_weights_only``, in ``.weights.safetensors`` (or
+            Keras's ``.weights.h5``). It may hold ``str.format`` placeholders filled from ``epoch``
             (counted from 1), ``batch`` (from 1, when saving by batches) and the logs, e.g.
             ``"ckpt/{epoch:02d}-{val_loss:.2f}.nerve"``. Missing directories are made.
         monitor: the log name ``save_best_only`` compares. Default ``"val_loss"``.
@@ -46,7 +48,7 @@ class ModelCheckpoint(MonitorCallback):
     >>> ModelCheckpoint("ckpt.npz")
     Traceback (most recent call last):
     ...
-    ValueError: The filepath provided must end in `.nerve` (nerve's model format), ...
+    ValueError: The filepath provided must end in `.nerve` (nerve's model format), `.keras` or ...
     """
 
     def __init__(
@@ -69,17 +71,19 @@ class ModelCheckpoint(MonitorCallback):
                 "Expected save_freq are 'epoch' or integer values"
             )
         self.filepath = os.fspath(filepath)
-        if save_weights_only and not self.filepath.endswith(_WEIGHTS_SUFFIX):
+        if save_weights_only and not self.filepath.endswith(_WEIGHTS_SUFFIXES):
             raise ValueError(
                 "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath provided "
-                f"must end in `{_WEIGHTS_SUFFIX}` (nerve's weights format). Received: "
-                f"filepath={self.filepath}"
+                "must end in `.weights.safetensors` (nerve's weights format) or `.weights.h5` "
+                f"(Keras's). Received: filepath={self.filepath}"
             )
-        if not save_weights_only and not self.filepath.endswith(_MODEL_SUFFIX):
+        if not save_weights_only and (
+            not self.filepath.endswith(_MODEL_SUFFIXES) or self.filepath.endswith(".weights.h5")
+        ):
             raise ValueError(
-                f"The filepath provided must end in `{_MODEL_SUFFIX}` (nerve's model format), or "
-                f"in `{_WEIGHTS_SUFFIX}` with save_weights_only=True. Received: "
-                f"filepath={self.filepath}"
+                "The filepath provided must end in `.nerve` (nerve's model format), `.keras` or "
+                "`.h5` (Keras's), or in `.weights.safetensors` / `.weights.h5` with "
+                f"save_weights_only=True. Received: filepath={self.filepath}"
             )
         self.verbose = verbose
         self.save_best_only = save_best_only

@@ -580,9 +580,18 @@ class Model(Layer):
     # ------------------------------------------------------------------ saving
     # The file formats live in nerve.saving (level 8, above models): it installs its functions
     # here when imported, and the first save or load imports it through the package facade.
-    def save(self, filepath, overwrite: bool = True) -> None:
+    def save(self, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
         """Write the whole model (architecture, weights, compile and optimizer state) to a
-        ``.nerve`` file; ``nerve.load_model`` reads it back. See ``nerve.saving.save_model``."""
+        ``.nerve`` file, or Keras's ``.keras`` / ``.h5``; ``nerve.load_model`` reads it back.
+        See ``nerve.saving.save_model``. Keras's ``include_optimizer=`` and ``zipped=`` are
+        accepted; ``include_optimizer=False`` is refused (the optimizer state is always kept)."""
+        if kwargs.pop("include_optimizer", True) is False:
+            raise ValueError(
+                f"model {self.name!r}: save(include_optimizer=False) is not supported; the "
+                "optimizer state is always saved (save_weights writes the weights alone)"
+            )
+        if kwargs:
+            raise TypeError(f"save() got unexpected keyword argument(s) {sorted(kwargs)}")
         _saving_hook("save_model")(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite: bool = True) -> None:

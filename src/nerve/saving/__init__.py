@@ -6,6 +6,11 @@ compile and optimizer state; ``model.save_weights('m.weights.safetensors')`` the
 pickled and loading never runs code from a file: custom classes come back only by registered
 name (:func:`register_serializable`) or through ``custom_objects=``.
 
+Keras's own files go through the same functions, chosen by the name's ending: ``.keras`` (Keras
+3), ``.weights.h5`` (Keras 3's weights) and ``.h5`` (the legacy whole-model file), written so
+that Keras 3 loads them and read from files Keras 3 or Keras 2 wrote
+(:mod:`nerve.saving.keras_format`; they need h5py: ``pip install 'nerve[keras-files]'``).
+
 Importing this package installs ``Model.save``, ``save_weights`` and ``load_weights`` (models sit
 below saving in nerve's levels, so they reach it through this registration, never by import).
 """

@@ -31,7 +31,7 @@ import numpy as np
 from nerve import backend
 from nerve.autograd.tensor import Tensor
 from nerve.nn.module import Module
-from nerve.saving import archive, compile_state, model_config, torch_format, tree
+from nerve.saving import archive, compile_state, keras_format, model_config, torch_format, tree
 from nerve.saving import safetensors_io as st
 from nerve.saving.safetensors_io import NerveFileError
 
@@ -77,9 +77,14 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
     a crash leaves the previous file whole. A compiled model whose loss, metric or optimizer
     cannot be named in a file is saved uncompiled, with a warning.
 
+    A name ending in ``.keras`` writes Keras 3's file instead, and ``.h5`` the legacy file
+    Keras 3's ``model.save('x.h5')`` writes (:mod:`nerve.saving.keras_format`; they need h5py,
+    ``pip install 'nerve[keras-files]'``, and hold Sequential and functional models of layers
+    Keras has).
+
     Args:
         model: a Sequential, functional, or registered subclassed Model.
-        filepath: the file to write; its name must end in ``.nerve``.
+        filepath: the file to write; its name must end in ``.nerve`` (or ``.keras``, ``.h5``).
         overwrite: replace an existing file (else FileExistsError).
 
     Raises:
@@ -97,6 +102,25 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
     ...                     model.predict(np.ones((1, 3)), verbose=0)))
     True
     """
+    path = os.fspath(filepath)
+    if path.endswith((".weights.h5", WEIGHTS_SUFFIX)):
+        raise ValueError(
+            f"save_model: {path!r} names a weights file; use model.save_weights for it, or a "
+            "model file name ending in .nerve, .keras or .h5"
+        )
+    if keras_format.is_keras_path(path):
+        if not overwrite and os.path.exists(path):
+            raise FileExistsError(f"save_model: {path!r} exists and overwrite=False")
+        if path.endswith(".keras"):
+            keras_format.save_keras(model, path)
+        else:
+            keras_format.save_legacy_h5(model, path)
+        return
+    if not path.endswith(".nerve"):
+        raise ValueError(
+            f"save_model: the file name must end in '.nerve' (nerve's format), '.keras' or "
+            f"'.h5' (Keras's), got {path!r}"
+        )
     path = _check_target(filepath, ".nerve", "save_model", overwrite)
     config = {"model": model_config.serialize_layer(model), "compile": None}
     members = {WEIGHTS: st.encode(model.state_dict())}
@@ -129,8 +153,9 @@ def load_model(
     custom_objects: dict | None = None,
     compile: bool = True,  # noqa: A002  (Keras's name)
     restore_rng: bool = False,
+    safe_mode: bool = True,
 ):
-    """Read a model written by :func:`save_model` (or ``model.save``).
+    """Read a model written by :func:`save_model` (or ``model.save``), or a Keras file.
 
     Opening a file never runs code from it: classes are looked up by name among nerve's own
     and those registered with :func:`~nerve.saving.register_serializable` or given in
@@ -138,18 +163,29 @@ def load_model(
     ``restore_rng``.
 
     Args:
-        filepath: a ``.nerve`` file.
+        filepath: a ``.nerve`` file, or Keras's ``.keras`` or legacy ``.h5`` file.
         custom_objects: ``{name: class or function}`` for custom layers, losses, metrics.
         compile: compile the model as it was saved and restore the optimizer's state.
         restore_rng: set nerve's random generator to its state at save time, so that resuming
             ``fit(..., initial_epoch=e)`` shuffles and draws dropout masks exactly as an
             uninterrupted run would have.
+        safe_mode: Keras's switch for files holding code (a Lambda layer). nerve refuses such a
+            file either way, since it never runs code from a file; the message says which.
 
     Raises:
         NerveFileError: the file is truncated, damaged, modified, of another format or a newer
             version, or describes a model that cannot be rebuilt (the message says which).
     """
     path = os.fspath(filepath)
+    if path.endswith(".keras"):
+        return keras_format.load_keras(path, custom_objects, compile, safe_mode)
+    if path.endswith(".weights.h5"):
+        raise NerveFileError(
+            f"cannot load {path!r} as a model: a .weights.h5 file holds weights only; build the "
+            "model in code and call model.load_weights on it"
+        )
+    if path.endswith(".h5"):
+        return keras_format.load_legacy_h5(path, custom_objects, compile, safe_mode)
     meta, members = archive.read_archive(path)
     where = f"cannot load {path!r}"
     if CONFIG not in members or WEIGHTS not in members:
@@ -382,18 +418,30 @@ def _load_state(data: bytes, where: str) -> tuple[OrderedDict, bool]:
 
 # ---------------------------------------------------------------------------- model weights
 def save_weights(model, filepath, overwrite: bool = True) -> None:
-    """``model.save_weights``: the state_dict to a ``.weights.safetensors`` file (see :func:`save`).
+    """``model.save_weights``: the state_dict to a ``.weights.safetensors`` file (see :func:`save`),
+    or Keras 3's ``.weights.h5`` (:mod:`nerve.saving.keras_format`; needs h5py).
 
     The suffix is required, as Keras 3 requires ``.weights.h5``: a weights file must not be
     mistaken for a whole-model ``.nerve`` file, nor written over one.
     """
+    if not os.fspath(filepath).endswith((WEIGHTS_SUFFIX, ".weights.h5")):
+        raise ValueError(
+            f"save_weights of {model.name!r}: the file name must end in {WEIGHTS_SUFFIX!r} "
+            f"(nerve's format) or '.weights.h5' (Keras's), got {os.fspath(filepath)!r}"
+        )
+    if os.fspath(filepath).endswith(".weights.h5"):
+        path = _check_target(filepath, ".weights.h5", f"save_weights of {model.name!r}", overwrite)
+        keras_format.save_weights_h5(model, path)
+        return
     path = _check_target(filepath, WEIGHTS_SUFFIX, f"save_weights of {model.name!r}", overwrite)
     save(model.state_dict(), path)
 
 
 def load_weights(model, filepath) -> None:
     """``model.load_weights`` from a ``.weights.safetensors`` file, the weights of a ``.nerve``
-    file, or an ``.npz`` written by nerve before the safetensors format (arrays only).
+    file, an ``.npz`` written by nerve before the safetensors format (arrays only), or Keras's
+    ``.weights.h5``, ``.keras`` and legacy ``.h5`` files (matched by Keras's layout: layer by
+    layer in ``model.layers`` order, shapes checked before anything is assigned).
 
     Weights are matched by name. When no name matches but the shapes match in order (layer
     names come from a per-session counter), they are matched by position, in the order the file
@@ -401,6 +449,9 @@ def load_weights(model, filepath) -> None:
     member order); a file without a trustworthy order is refused rather than guessed.
     """
     path = os.fspath(filepath)
+    if keras_format.is_keras_path(path):
+        keras_format.load_weights_keras(model, path)
+        return
     where = f"cannot load {path!r}"
     ordered = True
     if path.endswith(".nerve"):
