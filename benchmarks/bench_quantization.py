@@ -79,7 +79,10 @@ def nerve_accuracy(model, x, y, batch: int = 500) -> float:
     model.eval()
     with nerve.no_grad():
         pred = np.concatenate(
-            [model(nerve.Tensor(x[i : i + batch])).numpy().argmax(1) for i in range(0, len(x), batch)]
+            [
+                model(nerve.Tensor(x[i : i + batch])).numpy().argmax(1)
+                for i in range(0, len(x), batch)
+            ]
         )
     return float((pred == y).mean())
 
