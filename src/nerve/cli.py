@@ -6,6 +6,7 @@
     nerve summary MODEL
     nerve export MODEL [--format onnx] [--opset 17] [--output FILE]
     nerve bench [--quick] [--only NAME] ...   (a source checkout's benchmarks/)
+    nerve doctor RUN_FOLDER   (prints a Doctor report and draws its plots)
     nerve tune --model mlp|cnn --trials N --max-epochs E [--sampler tpe|random|gp]
                [--pruner hyperband|median|none] [--workers K]   (needs nerve[tune])
 
@@ -464,9 +465,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("options", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
+    from nerve.callbacks.doctor_report import add_doctor_parser
     from nerve.tune.cli import add_tune_parser  # needs optuna only when it runs
 
     add_tune_parser(sub)
+    add_doctor_parser(sub)
     return parser
 
 

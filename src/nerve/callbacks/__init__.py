@@ -11,6 +11,7 @@ the loop adds itself. A callback reaches the model only through Keras's interfac
 
 from nerve.callbacks.base import Callback, CallbackList, get_learning_rate, set_learning_rate
 from nerve.callbacks.csv_logger import CSVLogger
+from nerve.callbacks.doctor import Doctor
 from nerve.callbacks.early_stopping import EarlyStopping
 from nerve.callbacks.history import History
 from nerve.callbacks.lambda_callback import LambdaCallback
@@ -27,6 +28,7 @@ __all__ = [
     "CSVLogger",
     "Callback",
     "CallbackList",
+    "Doctor",
     "EarlyStopping",
     "History",
     "LambdaCallback",

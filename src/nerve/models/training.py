@@ -150,6 +150,11 @@ def fit(
     model.history = history
     model.stop_training = False
     logs: dict = {}
+    if isinstance(data, ArrayData):  # callbacks that check the data (Doctor) get the arrays
+        val_arrays = (val.x, val.y) if isinstance(val, ArrayData) else None
+        for c in cb.callbacks:
+            if hasattr(c, "on_fit_data"):
+                c.on_fit_data(data.x, data.y, val_arrays)
     cb.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
