@@ -20,10 +20,12 @@ $(VENV)/.nerve: pyproject.toml
 	touch $@
 
 # References for the parity tests, never runtime dependencies of nerve: torch (the CPU build
-# on this machine's disk) for the PyTorch door, Keras 3 on its torch backend for the Keras door.
+# on this machine's disk) for the PyTorch door, Keras 3 on its torch backend for the Keras door,
+# Captum for nerve.explain.
 $(VENV)/.torch: $(VENV)/.nerve
 	$(PIP) torch==2.13.0
 	$(PIP) keras==3.15.0
+	$(PIP) captum==0.9.0
 	touch $@
 
 FASHION_MNIST := /usr/share/datasets/fashion-mnist

@@ -74,6 +74,7 @@ _SUBMODULES = {
     "constraints",
     "data",
     "datasets",
+    "explain",
     "initializers",
     "keras",
     "layers",

@@ -178,7 +178,11 @@ def _train_into(args, model, data, folder: str, out: str):
     from nerve import callbacks, plot
 
     (x_train, y_train), (x_test, y_test), n_val = data
-    logs = [callbacks.CSVLogger(os.path.join(folder, "history.csv"))]
+    logs = [
+        callbacks.CSVLogger(os.path.join(folder, "history.csv")),
+        # a diagnosis of every run (under 2% of an epoch): `nerve doctor FOLDER` reads it
+        callbacks.Doctor(path=os.path.join(folder, "diagnosis.json"), verbose=0),
+    ]
     # Like Keras's validation_split: the last fraction of the training set, before shuffling.
     validation = (x_train[-n_val:], y_train[-n_val:]) if n_val else None
     x_fit, y_fit = x_train[: len(x_train) - n_val], y_train[: len(y_train) - n_val]
@@ -242,7 +246,9 @@ def _train_into(args, model, data, folder: str, out: str):
         "output": out,
     }
     _write_json(os.path.join(folder, "report.json"), report)
-    files = ", ".join(["model.nerve", "history.csv", "history.json", *pictures, "report.json"])
+    files = ", ".join(
+        ["model.nerve", "history.csv", "history.json", "diagnosis.json", *pictures, "report.json"]
+    )
     return report, files
 
 
@@ -250,6 +256,7 @@ RUN_FILES = (
     "model.nerve",
     "history.csv",
     "history.json",
+    "diagnosis.json",
     "curves.png",
     "confusion_matrix.png",
     "report.json",
