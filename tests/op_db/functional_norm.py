@@ -7,6 +7,8 @@ as torch does is checked in tests/test_functional_norm_stats.py.
 
 from __future__ import annotations
 
+# registers "sync_batch_norm" (a process of its own is a world of one: plain training batch norm)
+from nerve.distributed.sync_batchnorm import SyncBatchNormFunction
 from op_db import ErrorSample, Sample, positive, rand, randn
 
 N, C = 6, 4
@@ -41,6 +43,22 @@ def _bn(training, affine=True, permute=None):
     if affine:
         return lambda m, x, rm, rv, w, b: m.F.batch_norm(view(x), rm, rv, w, b, training=training)
     return lambda m, x, rm, rv: m.F.batch_norm(view(x), rm, rv, training=training)
+
+
+def _sync_bn(affine=False, permute=None, momentum=0.1, eps=1e-5):
+    """SyncBatchNormFunction (x, weight, bias, running buffers) on batch_norm's inputs."""
+
+    def view(x):
+        return x if permute is None else x.permute(*permute)
+
+    def run(m, x, rm, rv, w=None, b=None):
+        return SyncBatchNormFunction.apply(
+            view(x), w, b, rm._data, rv._data, momentum=momentum, eps=eps
+        )
+
+    if affine:
+        return run
+    return lambda m, x, rm, rv: run(m, x, rm, rv)
 
 
 SAMPLES = {
@@ -123,10 +141,46 @@ SAMPLES = {
             desc="instance_norm-updates-running",
         ),
     ],
+    "sync_batch_norm": [
+        Sample(
+            _sync_bn(affine=True),
+            (X2, RM, RV, W, B),
+            grad=(0, 3, 4),
+            torch_fn=_bn(True),
+            desc="2d-affine",
+        ),
+        Sample(
+            _sync_bn(affine=True, momentum=0.3, eps=1e-3),
+            (X4, RM, RV, W, B),
+            grad=(0, 3, 4),
+            torch_fn=lambda m, x, rm, rv, w, b: m.F.batch_norm(
+                x, rm, rv, w, b, training=True, momentum=0.3, eps=1e-3
+            ),
+            desc="4d-affine",
+        ),
+        Sample(_sync_bn(), (X3, RM, RV), grad=(0,), torch_fn=_bn(True, False), desc="3d"),
+        Sample(
+            _sync_bn(affine=True, permute=(0, 3, 1, 2)),
+            (X4_NHWC, RM, RV, W, B),
+            grad=(0, 3, 4),
+            torch_fn=_bn(True, permute=(0, 3, 1, 2)),
+            desc="4d-affine-channels-last-memory",
+        ),
+    ],
 }
 
 
 ERRORS = [
+    ErrorSample(
+        lambda m, x, rm, rv: SyncBatchNormFunction.apply(
+            x, None, None, rm._data, rv._data, 0.1, 1e-5
+        ),
+        (randn(1, C, seed=4), RM, RV),
+        ValueError,
+        r"SyncBatchNorm: expected more than 1 value per channel when training over all ranks, "
+        r"got input of shape \(1, 4\)",
+        desc="sync_batch_norm-one-value",
+    ),
     ErrorSample(
         lambda m, x, rm, rv: m.F.batch_norm(x, rm, rv, training=True),
         (X4, rand(5, seed=1), positive(5, seed=2)),

@@ -13,6 +13,10 @@ Every rank starts from rank 0's weights, reads its own share of the data, and af
 ``loss.backward()`` holds the mean of all ranks' gradients, so N ranks with batch b take the
 same steps as one process with batch N * b.
 
+The Keras door: ``model.fit(x, y, batch_size=global_batch, distribute=True)`` (or compile the
+model inside ``DataParallel().scope()``) shards the arrays by rank and averages gradients and
+logs; see ``nerve.distributed.strategy``.
+
 Faults: a rank that raises exits non-zero and mpirun then stops the others; there is no
 timeout on a collective a live rank never joins.
 """
@@ -38,10 +42,12 @@ from nerve.distributed.keras_door import (
     MetricAverageCallback,
 )
 from nerve.distributed.sampler import DistributedSampler
+from nerve.distributed.strategy import DataParallel
 from nerve.distributed.sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     "BroadcastGlobalVariablesCallback",
+    "DataParallel",
     "DistributedDataParallel",
     "DistributedOptimizer",
     "DistributedSampler",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from nerve.autograd.function import Function
+from nerve.autograd.registry import register
 from nerve.distributed import comm
 from nerve.nn.functional.normalization import (
     _affine_out,
@@ -31,15 +32,12 @@ def _sum_over_ranks(a: np.ndarray) -> np.ndarray:
     return a
 
 
+@register("sync_batch_norm")
 class SyncBatchNormFunction(Function):
     """Training-mode batch norm of (N, C, *) with statistics over every rank's batch.
 
     Inputs: x, weight, bias (differentiable), running_mean, running_var (updated in place).
-    Not yet in ``nerve.autograd.registry``: registering it needs its op_db samples and ONNX
-    reason in the same change (the coverage tests see every op that any module registers).
     """
-
-    op_name = "sync_batch_norm"
 
     differentiable = (0, 1, 2)
 

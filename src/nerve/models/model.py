@@ -286,6 +286,8 @@ class Model(Layer):
             [metrics_module.Mean(name=f"{n}_loss") for n in names] if len(names) > 1 else []
         )
         self._compile_metrics = _CompileMetrics(self._metrics) if self._metrics else None
+        # compiled inside a strategy's scope(): every fit of this model is data-parallel
+        self.__dict__["_distribute_strategy"] = training.current_scope()
         self.compiled = True
 
     @staticmethod
@@ -491,9 +493,14 @@ class Model(Layer):
         validation_steps=None,
         validation_batch_size=None,
         validation_freq: int = 1,
+        distribute=None,
         **kwargs,
     ):
         """Train for ``epochs`` epochs; returns a History (see nerve.models.training).
+
+        ``distribute`` (nerve's addition): True trains data-parallel over the MPI ranks with
+        ``nerve.distributed``'s default strategy, a strategy object uses that one, False never,
+        None (the default) the strategy whose ``scope()`` the model was compiled in, if any.
 
         Keras 1's ``nb_epoch=`` is accepted for ``epochs=`` with a DeprecationWarning.
         """
@@ -524,6 +531,7 @@ class Model(Layer):
             validation_steps,
             validation_batch_size,
             validation_freq,
+            distribute,
         )
 
     def evaluate(

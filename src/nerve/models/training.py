@@ -22,6 +22,49 @@ from nerve.models.data_adapter import (
     pythonify_logs,
 )
 
+# ------------------------------------------------------------------ data-parallel hook
+# nerve.distributed (L9) sits above this file, so fit talks to a strategy by duck typing: an
+# object with ``prepare_fit(model, data, val, callbacks, batch_size, verbose)`` returning the
+# (data, val, callbacks, batch_size, verbose) this rank should use. nerve.distributed registers
+# its default strategy here when imported, and ``strategy.scope()`` records itself on models
+# compiled inside it (see ``current_scope``).
+_registry: dict = {"default": None, "scopes": []}
+
+
+def register_default_strategy(factory) -> None:
+    """Make ``fit(distribute=True)`` use ``factory()`` (nerve.distributed calls this)."""
+    _registry["default"] = factory
+
+
+def current_scope():
+    """The strategy whose ``scope()`` is active (compile records it on the model), or None."""
+    scopes = _registry["scopes"]
+    return scopes[-1] if scopes else None
+
+
+def _strategy(model, distribute):
+    """The strategy a fit uses: the one given, the registered default for True, or the one
+    the model was compiled under; None for a plain fit."""
+    if distribute is None:
+        return model.__dict__.get("_distribute_strategy")
+    if distribute is False:
+        return None
+    if distribute is True:
+        factory = _registry["default"]
+        if factory is None:
+            raise RuntimeError(
+                "fit(distribute=True): no data-parallel strategy is registered; "
+                "`import nerve.distributed` first, or pass distribute=nerve.distributed."
+                "DataParallel()"
+            )
+        return factory()
+    if not hasattr(distribute, "prepare_fit"):
+        raise TypeError(
+            "fit: distribute must be True, False, None or a strategy with a prepare_fit method "
+            f"(nerve.distributed.DataParallel()), got {type(distribute).__name__}"
+        )
+    return distribute
+
 
 def _data(x, y, sample_weight, what: str, model=None):
     if is_array_data(x):
@@ -118,6 +161,7 @@ def fit(
     validation_steps=None,
     validation_batch_size=None,
     validation_freq: int = 1,
+    distribute=None,
 ):
     model._check_compiled("fit")
     batch_size = _positive_int(batch_size, "batch_size", "fit", 32)
@@ -145,6 +189,11 @@ def fit(
         val = None
 
     verbose = _verbose(verbose)
+    strategy = _strategy(model, distribute)
+    if strategy is not None:  # this rank's share of the data, callbacks and batch size
+        data, val, callbacks, batch_size, verbose = strategy.prepare_fit(
+            model, data, val, callbacks, batch_size, verbose
+        )
     steps = steps_per_epoch or data.num_batches(batch_size)
     cb, history = _callbacks(model, callbacks, verbose, epochs, steps, add_history=True)
     model.history = history

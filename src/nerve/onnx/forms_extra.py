@@ -8,6 +8,7 @@ from nerve.onnx.op_forms import NOT_EXPORTABLE_OPS, form, unsqueeze
 
 NOT_EXPORTABLE_OPS.update(
     {
+        "sync_batch_norm": "training-only; an exported (eval) SyncBatchNorm runs batch_norm",
         "cumprod": "ONNX has no cumulative product (CumSum only), and log-space loses signs "
         "and zeros",
         "cummax": "ONNX has no cumulative maximum (CumSum only)",

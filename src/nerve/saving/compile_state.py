@@ -118,6 +118,8 @@ def _names_of(model) -> dict[int, str]:
 
 def serialize_optimizer(optimizer, model) -> tuple[dict, dict]:
     """``(json, arrays)`` for a Keras-style or PyTorch-style optimizer bound to ``model``."""
+    # a wrapper (nerve.distributed's DistributedOptimizer) is saved as the optimizer it wraps
+    optimizer = getattr(optimizer, "unwrapped", optimizer)
     names = _names_of(model)
 
     def name_of(p) -> str:

@@ -3,7 +3,7 @@
 ``import nerve.tune as kt`` and Keras Tuner code runs unchanged: ``kt.HyperParameters``,
 ``kt.HyperModel``, ``kt.Objective``, the tuners ``kt.RandomSearch``, ``kt.GridSearch``,
 ``kt.BayesianOptimization`` and ``kt.Hyperband``. Optuna does the sampling (Random, Grid, GP or
-TPE samplers), the pruning (Hyperband, median) and the storage: trials live in
+TPE samplers), the pruning (median, Optuna's Hyperband pruner) and the storage: trials live in
 ``directory/project_name/study.journal`` (or any Optuna storage URL), so a killed search resumes
 and several processes can search one study. ``mlp_space`` / ``cnn_space`` are ready
 architecture-search hypermodels; ``report`` is the pruning helper for hand-written loops.
@@ -12,6 +12,13 @@ Needs the optional extra: ``pip install 'nerve[tune]'`` (optuna).
 """
 
 from nerve.callbacks.optuna_pruning import OptunaPruning, report
+from nerve.tune.hyperband import (
+    Hyperband,
+    HyperbandOracle,
+    hyperband_schedule,
+    hyperband_total_trials,
+    hyperband_trials,
+)
 from nerve.tune.hyperparameters import HyperParameter, HyperParameters
 from nerve.tune.oracle import Objective, Oracle, Trial, infer_direction
 from nerve.tune.spaces import cnn_space, mlp_space
@@ -21,11 +28,8 @@ from nerve.tune.tuners import (
     BayesianOptimizationOracle,
     GridSearch,
     GridSearchOracle,
-    Hyperband,
-    HyperbandOracle,
     RandomSearch,
     RandomSearchOracle,
-    hyperband_trials,
 )
 
 __all__ = [
@@ -46,6 +50,8 @@ __all__ = [
     "Trial",
     "Tuner",
     "cnn_space",
+    "hyperband_schedule",
+    "hyperband_total_trials",
     "hyperband_trials",
     "infer_direction",
     "mlp_space",

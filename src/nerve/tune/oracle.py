@@ -287,7 +287,10 @@ class Oracle:
         self.study._storage.set_trial_user_attr(t._trial_id, "tag", tag)
         self.study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
         retry = int(t.user_attrs.get("retry", 0)) + (tag == "retried")
-        self.study.enqueue_trial(t.params, user_attrs={"retry": retry}, skip_if_exists=False)
+        attrs = {"retry": retry}
+        if "hyperband" in t.user_attrs:  # a Hyperband trial's retry keeps its bracket and round
+            attrs["hyperband"] = t.user_attrs["hyperband"]
+        self.study.enqueue_trial(t.params, user_attrs=attrs, skip_if_exists=False)
 
     def create_trial(self, tuner_id: str = "tuner0"):
         """The next trial to run, or None when the search is done.

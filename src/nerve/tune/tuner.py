@@ -432,21 +432,31 @@ class Tuner:
 
     def load_model(self, trial):
         """The model of ``trial``, with its checkpointed weights."""
-        self._flush_checkpoints()
         model = self._try_build(trial.hyperparameters.copy())
-        path = os.path.join(self._trial_dir(trial.trial_id), CHECKPOINT)
+        self._load_checkpoint(model, trial.trial_id, "load_model")
+        return model
+
+    def _load_checkpoint(self, model, trial_id, where="Hyperband") -> None:
+        """Load trial ``trial_id``'s checkpoint into ``model`` (built first when it has no
+        weights yet).
+
+        Raises:
+            FileNotFoundError: the trial has no checkpoint.
+            RuntimeError: the model is not built and the input shape is unknown.
+        """
+        self._flush_checkpoints()
+        path = os.path.join(self._trial_dir(trial_id), CHECKPOINT)
         if not os.path.exists(path):
-            raise FileNotFoundError(f"load_model: trial {trial.trial_id} has no checkpoint {path}")
+            raise FileNotFoundError(f"{where}: trial {trial_id} has no checkpoint {path}")
         if not model.state_dict():
             shape = self._sample_shape or self.oracle.study.user_attrs.get("input_shape")
             if shape is None:
                 raise RuntimeError(
-                    f"load_model: the model of trial {trial.trial_id} is not built and the "
+                    f"{where}: the model of trial {trial_id} is not built and the "
                     f"input shape is unknown; give the model an Input"
                 )
             model.predict(np.zeros([1, *shape], np.float32), verbose=0)
         model.load_weights(path)
-        return model
 
     def search_space_summary(self, extended: bool = False) -> None:
         """Print the search space, one hyperparameter per line with its configuration."""

@@ -1,5 +1,6 @@
-"""The tuners: Keras Tuner's RandomSearch, GridSearch, BayesianOptimization and Hyperband, each
-an Oracle choosing Optuna's sampler and pruner, under the one search loop of Tuner."""
+"""The tuners: Keras Tuner's RandomSearch, GridSearch and BayesianOptimization, each an Oracle
+choosing Optuna's sampler and pruner, under the one search loop of Tuner (Hyperband, which also
+schedules rounds, is in nerve.tune.hyperband)."""
 
 from __future__ import annotations
 
@@ -179,92 +180,3 @@ class BayesianOptimization(Tuner):
             self.oracle.sampler = self.oracle._make_sampler()
             self.oracle.study.sampler = self.oracle.sampler
         return super().search(*fit_args, **fit_kwargs)
-
-
-def hyperband_trials(max_epochs: int, factor: int, hyperband_iterations: int = 1) -> int:
-    """How many models Keras Tuner's Hyperband starts: per iteration, the first round of each
-    bracket, ``ceil(ceil(1 + log_factor(max_epochs)) / (s + 1) * factor**s)`` for brackets
-    ``s = 0 .. floor(log_factor(max_epochs))``.
-
-    >>> hyperband_trials(10, 3)
-    22
-    """
-    end = math.ceil(1 + math.log(max_epochs, factor))
-    brackets, epochs = 0, max_epochs
-    while epochs >= 1:  # Keras Tuner's bracket count: max_epochs / factor**s >= 1
-        epochs /= factor
-        brackets += 1
-    per = sum(math.ceil(end / (s + 1) * factor**s) for s in range(brackets))
-    return per * int(hyperband_iterations)
-
-
-class HyperbandOracle(Oracle):
-    """Successive halving in brackets (Optuna's HyperbandPruner over random sampling)."""
-
-    def __init__(self, *args, max_epochs=100, factor=3, min_epochs=1, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.max_epochs, self.factor, self.min_epochs = max_epochs, factor, min_epochs
-
-    def _make_pruner(self):
-        optuna = require_optuna("nerve.tune.Hyperband")
-        return optuna.pruners.HyperbandPruner(
-            min_resource=self.min_epochs,
-            max_resource=self.max_epochs,
-            reduction_factor=self.factor,
-        )
-
-
-class Hyperband(Tuner):
-    """Hyperband (Keras Tuner's ``kt.Hyperband``) on Optuna's HyperbandPruner.
-
-    Keras Tuner's arithmetic decides the budget: ``floor(log_factor(max_epochs)) + 1`` brackets,
-    and ``hyperband_trials(max_epochs, factor, hyperband_iterations)`` models in all (22 for
-    ``max_epochs=10, factor=3``). Each model trains for up to ``max_epochs`` epochs; at every
-    rung (``1, factor, factor**2, ...`` epochs) Optuna's pruner keeps the best ``1/factor`` of
-    its bracket and stops the rest. A kept model continues from where it is (its weights stay
-    in memory), so no round starts a model from scratch.
-
-    Args:
-        max_epochs: the most epochs one model trains (default 100); ``search``'s ``epochs`` is
-            replaced by it, as in Keras Tuner.
-        factor: the reduction factor between rungs (default 3).
-        hyperband_iterations: how many times the whole set of brackets runs (default 1).
-        Others as RandomSearch.
-
-    Raises:
-        ValueError: max_epochs < 1 or factor < 2.
-    """
-
-    def __init__(
-        self,
-        hypermodel=None,
-        objective=None,
-        max_epochs=100,
-        factor=3,
-        hyperband_iterations=1,
-        seed=None,
-        sampler=None,
-        **kwargs,
-    ):
-        if int(max_epochs) < 1:
-            raise ValueError(f"Hyperband: max_epochs must be >= 1, got {max_epochs}")
-        if int(factor) < 2:
-            raise ValueError(f"Hyperband: factor must be >= 2, got {factor}")
-        self.max_epochs, self.factor = int(max_epochs), int(factor)
-        self.hyperband_iterations = int(hyperband_iterations)
-        max_trials = kwargs.pop("max_trials", None) or hyperband_trials(
-            self.max_epochs, self.factor, self.hyperband_iterations
-        )
-        oracle = HyperbandOracle(
-            objective,
-            max_trials,
-            seed=seed,
-            sampler=sampler,
-            max_epochs=self.max_epochs,
-            factor=self.factor,
-            **_split(kwargs),
-        )
-        super().__init__(oracle, hypermodel, **kwargs)
-
-    def _adjust_fit_kwargs(self, trial, kwargs) -> None:
-        kwargs["epochs"] = self.max_epochs
