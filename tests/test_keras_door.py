@@ -451,3 +451,29 @@ def test_aliases_of_the_door(keras_ref):
     assert (x, y, sw) == (1, 2, None)
     for name in ("Dense", "Conv2D", "LSTM", "Embedding", "BatchNormalization", "Dropout"):
         assert hasattr(keras.layers, name) and hasattr(keras_ref.layers, name)
+
+
+def test_keras2_optimizer_arguments_warn_and_work():
+    with pytest.warns(DeprecationWarning, match=r"Adam\(learning_rate=\.\.\.\)"):
+        adam = keras.optimizers.Adam(lr=0.05)
+    assert adam.learning_rate == pytest.approx(0.05)
+    x, y = np.random.default_rng(3).normal(size=(16, 3)), np.ones((16, 1))
+    trained = []
+    for make in (
+        lambda: keras.optimizers.SGD(lr=0.1, decay=0.5, momentum=0.9),
+        lambda: keras.optimizers.SGD(
+            learning_rate=keras.optimizers.schedules.InverseTimeDecay(0.1, 1, 0.5),
+            momentum=0.9,
+        ),
+    ):
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        _set_random_weights(model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            model.compile(make(), "mse")
+        model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        trained.append(model.get_weights())
+    for a, b in zip(*trained):
+        assert_close(a, b)
+    with pytest.raises(TypeError, match="unexpected argument"):
+        keras.optimizers.SGD(learning_rat=0.1)

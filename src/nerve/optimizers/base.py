@@ -13,12 +13,13 @@ before the model: ``model.compile(optimizer=Adam(1e-3))``. Update it with ``appl
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from nerve.autograd.grad_mode import no_grad
 from nerve.autograd.tensor import Tensor
-from nerve.optimizers.schedules import LearningRateSchedule
+from nerve.optimizers.schedules import InverseTimeDecay, LearningRateSchedule
 from nerve.optimizers.schedules import deserialize as deserialize_schedule
 from nerve.optimizers.schedules import serialize as serialize_schedule
 
@@ -39,6 +40,7 @@ class Optimizer:
         name: str | None = None,
         **kwargs,
     ):
+        learning_rate = self._legacy_arguments(learning_rate, kwargs)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected argument(s) {sorted(kwargs)}")
         clips = [c for c in (clipnorm, clipvalue, global_clipnorm) if c is not None]
@@ -59,6 +61,28 @@ class Optimizer:
         self.variables_: list = []
         self.slots: list[dict] = []
         self.built = False
+
+    def _legacy_arguments(self, learning_rate, kwargs: dict):
+        """Keras 2's ``lr=`` (the learning rate) and ``decay=`` (lr / (1 + decay * step), as
+        an InverseTimeDecay schedule), each with a DeprecationWarning naming Keras 3's form."""
+        cls = type(self).__name__
+        if "lr" in kwargs:
+            warnings.warn(
+                f"{cls}(lr=...) is Keras 2's spelling; use {cls}(learning_rate=...)",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+            learning_rate = kwargs.pop("lr")
+        decay = kwargs.pop("decay", 0.0)
+        if decay:
+            warnings.warn(
+                f"{cls}(decay=...) is Keras 2's; Keras 3 writes it as learning_rate="
+                "keras.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=decay)",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+            learning_rate = InverseTimeDecay(float(learning_rate), 1, float(decay))
+        return learning_rate
 
     # ------------------------------------------------------------------ learning rate
     @property
