@@ -522,3 +522,39 @@ def test_fit_distribute_without_mpi4py_names_the_install(monkeypatch):
     with pytest.raises(ImportError, match="mpi4py"):
         model.fit(x, x[:, :1], verbose=0)
     model.fit(x, x[:, :1], verbose=0, epochs=1, distribute=False)  # opting out still trains
+
+
+@needs_mpi
+def test_resuming_a_distributed_run_on_one_rank_continues_it(tmp_path):
+    # 2 ranks train 4 epochs and checkpoint each one (rank 0 writes); one process then resumes
+    # from the epoch-2 file with the global batch and must end where the 2-rank run ended
+    ckpt = tmp_path / "epoch{epoch}.nerve"
+    run_ranks(
+        tmp_path,
+        f"""
+        import numpy as np
+        import nerve
+        from nerve import keras
+        import nerve.distributed  # registers the DataParallel strategy
+
+        x = np.random.default_rng(0).standard_normal((64, 5)).astype(np.float32)
+        y = np.random.default_rng(1).standard_normal((64, 3)).astype(np.float32)
+        nerve.manual_seed(0)
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="tanh"),
+                                  keras.layers.Dense(3)])
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+        model.fit(x, y, batch_size=16, epochs=4, shuffle=False, distribute=True, verbose=0,
+                  callbacks=[keras.callbacks.ModelCheckpoint({str(ckpt)!r})])
+        """,
+    )
+    import numpy as np
+
+    import nerve
+
+    x = np.random.default_rng(0).standard_normal((64, 5)).astype(np.float32)
+    y = np.random.default_rng(1).standard_normal((64, 3)).astype(np.float32)
+    resumed = nerve.load_model(tmp_path / "epoch2.nerve")
+    resumed.fit(x, y, batch_size=16, epochs=4, initial_epoch=2, shuffle=False, verbose=0)
+    final = nerve.load_model(tmp_path / "epoch4.nerve")
+    for a, b in zip(resumed.get_weights(), final.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-5)
