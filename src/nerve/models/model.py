@@ -369,16 +369,9 @@ class Model(Layer):
         forward in training mode, loss, backward, optimizer step; returns the running logs."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         y_pred = self(x, training=True)
-        if type(self).compute_loss is Model.compute_loss:
-            loss, parts = self._compute_losses(y, y_pred, sample_weight)
-        else:
-            loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
-            parts = []
-        trainable = self.trainable_weights
-        if trainable:
+        loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=True)
+        if self._has_trainable_weights():
             optimizer = self.optimizer
-            if isinstance(optimizer, optimizers_module.Optimizer) and not optimizer.built:
-                optimizer.build(trainable)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -399,15 +392,30 @@ class Model(Layer):
         self._update_metrics(loss, parts, x, y, y_pred, sample_weight)
         return self.get_metrics_result()
 
+    def _has_trainable_weights(self) -> bool:
+        """Whether the optimizer has weights to update (a Keras-style optimizer is bound to the
+        trainable weights on the first step; walking the layers every step would cost time)."""
+        optimizer = self.optimizer
+        if not isinstance(optimizer, optimizers_module.Optimizer):
+            return any(p.requires_grad for p in self.parameters())
+        if not optimizer.built:
+            trainable = self.trainable_weights
+            if not trainable:
+                return False
+            optimizer.build(trainable)
+        return bool(optimizer.variables_)
+
+    def _step_loss(self, x, y, y_pred, sample_weight, training: bool) -> tuple[Tensor, list]:
+        """(loss, per-output losses): the compiled losses, or an overridden compute_loss."""
+        if type(self).compute_loss is Model.compute_loss:
+            return self._compute_losses(y, y_pred, sample_weight)
+        return self.compute_loss(x, y, y_pred, sample_weight, training=training), []
+
     def test_step(self, data) -> dict:
         """The loss and metrics of a batch, in inference mode (Keras 3's signature)."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         y_pred = self(x, training=False)
-        if type(self).compute_loss is Model.compute_loss:
-            loss, parts = self._compute_losses(y, y_pred, sample_weight)
-        else:
-            loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
-            parts = []
+        loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=False)
         self._update_metrics(loss, parts, x, y, y_pred, sample_weight)
         return self.get_metrics_result()
 
@@ -467,12 +475,9 @@ class Model(Layer):
         for metric in self.metrics:
             metric.reset_state()
 
-    def metric_results(self) -> dict:
-        return self.get_metrics_result()
-
     @property
     def metrics_names(self) -> list[str]:
-        return list(self.metric_results()) if self.compiled else []
+        return list(self.get_metrics_result()) if self.compiled else []
 
     # ------------------------------------------------------------------ training API
     def fit(
