@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: demo test lint format clean fashion-mnist
+.PHONY: demo test lint format clean fashion-mnist fortunes examples
 
 # Debian's python3 lacks venv until python3-venv is installed: do that when apt allows.
 $(VENV)/.nerve: pyproject.toml
@@ -43,7 +43,23 @@ fashion-mnist:
 			|| echo "could not install dataset-fashion-mnist; nerve train will say what to do"; \
 	fi
 
-test: $(VENV)/.torch fashion-mnist
+# The text corpus of the sequence examples (examples/char_lstm.py, examples/attention.py):
+# Debian's fortunes package, installed the same way, best effort.
+FORTUNES := /usr/share/games/fortunes
+
+fortunes:
+	@if [ ! -d $(FORTUNES) ] && command -v apt-get >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		echo "installing the Debian package fortunes"; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fortunes \
+			|| echo "could not install fortunes; the sequence examples will say what to do"; \
+	fi
+
+# Every example of the gallery in full mode (minutes each; see examples/README.md).
+examples: $(VENV)/.torch fashion-mnist fortunes
+	for f in examples/[a-z]*.py; do $(PY) $$f || exit 1; done
+
+test: $(VENV)/.torch fashion-mnist fortunes
 	$(PY) -m ruff check src tests examples benchmarks
 	$(PY) -m ruff format --check src tests examples benchmarks
 	$(PY) -m pytest

@@ -26,6 +26,7 @@ LEVELS = {
     "nerve.nn.functional": 3,
     "nerve.nn": 4,
     "nerve.optim": 5,
+    "nerve.compiler": 5,
     "nerve.optimizers": 5,
     "nerve.losses": 5,
     "nerve.metrics": 5,

@@ -15,6 +15,30 @@ DEFAULT_INT = xp.int64
 _generator = xp.random.default_rng()
 
 
+# Array types of other devices -> their array module (CuPy's ndarray -> cupy); filled by
+# nerve.device when a device backend loads. NumPy's own arrays never reach the lookup.
+DEVICE_MODULES: dict = {}
+
+
+def array_module_of(*arrays):
+    """The array module (NumPy, or CuPy for arrays on a CUDA device) of the first array given
+    that lives on a device other than the CPU; NumPy when all are NumPy arrays or scalars.
+
+    Ops take their creation functions (``zeros``, ``empty``, ``arange``...) from it, so one
+    definition runs on either device. It costs a type check per argument on the CPU.
+
+    >>> array_module_of(xp.ones(2)).__name__
+    'numpy'
+    """
+    for a in arrays:
+        t = type(a)
+        if t is not xp.ndarray:
+            module = DEVICE_MODULES.get(t)
+            if module is not None:
+                return module
+    return xp
+
+
 def get_default_dtype() -> xp.dtype:
     """The dtype of new float tensors (Python floats, ``nerve.zeros``, ``nerve.rand``...).
 
