@@ -50,6 +50,7 @@ LEVELS = {
     "nerve.explain": 9,
     "nerve.distributed": 9,
     "nerve.cli": 10,
+    "nerve.cli_examples": 10,
     "nerve.__main__": 10,
 }
 

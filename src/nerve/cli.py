@@ -9,6 +9,7 @@
     nerve bench [--quick] [--only NAME] ...   (a source checkout's benchmarks/)
     nerve doctor RUN_FOLDER   (prints a Doctor report and draws its plots)
     nerve explain MODEL [--images N] [--method integrated_gradients|saliency|...]
+    nerve examples [NAME [--quick]]   (the gallery of a source checkout)
     nerve tune --model mlp|cnn --trials N --max-epochs E [--sampler tpe|random|gp]
                [--pruner hyperband|median|none] [--workers K]   (needs nerve[tune])
 
@@ -605,12 +606,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("options", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
     from nerve.callbacks.doctor_report import add_doctor_parser
+    from nerve.cli_examples import add_examples_parser
     from nerve.explain.cli import add_explain_parser
     from nerve.tune.cli import add_tune_parser  # needs optuna only when it runs
 
     add_tune_parser(sub)
     add_doctor_parser(sub)
     add_explain_parser(sub)
+    add_examples_parser(sub)
     return parser
 
 
