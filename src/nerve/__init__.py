@@ -40,6 +40,7 @@ from nerve.primitives.indexing import *  # noqa: F403
 from nerve.primitives.linalg import *  # noqa: F403
 from nerve.primitives.reduction import *  # noqa: F403
 from nerve.primitives.reshaping import *  # noqa: F403
+from nerve.primitives.sampling import *  # noqa: F403
 from nerve.primitives.shape import *  # noqa: F403
 
 # dtypes under torch's names (NumPy dtypes: t.dtype == nerve.float32 and np.float32 alike)
