@@ -11,12 +11,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "nerve"
 
 LEVELS = {
     "nerve.backend": 0,
+    "nerve.strict": 0,
     "nerve.files": 0,
     "nerve.memory": 0,
     "nerve.device": 0,
     "nerve.cuda": 0,
     "nerve.accelerator": 0,
     "nerve.autograd": 1,
+    "nerve.amp": 1,
     "nerve.primitives": 1,
     "nerve.testing": 1,
     "nerve.data": 2,

@@ -24,6 +24,7 @@ from nerve.autograd import (
     no_grad,
     set_grad_enabled,
 )
+from nerve.autograd.amp import autocast, is_autocast_enabled
 from nerve.autograd.api import is_floating_point, is_tensor, numel
 from nerve.autograd.printing import set_printoptions
 from nerve.backend import (
@@ -70,6 +71,8 @@ if _os.environ.get("NERVE_KEEP_FREED_MEMORY", "1") != "0":
 # Sub-packages load on first use (nerve.nn, nerve.optim, ...), keeping `import nerve` fast.
 _SUBMODULES = {
     "activations",
+    "amp",
+    "compiler",
     "callbacks",
     "compat",
     "constraints",
@@ -102,6 +105,7 @@ _SUBMODULES = {
 # Names of a lazily loaded sub-package, reachable as nerve.<name>: the file functions, and
 # Keras's three most used names (keras.Sequential, keras.Model, keras.Input).
 _LAZY_FUNCTIONS = {
+    "compile": "compiler",
     "save": "saving",
     "load": "saving",
     "load_model": "saving",

@@ -73,16 +73,49 @@ def set_default_dtype(dtype) -> None:
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the generator behind every random op in nerve."""
+    """Seed the generator behind every random op in nerve, on the CPU and on every device
+    (as torch.manual_seed seeds CUDA too)."""
     global _generator
     if not isinstance(seed, (int, xp.integer)) or isinstance(seed, bool):
         raise TypeError(f"manual_seed expects an int, got {type(seed).__name__}")
     _generator = xp.random.default_rng(int(seed))
+    seed_devices(int(seed))
 
 
 def rng() -> xp.random.Generator:
-    """The generator every random op draws from (replaced by manual_seed)."""
+    """The generator every random op draws from on the CPU (replaced by manual_seed)."""
     return _generator
+
+
+# The device generators: array module -> its Generator, made on first use from the seed of the
+# latest manual_seed (or from fresh entropy before any), so device draws are reproducible too.
+_device_generators: dict = {}
+_device_seed: list = [None]
+
+
+def seed_devices(seed: int) -> None:
+    """Seed the generators of the devices only (``nerve.cuda.manual_seed``)."""
+    _device_seed[0] = int(seed)
+    _device_generators.clear()
+
+
+def rng_for(module):
+    """The generator that makes random arrays with ``module`` (NumPy: :func:`rng`; CuPy: a
+    ``cupy.random.Generator``, which has ``random``, ``standard_normal``, ``integers`` and
+    ``uniform``, not NumPy's ``normal``, ``permutation`` or ``choice``).
+
+    Ops draw with ``rng_for(array_module_of(x))`` so that their samples are made where their
+    data lives.
+
+    >>> rng_for(xp) is rng()
+    True
+    """
+    if module is xp:
+        return _generator
+    g = _device_generators.get(module)
+    if g is None:
+        g = _device_generators[module] = module.random.default_rng(_device_seed[0])
+    return g
 
 
 class Generator:

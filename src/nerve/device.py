@@ -1,13 +1,20 @@
-"""Devices, as torch names them: ``nerve.device("cpu")``, ``"cuda:0"``.
+"""Devices, as torch names them: ``nerve.device("cpu")``, ``"cuda:0"``, and where their data lives.
 
-Today every tensor lives on the CPU (NumPy). The CUDA device (CuPy) is a later step; until then
-asking for it is a clear error, and ``nerve.cuda.is_available()`` says False so that device-agnostic
-code (``device = "cuda" if torch.cuda.is_available() else "cpu"``) takes the CPU path.
+The CPU holds NumPy arrays. A CUDA device holds the arrays of a device backend: CuPy, found on
+first ask when it is installed and sees a GPU, or the strict test backend (:mod:`nerve.strict`)
+while :func:`nerve.testing.strict_cuda` is on. Without one, asking for "cuda" is a clear error and
+``nerve.cuda.is_available()`` says False, so device-agnostic code
+(``device = "cuda" if torch.cuda.is_available() else "cpu"``) takes the CPU path.
+
+The array type of each backend is registered in ``backend.DEVICE_MODULES``; that is how an op
+finds its array module from its inputs (:func:`nerve.backend.array_module_of`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from nerve import backend
 
 _KNOWN_TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
 
@@ -103,14 +110,23 @@ def as_device(spec) -> device:
     """``spec`` ("cpu", "cuda:0", a device, an int, None for the default) as a device that exists.
 
     This is the one place that decides which devices exist: every constructor's ``device=``,
-    ``Tensor.to`` and ``Module.to`` come through here.
+    ``Tensor.to`` and ``Module.to`` come through here. "cuda" without an index means the
+    current CUDA device (``nerve.cuda.current_device()``), as in torch.
 
     Raises:
-        RuntimeError: the device is not available on this machine (only "cpu" is, today).
+        RuntimeError: the device is not available on this machine.
     """
     d = _default if spec is None else spec if isinstance(spec, device) else device(spec)
-    if d.type != "cpu":
+    if d.type == "cpu":
+        return d
+    module = backend_module(d.type)
+    if module is None:
         raise RuntimeError(unavailable_message(str(d)))
+    if d.index is not None and d.index >= device_count(d.type):
+        raise RuntimeError(
+            f"device {str(d)!r} is not available: this machine has {device_count(d.type)} "
+            f"{d.type} device(s), numbered from 0"
+        )
     return d
 
 
@@ -118,15 +134,150 @@ def unavailable_message(what: str) -> str:
     """The one sentence nerve says when code asks for a device it does not have."""
     return (
         f"device {what!r} is not available: nerve runs on the CPU here "
-        f"(nerve.cuda.is_available() is False). Use device='cpu', or write device-agnostic "
+        f"(nerve.cuda.is_available() is False; a CUDA device needs a GPU and CuPy: "
+        f"pip install nerve[cuda]). Use device='cpu', or write device-agnostic "
         f"code: device = 'cuda' if nerve.cuda.is_available() else 'cpu'"
     )
 
 
 def array_module(spec=None):
-    """The array module that holds data on device ``spec`` (NumPy for the CPU)."""
-    as_device(spec)
-    return np
+    """The array module that holds data on device ``spec`` (NumPy for the CPU, CuPy for CUDA).
+
+    Raises:
+        RuntimeError: the device is not available.
+    """
+    d = as_device(spec)
+    return np if d.type == "cpu" else _backends[d.type]
+
+
+# ---------------------------------------------------------------- device backends
+_backends: dict = {}  # device type ("cuda") -> its array module (cupy, nerve.strict)
+_probed: set = set()  # device types whose real backend was looked for already
+
+
+def use_backend(kind: str, module, array_type) -> None:
+    """Back the device type ``kind`` ("cuda") by ``module`` (CuPy, or :mod:`nerve.strict` in
+    tests), whose arrays are of ``array_type``. ``nerve.testing.strict_cuda`` calls it.
+
+    Raises:
+        ValueError: ``kind`` is "cpu" or not a device type.
+    """
+    if kind == "cpu" or kind not in _KNOWN_TYPES:
+        raise ValueError(f"use_backend: cannot back device type {kind!r}")
+    _backends[kind] = module
+    backend.DEVICE_MODULES[array_type] = module
+
+
+def drop_backend(kind: str, array_type) -> None:
+    """Undo :func:`use_backend` (tensors made on it keep their arrays)."""
+    _backends.pop(kind, None)
+    backend.DEVICE_MODULES.pop(array_type, None)
+
+
+def backend_module(kind: str = "cuda"):
+    """The array module behind device type ``kind``, or None when this machine has none.
+
+    The first ask for "cuda" imports CuPy (when installed) and keeps it when it sees a GPU.
+    """
+    module = _backends.get(kind)
+    if module is None and kind == "cuda" and kind not in _probed:
+        _probed.add(kind)
+        module = _load_cupy()
+    return module
+
+
+def _load_cupy():
+    try:
+        import cupy
+    except ImportError:
+        return None
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+    except Exception:  # no driver, no device: CuPy raises errors of its own
+        return None
+    from nerve.cuda import install_peak_hook  # same level; it imports this module
+
+    use_backend("cuda", cupy, cupy.ndarray)
+    install_peak_hook(cupy)
+    return cupy
+
+
+def device_count(kind: str = "cuda") -> int:
+    """How many devices of type ``kind`` this machine has (0 without a backend)."""
+    if kind == "cpu":
+        return 1
+    module = backend_module(kind)
+    return 0 if module is None else int(module.cuda.runtime.getDeviceCount())
+
+
+def device_of(array) -> device:
+    """The device holding ``array`` (a NumPy array: the CPU)."""
+    if type(array) is np.ndarray or backend.DEVICE_MODULES.get(type(array)) is None:
+        return CPU
+    return device("cuda", int(array.device.id))
+
+
+def to_device(array, dest: device, non_blocking: bool = False):
+    """``array`` on device ``dest`` (a device from :func:`as_device`): itself when it is there
+    already, else a copy made there. A copy to the host always waits for the data; a copy to
+    a CUDA device may be asynchronous where CuPy makes it so (pinned host memory).
+    """
+    src = device_of(array)
+    if dest.type == "cpu":
+        if src.type == "cpu":
+            return array
+        return backend.DEVICE_MODULES[type(array)].asnumpy(array)
+    index = dest.index if dest.index is not None else _current_index(dest.type)
+    if src.type == dest.type and src.index == index:
+        return array
+    module = _backends[dest.type]
+    with module.cuda.Device(index):
+        if src.type == "cpu":
+            out = module.asarray(array, blocking=not non_blocking)
+            if non_blocking and hasattr(module.cuda, "Event"):
+                _keep_until_copied(module, array)
+            return out
+        return module.array(array, copy=True)  # device to device
+
+
+def to_host(value):
+    """A Tensor's or an array's values as a NumPy array: a device array is copied to the host
+    (explicitly, as CuPy asks); host data is ``np.asarray`` of it (a Tensor shares memory)."""
+    data = getattr(value, "_data", value)  # a Tensor's array
+    module = backend.DEVICE_MODULES.get(type(data))
+    return np.asarray(data) if module is None else module.asnumpy(data)
+
+
+# Host arrays of asynchronous host-to-device copies, with an event recorded after each copy:
+# a source must outlive its copy (CuPy leaves that to the caller), so it is kept until then.
+_in_flight: list = []
+
+
+def _keep_until_copied(module, host) -> None:
+    event = module.cuda.Event()
+    event.record()
+    _in_flight[:] = [(e, a) for e, a in _in_flight if not e.done]
+    _in_flight.append((event, host))
+
+
+def pinned(array):
+    """``array`` (a host NumPy array) copied into page-locked host memory, from which a copy to
+    the GPU can run asynchronously (``Tensor.to("cuda", non_blocking=True)``); ``array`` itself
+    when no CUDA backend with pinned memory (CuPy) is loaded."""
+    module = _backends.get("cuda")
+    if type(array) is not np.ndarray or module is None or module.__name__ != "cupy":
+        return array
+    import cupyx
+
+    out = cupyx.empty_pinned(array.shape, array.dtype)
+    out[...] = array
+    return out
+
+
+def _current_index(kind: str) -> int:
+    module = _backends[kind]
+    return int(module.cuda.Device().id)
 
 
 def set_default_device(spec) -> None:

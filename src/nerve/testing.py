@@ -8,10 +8,14 @@ True
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
+from nerve import backend
 from nerve.autograd.grad_mode import no_grad
 from nerve.autograd.tensor import Tensor
+from nerve.device import _backends, drop_backend, use_backend
 
 
 class GradcheckError(AssertionError):
@@ -46,7 +50,7 @@ def gradcheck(
     Returns True, or raises GradcheckError naming the input and the worst element.
     """
     rng = np.random.default_rng(seed)
-    arrays = [np.asarray(x._data if isinstance(x, Tensor) else x) for x in inputs]
+    arrays = [_host(x) for x in inputs]
     if wrt is None:
         wrt = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"]
     arrays = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in arrays]
@@ -117,8 +121,8 @@ def _compare(what: str, analytic: np.ndarray, numeric: np.ndarray, atol: float, 
 
 def assert_close(actual, expected, rtol: float = 1e-5, atol: float = 1e-6, msg: str = "") -> None:
     """Assert two arrays or Tensors are equal in shape and close in value."""
-    a = np.asarray(actual._data if isinstance(actual, Tensor) else actual)
-    e = np.asarray(expected._data if isinstance(expected, Tensor) else expected)
+    a = _host(actual)
+    e = _host(expected)
     if a.shape != e.shape:
         raise AssertionError(f"{msg}shape {a.shape} != expected {e.shape}")
     if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
@@ -128,3 +132,49 @@ def assert_close(actual, expected, rtol: float = 1e-5, atol: float = 1e-6, msg: 
             f"{msg}values differ: max abs error {np.nanmax(err):.3g} at {k} "
             f"(got {a[k]!r}, expected {e[k]!r}; rtol={rtol}, atol={atol})"
         )
+
+
+def _host(x) -> np.ndarray:
+    """A Tensor's or an array's values on the host (a device array is copied explicitly)."""
+    if isinstance(x, Tensor):
+        x = x._data
+    if type(x) is np.ndarray:
+        return x
+    module = backend.DEVICE_MODULES.get(type(x))
+    if module is not None:
+        return module.asnumpy(x)
+    if callable(getattr(x, "get", None)) and hasattr(x, "__array__"):
+        return x.get()  # a device array whose backend is no longer loaded (CuPy's .get())
+    return np.asarray(x)
+
+
+@contextlib.contextmanager
+def strict_cuda():
+    """Inside the block, device "cuda" (and "cuda:0") exists, backed by :mod:`nerve.strict`: a
+    CPU stand-in for CuPy whose arrays refuse implicit conversion to NumPy and mixing with host
+    arrays. Tests run device code through it on machines without a GPU; real CuPy, when
+    loaded, is put back afterwards.
+
+    >>> import nerve
+    >>> with strict_cuda():
+    ...     x = nerve.ones(2).to("cuda")
+    ...     print(x.device, nerve.cuda.is_available())
+    cuda:0 True
+    >>> nerve.cuda.is_available()
+    False
+    """
+    from nerve import strict
+
+    previous = _backends.get("cuda")
+    previous_types = {t: m for t, m in backend.DEVICE_MODULES.items() if m is previous}
+    for t in previous_types:
+        del backend.DEVICE_MODULES[t]
+    use_backend("cuda", strict, strict.StrictArray)
+    try:
+        yield strict
+    finally:
+        drop_backend("cuda", strict.StrictArray)
+        backend._device_generators.pop(strict, None)
+        if previous is not None:
+            _backends["cuda"] = previous
+            backend.DEVICE_MODULES.update(previous_types)

@@ -119,7 +119,7 @@ def grad(
                 )
             result.append(None)
             continue
-        g = np.array(g, dtype=t._data.dtype, copy=True)
+        g = g.astype(t._data.dtype, copy=True)  # on its device
         result.append(Tensor._wrap(g.reshape(t._data.shape) if g.shape != t.shape else g))
     return tuple(result)
 
@@ -161,7 +161,7 @@ def _store(inputs, capture) -> None:
         g = capture[_key(t)]
         if g is None:
             continue
-        g = np.array(g, dtype=t._data.dtype, copy=True)
+        g = g.astype(t._data.dtype, copy=True)  # on its device
         if t.grad is None:
             t.grad = Tensor._wrap(g)
         else:

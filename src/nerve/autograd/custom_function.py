@@ -17,6 +17,7 @@ import numpy as np
 
 from nerve.autograd.function import Function
 from nerve.autograd.grad_mode import no_grad
+from nerve.backend import array_module_of
 
 
 class CustomNode(Function):
@@ -51,6 +52,7 @@ class CustomNode(Function):
         self._non_differentiable = tuple(k for k, o in enumerate(outs) if id(o) in marked)
         self._out_meta = tuple((o._data.shape, o._data.dtype) for o in outs)
         arrays_out = tuple(o._data for o in outs)
+        self._xp = array_module_of(*arrays_out)  # where backward's stand-in zeros are made
         return arrays_out if many else arrays_out[0]
 
     def backward(self, *grads):
@@ -58,9 +60,10 @@ class CustomNode(Function):
         if fn.backward is Function.backward:
             raise NotImplementedError(f"{fn.__name__} defines no backward (a @staticmethod)")
         wrapped = []
+        xp = self._xp
         for g, (shape, dtype) in zip(grads, self._out_meta):
             if g is None and self._materialize:
-                g = np.zeros(shape, dtype=dtype)
+                g = xp.zeros(shape, dtype=dtype)
             wrapped.append(None if g is None else Tensor._wrap(g))
         with no_grad():
             result = fn.backward(self, *wrapped)

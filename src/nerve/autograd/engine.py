@@ -8,6 +8,7 @@ import numpy as np
 
 from nerve.autograd.grad_mode import _state
 from nerve.autograd.inplace import check_saved
+from nerve.backend import DEVICE_MODULES as _DEVICE_MODULES
 
 # Gradient hooks of leaf tensors: id(tensor) -> [weakref to it, {handle id: hook}]. Kept here,
 # not on the tensor, so a Tensor stays a few slots (most tensors never have a hook).
@@ -97,8 +98,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False, capture=None) -
         for t, g, need in zip(node.inputs, input_grads, node.needs_input_grad):
             if not need or g is None:
                 continue
-            if type(g) is not np.ndarray:  # NumPy gives 0-d results as scalars
-                g = np.asarray(g)
+            if type(g) is not np.ndarray and type(g) not in _DEVICE_MODULES:
+                g = np.asarray(g)  # NumPy gives 0-d results as scalars
             if g.shape != t.shape:  # t: a leaf Tensor or an Edge (function.py)
                 g = unbroadcast(g, t.shape)
             child = t._node
@@ -124,7 +125,10 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False, capture=None) -
 def _check_nan(node, input_grads) -> None:
     """Anomaly mode (``autograd.set_detect_anomaly(True)``): name the node that made a NaN."""
     for k, g in enumerate(input_grads):
-        if g is not None and np.asarray(g).dtype.kind == "f" and np.isnan(g).any():
+        if g is None:
+            continue
+        kind = g.dtype.kind if hasattr(g, "dtype") else np.asarray(g).dtype.kind
+        if kind == "f" and np.isnan(g).any():
             raise RuntimeError(f"Function '{node.name()}' returned nan values in its {k}th output.")
 
 
@@ -140,7 +144,7 @@ def _run_node_hooks(node, grads: list) -> None:
     for k, ref in (node._retains or {}).items():
         t = ref()
         if t is not None and grads[k] is not None:
-            g = np.array(grads[k], copy=True)
+            g = grads[k].copy()
             if t.grad is None:
                 t.grad = _wrap(g)
             else:
@@ -148,14 +152,20 @@ def _run_node_hooks(node, grads: list) -> None:
 
 
 def _hook_result(new, old: np.ndarray, where: str) -> np.ndarray:
-    arr = new._data if _is_tensor(new) else np.asarray(new)
+    arr = new._data if _is_tensor(new) else _as_array_like(new, old)
     if arr.shape != old.shape:
         raise RuntimeError(
             f"a gradient hook on a tensor of {where} returned a gradient of shape "
             f"{arr.shape}, expected {old.shape}"
         )
     # a hook's result may be the caller's own array: never let the engine add into it
-    return np.array(arr, dtype=old.dtype, copy=True)
+    return arr.astype(old.dtype, copy=True)
+
+
+def _as_array_like(value, like):
+    """``value`` (an array or array-like a hook returned) as an array on ``like``'s device."""
+    module = _DEVICE_MODULES.get(type(like))
+    return np.asarray(value) if module is None else module.asarray(value)
 
 
 def _wrap(a):
@@ -192,7 +202,7 @@ def _accumulate_leaf(t, g: np.ndarray, handed: set, lent: set, capture=None) -> 
             lent.add(id(t))
         else:
             # optimizers and clip_grad_norm_ update .grad in place: it must not share memory
-            g = np.array(g, dtype=t._data.dtype, copy=True, order="C")
+            g = g.astype(t._data.dtype, order="C", copy=True)
         handed.add(id(g))
         t.grad = t._wrap(g)  # always a plain Tensor, even for a Parameter
     elif id(t) in lent:

@@ -20,10 +20,14 @@ import inspect
 
 import numpy as np
 
+from nerve.autograd import amp as _amp
 from nerve.autograd import grad_mode
 from nerve.autograd.registry import TRACE as _TRACE
+from nerve.backend import DEVICE_MODULES as _DEVICE_MODULES
+from nerve.device import device_of
 
 _grad_state = grad_mode._state
+_AUTOCAST = _amp.ACTIVE
 
 
 class Edge:
@@ -89,11 +93,16 @@ class Function:
         if cls._tensor_level:
             return custom_function.apply(cls, inputs, params)
         self = cls.__new__(cls)
+        if _AUTOCAST[0] is not None:  # a nerve.autocast region: inputs cast per the op's list
+            inputs = _amp.cast_inputs(cls, inputs)
+        if _DEVICE_MODULES:  # a device backend is loaded: inputs may live apart
+            inputs = _one_device(cls, inputs)
         if not _grad_state["enabled"]:
             # No graph under no_grad: the lean path (inference at batch 1 is mostly this call).
             n = len(inputs)
             self.needs_input_grad = _NO_GRAD[n] if n < len(_NO_GRAD) else [False] * n
-            out = self.forward(*[x._data if isinstance(x, Tensor) else x for x in inputs], **params)
+            arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
+            out = self.forward(*arrays, **params)
             if type(out) is tuple:
                 self.n_outputs = len(out)
                 result = tuple(Tensor._wrap(_as_array(o)) for o in out)
@@ -200,11 +209,44 @@ _NO_GRAD = [[False] * n for n in range(32)]
 
 
 def _as_array(x):
-    # NumPy reductions return 0-d results as scalars (np.float32); keep everything an ndarray.
-    return x if type(x) is np.ndarray else np.asarray(x)
+    # NumPy reductions return 0-d results as scalars (np.float32); keep everything an ndarray
+    # (or a device array: CuPy gives 0-d arrays already).
+    t = type(x)
+    return x if t is np.ndarray or t in _DEVICE_MODULES else np.asarray(x)
 
 
-from nerve.autograd import custom_function  # noqa: E402  (it subclasses Function)
+def _one_device(cls, inputs: tuple) -> tuple:
+    """``inputs`` once their Tensors are known to live on one device, as torch wants: a 0-d
+    CPU tensor beside device tensors is a number, copied there (differentiably: its gradient
+    comes back to the CPU); any other mix is an error naming both devices. Runs only once a
+    device backend is loaded."""
+    where = None
+    for x in inputs:
+        if isinstance(x, Tensor) and type(x._data) is not np.ndarray:
+            where = device_of(x._data)
+            break
+    if where is None:
+        return inputs  # all on the CPU
+    moved = None
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            continue
+        here = device_of(x._data)
+        if here == where:
+            continue
+        if here.type == "cpu" and x._data.ndim == 0:
+            moved = list(inputs) if moved is None else moved
+            moved[i] = device_copy.move(x, where)
+            continue
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but found at least two devices, "
+            f"{where} and {here}! (in {cls.op_name}: input {i} of shape {tuple(x.shape)} is on "
+            f"{here}; move it with .to({str(where)!r}))"
+        )
+    return inputs if moved is None else tuple(moved)
+
+
+from nerve.autograd import custom_function, device_copy  # noqa: E402  (they subclass Function)
 from nerve.autograd.tensor import Tensor  # noqa: E402  (tensor.py imports Function)
 
 # torch.autograd.function's names

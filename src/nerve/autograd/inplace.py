@@ -19,15 +19,19 @@ import numpy as np
 
 from nerve.autograd.grad_mode import _state
 from nerve.autograd.registry import TRACE
+from nerve.backend import DEVICE_MODULES as _DEVICE_MODULES
 
 # id(root array) -> [weakref to it, version (in-place changes so far), clock of the latest]
 _versions: dict[int, list] = {}
 
 
 def root_of(array: np.ndarray) -> np.ndarray:
-    """The ndarray that owns ``array``'s memory (``array`` itself when it is no view)."""
-    while isinstance(array.base, np.ndarray):
-        array = array.base
+    """The ndarray that owns ``array``'s memory (``array`` itself when it is no view); a device
+    array's owner is a device array of the same type."""
+    base = array.base
+    while isinstance(base, np.ndarray) or (base is not None and type(base) in _DEVICE_MODULES):
+        array = base
+        base = array.base
     return array
 
 
@@ -68,11 +72,12 @@ def _changed_since(array, clock: int) -> bool:
 def saved_arrays(node):
     """The arrays a node's forward kept for backward (its attributes, one level into tuples)."""
     for value in node.__dict__.values():
-        if type(value) is np.ndarray:
+        t = type(value)
+        if t is np.ndarray or t in _DEVICE_MODULES:
             yield value
-        elif type(value) in (tuple, list):
+        elif t in (tuple, list):
             for v in value:
-                if type(v) is np.ndarray:
+                if type(v) is np.ndarray or type(v) in _DEVICE_MODULES:
                     yield v
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nerve import backend
+from nerve.device import CPU, to_device
 
 _DEFAULTS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
 _options = dict(_DEFAULTS)
@@ -61,8 +62,12 @@ def _float_mode(a: np.ndarray) -> dict:
 
 def tensor_repr(t) -> str:
     """``tensor([...])`` as torch prints it; the dtype is shown only when it is not the
-    default one for its kind (the default float, int64, bool)."""
+    default one for its kind (the default float, int64, bool); a tensor on a GPU says so
+    (``device='cuda:0'``) and is printed from a host copy."""
     a = t._data
+    on_device = type(a) is not np.ndarray
+    if on_device:
+        a = to_device(a, CPU)
     fmt = _float_mode(a) if a.dtype.kind == "f" and a.size else {}
     if a.dtype.kind == "b" and a.size and a.all():
         fmt["formatter"] = {"bool": str}  # NumPy pads True to False's width even without one
@@ -79,6 +84,8 @@ def tensor_repr(t) -> str:
     extra = ""
     if a.size == 0 and a.ndim != 1:
         extra += f", size={a.shape}"
+    if on_device:
+        extra += f", device='{t.device}'"
     if a.dtype not in (backend.get_default_dtype(), np.int64, np.bool_):
         extra += f", dtype=nerve.{a.dtype}"
     if t._node is not None:

@@ -18,6 +18,7 @@ from nerve.autograd.grad_mode import _state as _grad_state
 from nerve.autograd.tensor_methods import TensorMethods
 from nerve.autograd.tensor_ops import TensorOps
 from nerve.device import CPU as _CPU
+from nerve.device import device_of as _device_of
 
 _FLOAT_KINDS = "f"
 
@@ -71,7 +72,12 @@ class Tensor(TensorMethods, TensorOps):
 
     @data.setter
     def data(self, value) -> None:
-        array = value._data if isinstance(value, Tensor) else np.asarray(value)
+        if isinstance(value, Tensor):
+            array = value._data
+        elif type(value) in backend.DEVICE_MODULES:
+            array = value
+        else:
+            array = np.asarray(value)
         if self.requires_grad and array.dtype.kind != "f":
             raise TypeError(
                 f"cannot assign data of dtype {array.dtype} to a tensor that requires grad"
@@ -92,20 +98,25 @@ class Tensor(TensorMethods, TensorOps):
 
     @property
     def device(self):
-        """The device holding the data: ``nerve.device("cpu")`` (equal to the string "cpu")."""
-        return _CPU
+        """The device holding the data: ``nerve.device("cpu")`` (equal to the string "cpu"), or
+        ``device(type='cuda', index=0)`` for a tensor on a GPU."""
+        if type(self._data) is np.ndarray:
+            return _CPU
+        return _device_of(self._data)
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return type(self._data) is not np.ndarray and self.device.type == "cuda"
 
     @property
     def is_cpu(self) -> bool:
-        return True
+        return type(self._data) is np.ndarray
 
     def get_device(self) -> int:
         """The CUDA ordinal of the device, -1 for the CPU (as torch)."""
-        return -1
+        if type(self._data) is np.ndarray:
+            return -1
+        return self.device.index
 
     @property
     def grad_fn(self):
@@ -164,10 +175,22 @@ class Tensor(TensorMethods, TensorOps):
 
         Unlike torch it also answers for a tensor that requires grad: the Keras door returns
         these same Tensors, and Keras code calls ``model(x).numpy()`` and ``weight.numpy()``.
+
+        Args:
+            force: for a tensor on a GPU, copy it to the host (torch's ``numpy(force=True)``).
+
+        Raises:
+            TypeError: the tensor lives on a GPU and ``force`` is False (as torch).
         """
-        return self._data
+        if type(self._data) is np.ndarray:
+            return self._data
+        if force:
+            return self.cpu()._data
+        raise TypeError(_device_copy.host_message(self))
 
     def __array__(self, dtype=None, copy=None):
+        if type(self._data) is not np.ndarray:
+            raise TypeError(_device_copy.host_message(self))
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -271,6 +294,10 @@ class Tensor(TensorMethods, TensorOps):
             g = np.ones_like(self._data)
         else:
             g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if type(g) is not type(self._data) and (
+                type(self._data) is not np.ndarray or type(g) in backend.DEVICE_MODULES
+            ):
+                g = _device_copy.gradient_on(g, self)
             if g.shape != self._data.shape:
                 raise RuntimeError(
                     f"backward(): gradient has shape {g.shape} but the tensor has shape "
@@ -633,9 +660,16 @@ def _unwrap(x):
 
 def _to_array(data, dtype=None) -> np.ndarray:
     """Turn user data into an ndarray: float data as the default float dtype (float32) unless
-    told otherwise; ints and bools kept."""
+    told otherwise; ints and bools kept. Data already on a device (a CuPy array, a device
+    Tensor) is copied on that device."""
     if isinstance(data, Tensor):
         data = data._data
+    if type(data) in backend.DEVICE_MODULES:
+        if dtype is not None:
+            return data.astype(dtype)
+        if data.dtype.kind == "f" and data.dtype != backend.DEFAULT_FLOAT:
+            return data.astype(backend.DEFAULT_FLOAT)
+        return data.copy()
     if dtype is not None:
         return np.array(data, dtype=dtype)
     arr = np.array(data)
@@ -646,6 +680,7 @@ def _to_array(data, dtype=None) -> np.ndarray:
     return arr
 
 
+from nerve.autograd import device_copy as _device_copy  # noqa: E402
 from nerve.primitives import elementwise as _ew  # noqa: E402
 from nerve.primitives import indexing as _index  # noqa: E402
 from nerve.primitives import linalg as _linalg  # noqa: E402

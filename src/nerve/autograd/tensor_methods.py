@@ -16,8 +16,12 @@ from nerve.autograd import conversion as _conv
 from nerve.autograd import hooks as _hooks
 from nerve.autograd import inplace as _inplace
 from nerve.autograd.grad_mode import _state as _grad_state
+from nerve.device import CPU as _CPU
+from nerve.device import array_module as _array_module
 from nerve.device import as_device as _as_device
 from nerve.device import device as _device
+from nerve.device import pinned as _pinned
+from nerve.device import to_device as _to_device
 
 if TYPE_CHECKING:
     from nerve.autograd.tensor import Tensor
@@ -34,29 +38,48 @@ class TensorMethods:
         ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; keywords ``device=``, ``dtype=``,
         ``non_blocking=``, ``copy=``. Returns ``self`` when nothing changes (unless ``copy``).
 
+        The copy to another device is differentiable (the gradient goes back to ``self``'s
+        device); ``non_blocking=True`` lets a copy to a GPU run asynchronously where CuPy can.
+
         Raises:
-            RuntimeError: the device is not available (only the CPU is).
+            RuntimeError: the device is not available.
             TypeError: an argument is neither a device, a dtype nor a tensor.
         """
-        _, dtype, copy = _conv.parse_to(args, kwargs)
-        out = self if dtype is None else _t._ew.cast(self, dtype)
+        non_blocking = bool(kwargs.get("non_blocking", False))
+        dev, dtype, copy = _conv.parse_to(args, kwargs)
+        out = self if dev is None else _t._device_copy.move(self, dev, non_blocking)
+        if dtype is not None:
+            out = _t._ew.cast(out, dtype)
         return out.clone() if copy and out is self else out
 
     def cpu(self, memory_format=None) -> Tensor:
-        """The tensor on the CPU: ``self``, where it already is."""
-        return self
+        """The tensor on the CPU: ``self`` where it already is, else a copy (differentiable)."""
+        if type(self._data) is np.ndarray:
+            return self
+        return _t._device_copy.move(self, _CPU)
 
     def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
-        """The tensor on a CUDA device.
+        """The tensor on a CUDA device (the current one unless ``device`` says).
 
         Raises:
-            RuntimeError: no CUDA device is available (nerve runs on the CPU).
+            RuntimeError: no CUDA device is available, or ``device`` is not a CUDA device.
         """
         dev = _device("cuda" if device is None else device)
         if dev.type != "cuda":
             raise RuntimeError(f"Tensor.cuda: invalid device {str(dev)!r}, must be a cuda device")
-        _as_device(dev)  # the one place that knows which devices exist: raises today
-        return self  # pragma: no cover - only the CPU exists today
+        return _t._device_copy.move(self, _as_device(dev), non_blocking)
+
+    def pin_memory(self, device=None) -> Tensor:
+        """A copy in page-locked host memory, from which ``.to("cuda", non_blocking=True)``
+        copies asynchronously (CuPy); the tensor itself when no CUDA backend can pin.
+
+        Raises:
+            RuntimeError: the tensor is not on the CPU (as torch).
+        """
+        if type(self._data) is not np.ndarray:
+            raise RuntimeError(f"cannot pin a tensor on {self.device}: only CPU tensors can be")
+        arr = _pinned(self._data)
+        return self if arr is self._data else _t.Tensor._wrap(arr)
 
     def half(self) -> Tensor:
         return _t._ew.cast(self, np.float16)
@@ -83,35 +106,45 @@ class TensorMethods:
 
     # ---------------------------------------------------------------- new_* (self's dtype)
     def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        """A new tensor from ``data`` (a copy), with ``self``'s dtype unless ``dtype`` says."""
-        _as_device(device)
+        """A new tensor from ``data`` (a copy), with ``self``'s dtype and device unless
+        ``dtype`` / ``device`` say."""
+        dev = self._device_or_mine(device)
         if isinstance(data, _t.Tensor):
             data = data._data
-        t = _t.Tensor._wrap(np.array(data, dtype=self._dtype_or_mine(dtype)))
+        dt = self._dtype_or_mine(dtype)
+        if type(data) is np.ndarray or type(data) in backend.DEVICE_MODULES:
+            arr = _to_device(data, dev).astype(dt, copy=True)
+        else:
+            arr = _array_module(dev).array(data, dtype=dt)
+        t = _t.Tensor._wrap(arr)
         return t.requires_grad_(True) if requires_grad else t
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        return self._new(np.zeros, size, dtype, device, requires_grad)
+        return self._new("zeros", size, dtype, device, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        return self._new(np.ones, size, dtype, device, requires_grad)
+        return self._new("ones", size, dtype, device, requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        return self._new(np.empty, size, dtype, device, requires_grad)
+        return self._new("empty", size, dtype, device, requires_grad)
 
     def new_full(
         self, size, fill_value, dtype=None, device=None, requires_grad: bool = False
     ) -> Tensor:
-        _as_device(device)
-        arr = np.full(_t._sizes((size,)), fill_value, dtype=self._dtype_or_mine(dtype))
+        xp = _array_module(self._device_or_mine(device))
+        arr = xp.full(_t._sizes((size,)), fill_value, dtype=self._dtype_or_mine(dtype))
         t = _t.Tensor._wrap(arr)
         return t.requires_grad_(True) if requires_grad else t
 
-    def _new(self, make, size, dtype, device, requires_grad) -> Tensor:
-        _as_device(device)
+    def _new(self, make: str, size, dtype, device, requires_grad) -> Tensor:
+        xp = _array_module(self._device_or_mine(device))
         shape = tuple(int(n) for n in _t._sizes(size))
-        t = _t.Tensor._wrap(make(shape, dtype=self._dtype_or_mine(dtype)))
+        t = _t.Tensor._wrap(getattr(xp, make)(shape, dtype=self._dtype_or_mine(dtype)))
         return t.requires_grad_(True) if requires_grad else t
+
+    def _device_or_mine(self, device):
+        # torch: new_* make their tensor on self's device unless told otherwise
+        return self.device if device is None else _as_device(device)
 
     def _dtype_or_mine(self, dtype) -> np.dtype:
         return self._data.dtype if dtype is None else _conv.as_dtype(dtype, "new_*")
@@ -147,13 +180,12 @@ class TensorMethods:
 
     def data_ptr(self) -> int:
         """The memory address of the first element (views of one tensor share the memory)."""
-        return int(self._data.__array_interface__["data"][0])
+        return _address(self._data)
 
     def storage_offset(self) -> int:
         """How many elements from the start of the memory the tensor owns (or is a view of)
         its first element lies."""
-        root = _inplace.root_of(self._data)
-        start = int(root.__array_interface__["data"][0])
+        start = _address(_inplace.root_of(self._data))
         return (self.data_ptr() - start) // self._data.itemsize
 
     # ---------------------------------------------------------------- autograd
@@ -212,11 +244,17 @@ class TensorMethods:
     def copy_(self, src, non_blocking: bool = False) -> Tensor:
         """Copy ``src`` (broadcast to self's shape, cast to self's dtype) into self."""
         if isinstance(src, _t.Tensor) and src.requires_grad and _grad_state["enabled"]:
+            src = src.to(self.device)  # differentiable across devices, as in torch
             shape = self._data.shape
             return _inplace.update(
                 self, "copy_", lambda s: s * 0.0 + _t._ew.cast(src, s.dtype).expand(shape), (src,)
             )
-        values = src._data if isinstance(src, _t.Tensor) else np.asarray(src)
+        if isinstance(src, _t.Tensor):
+            values = _to_device(src._data, self.device)  # torch copies across devices
+        elif type(src) in backend.DEVICE_MODULES or type(self._data) is not np.ndarray:
+            values = _to_device(_host_or_device(src), self.device)
+        else:
+            values = np.asarray(src)
         try:
             np.broadcast_to(values, self._data.shape)
         except ValueError:
@@ -229,15 +267,19 @@ class TensorMethods:
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
         """Fill with samples from U(a, b) drawn from nerve's generator (see manual_seed)."""
-        draw = backend.rng().random(self._data.shape)
+        draw = self._rng().random(self._data.shape)
         _inplace.overwrite(self, "uniform_", a + (b - a) * draw)
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
         """Fill with samples from N(mean, std**2) drawn from nerve's generator."""
-        draw = backend.rng().standard_normal(self._data.shape)
+        draw = self._rng().standard_normal(self._data.shape)
         _inplace.overwrite(self, "normal_", mean + std * draw)
         return self
+
+    def _rng(self):
+        # draws are made where the data lives (the device's generator, seeded by manual_seed)
+        return backend.rng_for(backend.array_module_of(self._data))
 
     def add_(self, other, alpha=1) -> Tensor:
         """``self += alpha * other`` in place."""
@@ -310,7 +352,7 @@ class TensorMethods:
     def bernoulli_(self, p=0.5, generator=None) -> Tensor:
         """Fill with 1 (probability ``p``) or 0, drawn from nerve's generator."""
         prob = p._data if isinstance(p, _t.Tensor) else p
-        draw = backend.rng().random(self._data.shape) < prob
+        draw = self._rng().random(self._data.shape) < prob
         _inplace.overwrite(self, "bernoulli_", draw)
         return self
 
@@ -320,11 +362,12 @@ class TensorMethods:
         overwritten elements give none back to the old ``self``)."""
         from nerve.primitives.scatter import scatter
 
+        xp = backend.array_module_of(self._data)
         where = _t._index.as_numpy_index(index)
-        picked = np.arange(self._data.size).reshape(self._data.shape)[where]
+        picked = xp.arange(self._data.size).reshape(self._data.shape)[where]
 
         def compute(s):
-            v = value if isinstance(value, _t.Tensor) else _t.Tensor._wrap(np.asarray(value))
+            v = value if isinstance(value, _t.Tensor) else _t.Tensor._wrap(xp.asarray(value))
             if v._data.dtype != s._data.dtype:
                 v = _t._ew.cast(v, s._data.dtype)
             try:
@@ -388,6 +431,16 @@ class TensorMethods:
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+
+def _address(array) -> int:
+    if type(array) is np.ndarray:
+        return int(array.__array_interface__["data"][0])
+    return int(array.data.ptr)  # CuPy's MemoryPointer
+
+
+def _host_or_device(value):
+    return value if type(value) in backend.DEVICE_MODULES else np.asarray(value)
 
 
 from nerve.autograd import tensor as _t  # noqa: E402  (tensor.py subclasses TensorMethods)

@@ -12,7 +12,9 @@ when the iterator is dropped.
 (worker 0 of 1 for :func:`get_worker_info` and ``worker_init_fn``), ``num_workers *
 prefetch_factor`` batches ahead. That keeps one copy of the dataset and the same batches as
 ``num_workers=0``; NumPy releases the GIL in the heavy parts (indexing, resampling).
-``pin_memory`` is accepted and does nothing (there is no device memory to pin into on NumPy).
+``pin_memory=True`` puts each batch's arrays in page-locked host memory when a CUDA device
+(CuPy) is loaded, so that ``x.to("cuda", non_blocking=True)`` copies them asynchronously; without
+one it does nothing (as torch without an accelerator).
 
 Each epoch draws one seed from the loader's ``generator`` (or from nerve's generator, which
 ``nerve.manual_seed`` seeds); the shuffle, samplers without a generator of their own and every
@@ -33,6 +35,7 @@ from nerve.autograd.tensor import Tensor
 from nerve.data.dataset import IterableDataset, batch_taker
 from nerve.data.random import as_generator, batch_of_samples, current, using
 from nerve.data.sampler import BatchSampler, RandomSampler, SequentialSampler, sampler_order
+from nerve.device import pinned
 
 __all__ = ["DataLoader", "WorkerInfo", "default_collate", "default_convert", "get_worker_info"]
 
@@ -217,7 +220,8 @@ class DataLoader:
         num_workers: 0 builds batches in the iterating thread; more builds them in one
             background thread (see the module docstring), not in processes.
         collate_fn: turns a list of samples into a batch (default :func:`default_collate`).
-        pin_memory: accepted; nothing to pin on NumPy.
+        pin_memory: batches in page-locked host memory when CuPy drives a GPU (see the module
+            docstring); nothing to pin otherwise.
         drop_last: drop the last batch when it is smaller than ``batch_size``.
         timeout: with ``num_workers > 0``, seconds to wait for a batch before RuntimeError.
         worker_init_fn: called with the worker id (0) in the background thread.
@@ -423,8 +427,11 @@ class DataLoader:
         return self._finish(self.collate_fn(samples))
 
     def _finish(self, batch):
-        if self.transform is None:
-            return batch
+        if self.transform is not None:
+            batch = self._transformed(batch)
+        return _pinned(batch) if self.pin_memory else batch
+
+    def _transformed(self, batch):
         with batch_of_samples():
             if isinstance(batch, (tuple, list)):
                 return type(batch)([_as_tensor(self.transform(batch[0])), *batch[1:]])
@@ -434,6 +441,17 @@ class DataLoader:
                     "an array batch; with dict samples, transform inside the dataset instead"
                 )
             return _as_tensor(self.transform(batch))
+
+
+def _pinned(batch):
+    """The batch with its tensors' arrays in page-locked memory (see ``pin_memory``)."""
+    if isinstance(batch, Tensor):
+        return Tensor._wrap(pinned(batch._data))
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_pinned(b) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _pinned(v) for k, v in batch.items()}
+    return batch
 
 
 class _Failure:

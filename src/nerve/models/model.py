@@ -15,6 +15,7 @@ from nerve import losses as losses_module
 from nerve import metrics as metrics_module
 from nerve import optimizers as optimizers_module
 from nerve.autograd.tensor import Tensor
+from nerve.compiler import CompiledGradients, CompiledModule
 from nerve.layers.base import Layer, call_training
 from nerve.layers.input_layer import InputLayer, KerasTensor, substitute
 from nerve.models import training
@@ -246,6 +247,11 @@ class Model(Layer):
 
         ``loss`` may be left out when the model adds its own terms with ``add_loss`` (or
         overrides ``compute_loss``/``train_step``), as in Keras.
+
+        ``jit_compile=True`` makes the default train, test and predict steps replay recorded
+        plans (``nerve.compile``): the same numbers, less Python per batch. Keras's default
+        ("auto" on the torch backend) and False stay eager; a model the recorder cannot follow
+        runs eagerly with a one-time warning.
         """
         if isinstance(optimizer, (str, dict, optimizers_module.Optimizer)):
             optimizer = optimizers_module.get(optimizer)
@@ -288,6 +294,8 @@ class Model(Layer):
         self._compile_metrics = _CompileMetrics(self._metrics) if self._metrics else None
         # compiled inside a strategy's scope(): every fit of this model is data-parallel
         self.__dict__["_distribute_strategy"] = training.current_scope()
+        self.jit_compile = jit_compile is True
+        self.__dict__["_jit_plans"] = {} if self.jit_compile else None
         self.compiled = True
 
     @staticmethod
@@ -368,12 +376,17 @@ class Model(Layer):
         """One update on a batch ``data`` = x, (x, y) or (x, y, sample_weight), as in Keras 3:
         forward in training mode, loss, backward, optimizer step; returns the running logs."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        y_pred = self(x, training=True)
-        loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=True)
-        if self._has_trainable_weights():
+        jit = self._jit_plan("train")
+        if jit is None:
+            y_pred = self(x, training=True)
+            loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=True)
+        if jit is not None or self._has_trainable_weights():
             optimizer = self.optimizer
             optimizer.zero_grad()
-            loss.backward()
+            if jit is None:
+                loss.backward()
+            else:  # forward, loss and backward replayed from a recorded plan
+                loss, parts, y_pred = jit(x, y, sample_weight)
             optimizer.step()
             if self.__dict__.get("_has_constraints") is None:
                 self.__dict__["_has_constraints"] = any(
@@ -414,20 +427,49 @@ class Model(Layer):
     def test_step(self, data) -> dict:
         """The loss and metrics of a batch, in inference mode (Keras 3's signature)."""
         x, y, sample_weight = unpack_x_y_sample_weight(data)
-        y_pred = self(x, training=False)
-        loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=False)
+        jit = self._jit_plan("test")
+        if jit is None:
+            y_pred = self(x, training=False)
+            loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=False)
+        else:
+            loss, parts, y_pred = jit(x, y, sample_weight)
         self._update_metrics(loss, parts, x, y, y_pred, sample_weight)
         return self.get_metrics_result()
 
     def predict_step(self, data):
         """The model's outputs on a batch, as NumPy arrays (Keras 3's signature)."""
         x, _, _ = unpack_x_y_sample_weight(data)
-        out = self(x, training=False)
+        jit = self._jit_plan("predict")
+        out = self(x, training=False) if jit is None else jit(x)
         if isinstance(out, dict):
             return {k: v._data for k, v in out.items()}
         if isinstance(out, (list, tuple)):
             return [o._data for o in out]
         return out._data
+
+    def _jit_plan(self, kind: str):
+        """The compiled ``kind`` step ("train", "test", "predict") under ``jit_compile=True``,
+        made on first use once the model is built; None runs the step eagerly."""
+        plans = self.__dict__.get("_jit_plans")
+        if plans is None or not self.built:
+            return None
+        if kind == "train" and not self._has_trainable_weights():
+            return None
+        plan = plans.get(kind)
+        if plan is None:
+            if kind == "predict":
+                plan = CompiledModule(self, forward=lambda x: self(x, training=False))
+            else:
+                is_train = kind == "train"
+
+                def step(x, y, sample_weight):
+                    y_pred = self(x, training=is_train)
+                    loss, parts = self._step_loss(x, y, y_pred, sample_weight, training=is_train)
+                    return loss, parts, y_pred
+
+                plan = (CompiledGradients if is_train else CompiledModule)(self, step)
+            plans[kind] = plan
+        return plan
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
         """Update the compiled metrics with a batch and return every metric's result."""

@@ -16,7 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
-from nerve.device import as_device, device
+from nerve.backend import DEVICE_MODULES
+from nerve.device import as_device, device, to_device
 from nerve.nn.parameter import Parameter
 
 
@@ -109,6 +110,19 @@ def _parse_to(args: tuple, kwargs: dict):
                 f"dtype={dtype}"
             )
     return (None if dev is None else as_device(dev)), dtype
+
+
+def _cuda_device(spec):
+    if spec is None:
+        return "cuda"
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        return device("cuda", spec)
+    return spec
+
+
+def _array_of(value):
+    """An array (host or device) from a state-dict value that is not a Tensor."""
+    return value if type(value) in DEVICE_MODULES else np.asarray(value)
 
 
 _HOOK_IDS = itertools.count()
@@ -521,23 +535,42 @@ class Module:
             RuntimeError: the device is not available ("cuda" without a GPU).
             TypeError: the dtype is not floating, or an argument is neither device nor dtype.
         """
-        _, dtype = _parse_to(args, dict(kwargs))  # as_device checks the device
+        non_blocking = bool(kwargs.get("non_blocking", False))
+        dev, dtype = _parse_to(args, dict(kwargs))  # as_device checks the device
+        if dev is not None:
+            self._apply_device(dev, non_blocking)
         if dtype is not None:
             self._apply_dtype(dtype)
         return self
 
-    def cpu(self) -> Module:
-        """Parameters and buffers on the CPU (where they are); returns self."""
+    def _apply_device(self, dev, non_blocking: bool = False) -> Module:
+        """Move every parameter, gradient and buffer to ``dev`` in place (objects keep their
+        identity, as in torch, so an optimizer built before still holds them)."""
+        for m in self.modules():
+            for table in (m._parameters, m._buffers):
+                for t in table.values():
+                    if t is None:
+                        continue
+                    t._data = to_device(t._data, dev, non_blocking)
+                    if t.grad is not None:
+                        t.grad._data = to_device(t.grad._data, dev, non_blocking)
         return self
+
+    def cpu(self) -> Module:
+        """Move parameters, gradients and buffers to the CPU; returns self."""
+        return self._apply_device(as_device("cpu"))
 
     def cuda(self, device=None) -> Module:
-        """Move to a CUDA device: an error unless one is available.
+        """Move parameters, gradients and buffers to a CUDA device (the current one unless
+        ``device``, an int or "cuda:1", says); returns self.
 
         Raises:
-            RuntimeError: no CUDA device (nerve runs on NumPy here).
+            RuntimeError: no CUDA device is available.
         """
-        as_device("cuda" if device is None else device if isinstance(device, str) else device)
-        return self
+        dev = as_device(_cuda_device(device))
+        if dev.type != "cuda":
+            raise RuntimeError(f"Module.cuda: invalid device {str(dev)!r}, must be a cuda device")
+        return self._apply_device(dev)
 
     def type(self, dst_type) -> Module:
         """Cast every floating parameter and buffer to ``dst_type``; returns self."""
@@ -629,7 +662,9 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = np.asarray(value._data if isinstance(value, Tensor) else value)
+            value = value._data if isinstance(value, Tensor) else value
+            if type(value) is not type(t._data):  # another device: copy it where t lives
+                value = to_device(_array_of(value), t.device)
             if value.shape != t._data.shape:
                 raise StateDictShapeError(
                     f"load_state_dict for {type(self).__name__}: size mismatch for {key!r}: "

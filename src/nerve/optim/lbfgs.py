@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from nerve.autograd import enable_grad, no_grad
+from nerve.backend import array_module_of
 from nerve.optim.optimizer import Optimizer, check_lr
 
 
@@ -89,8 +90,11 @@ class LBFGS(Optimizer):
 
     # ---------------------------------------------------------------- the flat vector
     def _flat_grad(self) -> np.ndarray:
+        # made with the parameters' array module: the flat vector lives on their device
         parts = [
-            np.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.reshape(-1)
+            array_module_of(p._data).zeros(p._data.size, p._data.dtype)
+            if p.grad is None
+            else p.grad._data.reshape(-1)
             for p in self._params
         ]
         return np.concatenate(parts)

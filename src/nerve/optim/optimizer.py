@@ -14,6 +14,8 @@ from itertools import chain
 import numpy as np
 
 from nerve.autograd import Tensor, enable_grad, no_grad
+from nerve.backend import DEVICE_MODULES
+from nerve.device import device_of, to_device
 
 
 class Optimizer:
@@ -184,7 +186,7 @@ class Optimizer:
             p = by_index.get(int(key) if isinstance(key, str) and key.isdigit() else key)
             if p is None:
                 continue
-            state[p] = {k: _cast_value(v, p._data.dtype) for k, v in values.items()}
+            state[p] = {k: _cast_value(v, p._data) for k, v in values.items()}
         new_groups = []
         for group, saved in zip(self.param_groups, saved_groups):
             new = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
@@ -245,19 +247,22 @@ def check_betas(betas) -> None:
 
 
 def _copy_value(value):
-    if isinstance(value, np.ndarray):  # a Tensor, as torch's state_dict holds
-        return Tensor._wrap(value.copy())
+    if isinstance(value, np.ndarray) or type(value) in DEVICE_MODULES:
+        return Tensor._wrap(value.copy())  # a Tensor (on the state's device), as torch's
     return copy.deepcopy(value)
 
 
-def _cast_value(value, dtype):
+def _cast_value(value, param: np.ndarray):
+    """A loaded state value as the optimizer keeps it: arrays copied onto the parameter's
+    device, floating ones in its dtype (torch: state follows its parameter)."""
     if isinstance(value, Tensor):
         value = value._data
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) or type(value) in DEVICE_MODULES:
         if value.ndim == 0:
             return value.item()  # a saved step counter or product: keep it a Python scalar
+        value = to_device(value, device_of(param))
         if value.dtype.kind == "f":
-            return np.array(value, dtype=dtype, copy=True)
+            return value.astype(param.dtype, copy=True)
         return value.copy()
     if isinstance(value, np.generic):
         return value.item()

@@ -70,7 +70,7 @@ class SGD(Optimizer):
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(g, copy=True)
+                buf = state["momentum_buffer"] = g.copy()
             else:
                 buf *= momentum
                 dampening = float(group["dampening"])

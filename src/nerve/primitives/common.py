@@ -1,4 +1,5 @@
-"""Helpers every op module uses: operand lifting, dtype rules, dim handling, error messages."""
+"""Helpers every op module uses: operand lifting, dtype rules, dim handling, error messages, and
+the few array routines whose spelling differs between NumPy and a device's module (CuPy)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 
 from nerve import backend
 from nerve.autograd.tensor import Tensor, _to_array
+from nerve.backend import array_module_of
 
 
 def as_tensor(x, name: str = "input") -> Tensor:
@@ -46,18 +48,19 @@ def flat_memory(*arrays: np.ndarray) -> list | None:
     return views
 
 
-def lift_scalar(x, like: np.dtype):
-    """A Python or NumPy scalar as a 0-d array of ``like`` (so 2.0 never upcasts float32).
+def lift_scalar(x, like: np.dtype, xp=np):
+    """A Python or NumPy scalar as a 0-d array of ``like`` (so 2.0 never upcasts float32), made
+    by the array module ``xp`` (the other operand's device).
 
     An int tensor times a float scalar becomes the default float dtype (float32), as in torch.
     """
     if like.kind == "f":
-        return np.asarray(x, dtype=like)
+        return xp.asarray(x, dtype=like)
     if isinstance(x, (float, np.floating)):
-        return np.asarray(x, dtype=backend.DEFAULT_FLOAT)
+        return xp.asarray(x, dtype=backend.DEFAULT_FLOAT)
     if like.kind == "b" and not isinstance(x, (bool, np.bool_)):
-        return np.asarray(x, dtype=np.int64)
-    return np.asarray(x, dtype=like)
+        return xp.asarray(x, dtype=np.int64)
+    return xp.asarray(x, dtype=like)
 
 
 def binary_operands(a, b, op: str):
@@ -82,12 +85,14 @@ def binary_operands(a, b, op: str):
         )
     if a_is:
         if isinstance(b, (int, float, bool, np.number, np.bool_)):
-            s = lift_scalar(b, a._data.dtype)
+            d = a._data
+            s = lift_scalar(b, d.dtype, np if type(d) is np.ndarray else array_module_of(d))
             return (a if s.dtype == a._data.dtype else _cast(a, s.dtype)), Tensor._wrap(s)
         return binary_operands(a, as_tensor(b, op), op)
     if b_is:
         if isinstance(a, (int, float, bool, np.number, np.bool_)):
-            s = lift_scalar(a, b._data.dtype)
+            d = b._data
+            s = lift_scalar(a, d.dtype, np if type(d) is np.ndarray else array_module_of(d))
             return Tensor._wrap(s), (b if s.dtype == b._data.dtype else _cast(b, s.dtype))
         return binary_operands(as_tensor(a, op), b, op)
     return binary_operands(as_tensor(a, op), as_tensor(b, op), op)
@@ -143,3 +148,167 @@ def reduction_axes(op: str, ndim: int, dim=None, axis=None):
 def keep(keepdim: bool, keepdims) -> bool:
     """torch's ``keepdim=`` or NumPy's ``keepdims=``."""
     return bool(keepdim if keepdims is None else keepdims)
+
+
+# ----------------------------------------------------------------------------- either device
+# NumPy's ufuncs and array functions reach a device's module through __array_ufunc__ /
+# __array_function__, so ops write ``np.exp(x)`` for both. These few routines do not: ufunc.at
+# (NumPy's unbuffered scatter), SciPy's special functions, and host values an op must read.
+
+
+def is_array(a) -> bool:
+    """True for an array of any device (a NumPy or a device module's ndarray)."""
+    return isinstance(a, np.ndarray) or type(a) in backend.DEVICE_MODULES
+
+
+def add_at(out, index, values) -> None:
+    """``out[index] += values`` with repeated indices all counted (NumPy's ``np.add.at``); on a
+    device, its module's ``add.at`` (CuPy: an atomic scatter-add kernel)."""
+    if type(out) is np.ndarray:
+        np.add.at(out, index, values)
+    else:
+        ufunc_at(np.add, out, index, values)
+
+
+# What a device's ufunc.at may raise for a ufunc or dtype it has no kernel for (CuPy scatters
+# with atomics: add, subtract, maximum, minimum on some dtypes only).
+_NO_AT = (AttributeError, NotImplementedError, TypeError, ValueError)
+
+
+def ufunc_at(ufunc: np.ufunc, out, index, values) -> None:
+    """``ufunc.at(out, index, values)`` (add, maximum, minimum, multiply...) on either device.
+
+    A device module without ``at`` for this ufunc or dtype gets :func:`at_by_rounds`, when the
+    index is a tuple of integer arrays (every scatter op's).
+    """
+    if type(out) is np.ndarray:
+        ufunc.at(out, index, values)
+        return
+    xp = array_module_of(out)
+    device_ufunc = getattr(xp, ufunc.__name__, None)
+    try:
+        device_ufunc.at(out, index, values)
+    except _NO_AT as exc:
+        if _cupyx_scatter(xp, ufunc, out, index, values):
+            return
+        parts = index if isinstance(index, tuple) else (index,)
+        if len(parts) != out.ndim or not all(is_array(p) for p in parts):
+            raise NotImplementedError(
+                f"{ufunc.__name__}.at on a {type(out).__name__} with the index {index!r}: "
+                f"the device has no kernel for it ({exc})"
+            ) from None
+        at_by_rounds(ufunc, out, parts, values)
+
+
+_CUPYX_SCATTER = {"add": "scatter_add", "maximum": "scatter_max", "minimum": "scatter_min"}
+
+
+def _cupyx_scatter(xp, ufunc: np.ufunc, out, index, values) -> bool:
+    """CuPy before ``ufunc.at``: its ``cupyx.scatter_*`` kernels (same semantics as NumPy's
+    add/maximum/minimum ``.at``); False when there is none for this ufunc or dtype."""
+    name = _CUPYX_SCATTER.get(ufunc.__name__)
+    if name is None or xp.__name__.partition(".")[0] != "cupy":
+        return False
+    import cupyx
+
+    try:
+        getattr(cupyx, name)(out, index, values)
+    except _NO_AT:
+        return False
+    return True
+
+
+def at_by_rounds(ufunc: np.ufunc, out, index: tuple, values) -> None:
+    """``ufunc.at(out, index, values)`` from plain fancy-index updates, for a device that lacks
+    the scatter kernel: the picks are grouped by target and applied in rounds, the k-th pick of
+    every target in round k, so that no round names a target twice. ``index`` is one integer
+    array per dim of ``out`` (they broadcast); rounds = the most picks of one target.
+    """
+    xp = array_module_of(out)
+    if not is_array(values):
+        values = xp.asarray(values, dtype=out.dtype)
+    parts = np.broadcast_arrays(*index, values)
+    values = parts[-1].reshape(-1)
+    dims = tuple(p.reshape(-1) % n for p, n in zip(parts[:-1], out.shape))  # negatives wrap
+    if values.size == 0:
+        return
+    flat = xp.zeros(values.size, np.int64)
+    for d, n in zip(dims, out.shape):
+        flat = flat * n + d
+    order = xp.argsort(flat, kind="stable")  # stable: a target's picks keep their order
+    flat, values = flat[order], values[order]
+    positions = xp.arange(flat.size)
+    first = xp.concatenate([xp.ones(1, bool), flat[1:] != flat[:-1]])
+    rank = positions - accumulate(np.maximum, xp.where(first, positions, 0), 0)
+    target = out.reshape(-1) if out.flags.c_contiguous else out.copy().reshape(-1)
+    for r in range(int(rank.max()) + 1):
+        pick = rank == r
+        where = flat[pick]
+        target[where] = ufunc(target[where], values[pick])
+    if not out.flags.c_contiguous:
+        out[...] = target.reshape(out.shape)
+
+
+def accumulate(ufunc: np.ufunc, x, axis: int):
+    """``ufunc.accumulate(x, axis=axis)`` (a running maximum, minimum...) on either device.
+
+    A device module without ``accumulate`` for this ufunc gets a log-step scan (Hillis-Steele:
+    ceil(log2 n) vectorized passes), right for any associative ufunc.
+    """
+    if type(x) is np.ndarray:
+        return ufunc.accumulate(x, axis=axis)
+    device_ufunc = getattr(array_module_of(x), ufunc.__name__, None)
+    try:
+        return device_ufunc.accumulate(x, axis=axis)
+    except _NO_AT:
+        pass
+    out = np.moveaxis(x, axis, -1).copy()
+    shift = 1
+    while shift < out.shape[-1]:
+        out[..., shift:] = ufunc(out[..., shift:], out[..., :-shift])  # from the old values
+        shift *= 2
+    return np.moveaxis(out, -1, axis)
+
+
+def divide_where(num, den, where):
+    """``num / den`` where ``where`` holds, 0 elsewhere (no warnings for the skipped cells).
+
+    NumPy skips them through ``out=``/``where=``; a device's ufuncs may lack ``where=``, so
+    there the quotient is taken everywhere and the skipped cells replaced.
+    """
+    if type(num) is np.ndarray and type(den) is np.ndarray:
+        shape = np.broadcast_shapes(num.shape, den.shape)
+        return np.divide(num, den, out=np.zeros(shape, num.dtype), where=where)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(where, num / den, num.dtype.type(0))
+
+
+def device_special(x, name: str):
+    """SciPy's special function ``name`` (erf, erfinv, gammaln, ...) for the device array ``x``.
+
+    CuPy brings its own (``cupyx.scipy.special``); another device module may carry a ``special``
+    namespace; failing both, the values make an explicit round trip through the host.
+    """
+    xp = array_module_of(x)
+    if xp.__name__.partition(".")[0] == "cupy":
+        import cupyx.scipy.special as special
+
+        return getattr(special, name)
+    special = getattr(xp, "special", None)
+    if special is not None:
+        return getattr(special, name)
+    from scipy import special as host
+
+    fn = getattr(host, name)
+    return lambda *args: xp.asarray(fn(*(to_host(a) for a in args)))
+
+
+def to_host(a):
+    """``a`` (an array of either device, or a scalar) as a NumPy array: the explicit copy an op
+    makes when it must read values (sizes, counts) on the host."""
+    if type(a) is np.ndarray:
+        return a
+    xp = array_module_of(a)
+    if xp is np:
+        return np.asarray(a)
+    return xp.asnumpy(a)

@@ -2,9 +2,13 @@
 
 Every function takes torch's keywords: ``dtype=`` (float ones default to
 :func:`nerve.get_default_dtype`, float32 unless changed), ``device=`` (checked by
-:func:`nerve.device.as_device`, the one place that decides which devices exist) and
-``requires_grad=``; the random ones also take ``generator=`` (a ``numpy.random.Generator``; by
-default nerve's own, seeded by :func:`nerve.manual_seed`).
+:func:`nerve.device.as_device`, the one place that decides which devices exist; None means the
+default device, and for the ``*_like`` functions the device of their tensor, as in torch) and
+``requires_grad=``. Arrays are made by the device's own array module (CuPy on "cuda"), not
+copied there. The random ones also take ``generator=`` (a ``numpy.random.Generator`` or a
+``nerve.Generator``, whose host draws are copied to the device); by default they draw from
+nerve's generator for the device (:func:`nerve.backend.rng_for`), seeded by
+:func:`nerve.manual_seed`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import numpy as np
 from nerve import backend
 from nerve.autograd.conversion import as_dtype
 from nerve.autograd.tensor import Tensor, _to_array
-from nerve.device import as_device
+from nerve.device import array_module, as_device, device_of, to_device
+from nerve.primitives.common import is_array
 
 __all__ = [
     "arange",
@@ -74,15 +79,27 @@ def _options(what: str, options: dict) -> None:
         raise RuntimeError(f"{what}(pin_memory=True) needs a CUDA device; nerve runs on the CPU")
 
 
-def _made(arr: np.ndarray, requires_grad: bool, device=None) -> Tensor:
-    as_device(device)
+def _made(arr, requires_grad: bool, device=None) -> Tensor:
+    """A tensor of ``arr`` on ``device`` (the default device when None); ``arr`` made there
+    already (by :func:`_module`'s array module) is taken as is, else copied there."""
+    d = as_device(device)
+    if d.type != "cpu" or type(arr) is not np.ndarray:
+        arr = to_device(arr, d)
     t = Tensor._wrap(arr)
     return t.requires_grad_(True) if requires_grad else t
 
 
-def _rng(generator, what: str) -> np.random.Generator:
+def _module(device):
+    """The array module that makes arrays for ``device`` (the default device when None)."""
+    d = as_device(device)
+    return np if d.type == "cpu" else array_module(d)
+
+
+def _rng(generator, what: str, xp=np):
+    """The generator to draw from: ``generator`` when given (its draws are made on the host
+    and copied to the device), else nerve's generator for the array module ``xp``."""
     if generator is None:
-        return backend.rng()
+        return backend.rng_for(xp)
     if isinstance(generator, np.random.Generator):
         return generator
     if isinstance(generator, backend.Generator):
@@ -91,6 +108,21 @@ def _rng(generator, what: str) -> np.random.Generator:
         f"{what}: generator must be a nerve.Generator, a numpy.random.Generator or None, got "
         f"{type(generator).__name__}"
     )
+
+
+def _data_device(data):
+    """torch's ``device=None``: a Tensor's own device, a device array's (CuPy's) device; None
+    (the default device) for anything else, host NumPy arrays included."""
+    if isinstance(data, Tensor):
+        return device_of(data._data)
+    return device_of(data) if is_array(data) and type(data) is not np.ndarray else None
+
+
+def _like_device(t, device):
+    """torch's ``*_like`` default: the device of ``t`` unless ``device`` says."""
+    if device is not None:
+        return device
+    return device_of(t._data) if isinstance(t, Tensor) else "cpu"
 
 
 def _like_array(t) -> np.ndarray:
@@ -112,19 +144,31 @@ def tensor(
     >>> tensor([0.5]).dtype
     dtype('float32')
     """
-    as_device(device)
-    return Tensor(data, requires_grad=requires_grad, dtype=_dtype(dtype, "tensor"))
+    d = as_device(_data_device(data) if device is None else device)
+    t = Tensor(data, dtype=_dtype(dtype, "tensor"))
+    if d.type != "cpu" or type(t._data) is not np.ndarray:
+        t._data = to_device(t._data, d)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """``data`` as a Tensor, sharing memory when it already is an ndarray of the right dtype."""
-    as_device(device)
+    """``data`` as a Tensor, sharing memory when it already is an array of the right dtype on
+    ``device`` (a Tensor's own device when None; else the default device), as torch."""
+    d = as_device(_data_device(data) if device is None else device)
     dtype = _dtype(dtype, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
-        return data
-    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtype):
-        return Tensor._wrap(data)
-    return Tensor._wrap(_to_array(data, dtype))
+        if device_of(data._data) == d:
+            return data
+        return Tensor._wrap(to_device(data._data, d))
+    if isinstance(data, Tensor):
+        data = data._data
+    if not is_array(data):
+        data = _to_array(data, dtype)
+    elif dtype is not None and data.dtype != dtype:
+        data = data.astype(dtype)
+    if d.type != "cpu" or type(data) is not np.ndarray:
+        data = to_device(data, d)
+    return Tensor._wrap(data)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -137,19 +181,22 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
     """A tensor of zeros of shape ``size`` (``zeros(2, 3)`` or ``zeros((2, 3))``)."""
     _options("zeros", options)
-    return _made(np.zeros(_shape(size), dtype=_float(dtype, "zeros")), requires_grad, device)
+    xp = _module(device)
+    return _made(xp.zeros(_shape(size), dtype=_float(dtype, "zeros")), requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
     """A tensor of ones of shape ``size``."""
     _options("ones", options)
-    return _made(np.ones(_shape(size), dtype=_float(dtype, "ones")), requires_grad, device)
+    xp = _module(device)
+    return _made(xp.ones(_shape(size), dtype=_float(dtype, "ones")), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
     """An uninitialized tensor of shape ``size``."""
     _options("empty", options)
-    return _made(np.empty(_shape(size), dtype=_float(dtype, "empty")), requires_grad, device)
+    xp = _module(device)
+    return _made(xp.empty(_shape(size), dtype=_float(dtype, "empty")), requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -158,35 +205,39 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
     dtype = _dtype(dtype, "full")
     if dtype is None:
         value = fill_value._data if isinstance(fill_value, Tensor) else fill_value
-        kind = np.asarray(value).dtype.kind
+        kind = value.dtype.kind if hasattr(value, "dtype") else np.asarray(value).dtype.kind
         dtype = {"b": np.dtype(np.bool_), "i": np.dtype(np.int64), "u": np.dtype(np.int64)}.get(
             kind, np.dtype(backend.DEFAULT_FLOAT)
         )
-    return _made(np.full(_shape((size,)), fill_value, dtype=dtype), requires_grad, device)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    xp = _module(device)
+    return _made(xp.full(_shape((size,)), fill_value, dtype=dtype), requires_grad, device)
 
 
-def _like(t, make, dtype, device, requires_grad: bool, what: str) -> Tensor:
+def _like(t, make: str, dtype, device, requires_grad: bool, what: str) -> Tensor:
     a = _like_array(t)
     dt = a.dtype if dtype is None else as_dtype(dtype, what)
-    return _made(make(a.shape, dtype=dt), requires_grad, device)
+    device = _like_device(t, device)
+    return _made(getattr(_module(device), make)(a.shape, dtype=dt), requires_grad, device)
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
     """Zeros with ``t``'s shape and (unless ``dtype`` says) dtype."""
     _options("zeros_like", options)
-    return _like(t, np.zeros, dtype, device, requires_grad, "zeros_like")
+    return _like(t, "zeros", dtype, device, requires_grad, "zeros_like")
 
 
 def ones_like(t, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
     """Ones with ``t``'s shape and (unless ``dtype`` says) dtype."""
     _options("ones_like", options)
-    return _like(t, np.ones, dtype, device, requires_grad, "ones_like")
+    return _like(t, "ones", dtype, device, requires_grad, "ones_like")
 
 
 def empty_like(t, dtype=None, device=None, requires_grad: bool = False, **options) -> Tensor:
     """An uninitialized tensor with ``t``'s shape and (unless ``dtype`` says) dtype."""
     _options("empty_like", options)
-    return _like(t, np.empty, dtype, device, requires_grad, "empty_like")
+    return _like(t, "empty", dtype, device, requires_grad, "empty_like")
 
 
 def full_like(
@@ -196,7 +247,10 @@ def full_like(
     _options("full_like", options)
     a = _like_array(t)
     dt = a.dtype if dtype is None else as_dtype(dtype, "full_like")
-    return _made(np.full(a.shape, fill_value, dtype=dt), requires_grad, device)
+    device = _like_device(t, device)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _made(_module(device).full(a.shape, fill_value, dtype=dt), requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -213,14 +267,14 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.dtype(np.int64) if ints else np.dtype(backend.DEFAULT_FLOAT)
-    return _made(np.arange(start, end, step, dtype=dtype), requires_grad, device)
+    return _made(_module(device).arange(start, end, step, dtype=dtype), requires_grad, device)
 
 
 def linspace(
     start, end, steps: int, dtype=None, device=None, requires_grad: bool = False
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
-    arr = np.linspace(start, end, int(steps), dtype=_float(dtype, "linspace"))
+    arr = _module(device).linspace(start, end, int(steps), dtype=_float(dtype, "linspace"))
     return _made(arr, requires_grad, device)
 
 
@@ -228,7 +282,7 @@ def eye(
     n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False
 ) -> Tensor:
     """The identity matrix of shape (n, m or n)."""
-    return _made(np.eye(n, m, dtype=_float(dtype, "eye")), requires_grad, device)
+    return _made(_module(device).eye(n, m, dtype=_float(dtype, "eye")), requires_grad, device)
 
 
 def _random_float(dtype, what: str) -> np.dtype:
@@ -244,7 +298,8 @@ def rand(
     """Uniform samples on [0, 1) from nerve's generator (see manual_seed)."""
     _options("rand", options)
     dt = _random_float(dtype, "rand")
-    arr = _rng(generator, "rand").random(_shape(size), dtype=np.float64).astype(dt)
+    arr = _rng(generator, "rand", _module(device)).random(_shape(size), dtype=np.float64)
+    arr = arr.astype(dt)
     return _made(arr, requires_grad, device)
 
 
@@ -254,7 +309,7 @@ def randn(
     """Standard normal samples from nerve's generator (see manual_seed)."""
     _options("randn", options)
     dt = _random_float(dtype, "randn")
-    arr = _rng(generator, "randn").standard_normal(
+    arr = _rng(generator, "randn", _module(device)).standard_normal(
         _shape(size), dtype=dt if dt in (np.float32, np.float64) else np.float64
     )
     return _made(arr.astype(dt, copy=False), requires_grad, device)
@@ -297,7 +352,9 @@ def randint(
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     dt = np.dtype(np.int64) if dtype is None else as_dtype(dtype, "randint")
-    draw = _rng(generator, "randint").integers(low, high, size=_shape((size,)), dtype=np.int64)
+    draw = _rng(generator, "randint", _module(device)).integers(
+        low, high, size=_shape((size,)), dtype=np.int64
+    )
     return _made(draw.astype(dt, copy=False), requires_grad, device)
 
 
@@ -307,7 +364,12 @@ def randperm(
     """A random permutation of 0..n-1 (int64 unless ``dtype`` says)."""
     _options("randperm", options)
     dt = np.dtype(np.int64) if dtype is None else as_dtype(dtype, "randperm")
-    perm = _rng(generator, "randperm").permutation(int(n)).astype(dt, copy=False)
+    g = _rng(generator, "randperm", _module(device))
+    if hasattr(g, "permutation"):
+        perm = g.permutation(int(n))
+    else:  # a device generator (CuPy's) has none: the order of uniform keys is a permutation
+        perm = g.random(int(n)).argsort()
+    perm = perm.astype(dt, copy=False)
     return _made(perm, requires_grad, device)
 
 
@@ -320,19 +382,24 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     Raises:
         ValueError: a std is negative.
     """
-    m = _like_array(mean) if isinstance(mean, Tensor) else np.asarray(mean)
-    s = _like_array(std) if isinstance(std, Tensor) else np.asarray(std)
+    tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
+    if device is None and tensors:
+        device = device_of(tensors[0]._data)  # torch: the samples live with mean and std
+    xp = _module(device)
+    m = _like_array(mean) if isinstance(mean, Tensor) else xp.asarray(mean)
+    s = _like_array(std) if isinstance(std, Tensor) else xp.asarray(std)
     if np.any(s < 0):
         raise ValueError("normal expects all elements of std >= 0.0")
     if size is not None:
         shape = _shape((size,))
     else:
         shape = np.broadcast_shapes(m.shape, s.shape)
-    tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
     dt = as_dtype(dtype, "normal") if dtype is not None else (
         np.result_type(*(t.dtype for t in tensors)) if tensors else np.dtype(backend.DEFAULT_FLOAT)
     )  # fmt: skip
-    draw = _rng(generator, "normal").standard_normal(shape)
+    draw = _rng(generator, "normal", xp).standard_normal(shape)
+    if type(draw) is not type(m):
+        draw = xp.asarray(draw)  # a given generator draws on the host
     return _made((m + s * draw).astype(dt, copy=False), requires_grad, device)
 
 
@@ -341,6 +408,7 @@ def _random_like(t, make, dtype, generator, device, requires_grad, what) -> Tens
     dt = a.dtype if dtype is None else as_dtype(dtype, what)
     if dt.kind != "f":
         raise TypeError(f"{what}: needs a floating-point dtype, got {dt} (pass dtype=)")
+    device = _like_device(t, device)
     return make(a.shape, generator=generator, dtype=dt, device=device, requires_grad=requires_grad)
 
 
@@ -368,6 +436,7 @@ def randint_like(
     if high is None:
         low, high = 0, low
     a = _like_array(t)
+    device = _like_device(t, device)
     return randint(
         low, high, a.shape, generator=generator, device=device, requires_grad=requires_grad,
         dtype=a.dtype if dtype is None else dtype,

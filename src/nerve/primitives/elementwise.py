@@ -183,14 +183,14 @@ class Pow(Function):
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore"):
             if need_a:
-                if isinstance(b, np.ndarray):
+                if not isinstance(b, (int, float)):  # an array, on either device
                     ga = np.where(b == 0, 0, g * b * a ** (b - 1))
                 elif b == 0:
                     ga = np.zeros_like(g)
                 else:
                     ga = g * b * _power(a, b - 1)
             if need_b:
-                log_a = np.log(a if isinstance(a, np.ndarray) else b.dtype.type(a))
+                log_a = np.log(b.dtype.type(a) if isinstance(a, (int, float)) else a)
                 gb = np.where((a == 0) & (b >= 0), 0, g * self.out * log_a)
         return ga, gb
 
@@ -327,7 +327,10 @@ def _pow_dtype(t: Tensor, other_is_float: bool) -> Tensor:
 
 
 def _check_int_exponent(base, exponent: np.ndarray) -> None:
-    if exponent.dtype.kind in "iu" and np.asarray(base).dtype.kind in "iu" and np.any(exponent < 0):
+    base_kind = (
+        "i" if isinstance(base, int) else "f" if isinstance(base, float) else base.dtype.kind
+    )
+    if exponent.dtype.kind in "iu" and base_kind in "iu" and np.any(exponent < 0):
         raise ValueError(
             "pow: integers to negative integer powers are not allowed; "
             "cast the base with .float() first"

@@ -19,7 +19,8 @@ from nerve.autograd.engine import unbroadcast
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.primitives.common import as_tensor, normalize_dim
+from nerve.backend import array_module_of
+from nerve.primitives.common import add_at, as_tensor, is_array, normalize_dim, to_host
 from nerve.primitives.index_checks import check_range as _check_range
 from nerve.primitives.index_checks import int_index as _int_index
 from nerve.primitives.scatter import index_add, scatter, scatter_add, scatter_reduce
@@ -44,21 +45,26 @@ __all__ = [
 ]
 
 
-def as_numpy_index(index):
-    """A Tensor index (or a tuple or list holding Tensors) as the equivalent NumPy index."""
+def as_numpy_index(index, like=None):
+    """A Tensor index (or a tuple or list holding Tensors) as the equivalent array index; lists
+    become arrays on the device of ``like`` (the indexed array; the host when None)."""
+    xp = np if like is None else array_module_of(like)
     if isinstance(index, tuple):
-        return tuple(_numpy_part(i) for i in index)
-    return _numpy_part(index)
+        return tuple(_numpy_part(i, xp) for i in index)
+    return _numpy_part(index, xp)
 
 
-def _numpy_part(i):
+def _numpy_part(i, xp):
     if isinstance(i, Tensor):
         i = i._data
     elif isinstance(i, list):
-        i = np.asarray([e._data if isinstance(e, Tensor) else e for e in i])
+        parts = [e._data if isinstance(e, Tensor) else e for e in i]
+        if any(is_array(e) and type(e) is not np.ndarray for e in parts):
+            parts = [to_host(e) for e in parts]  # device tensors inside a list: their values
+        i = xp.asarray(np.asarray(parts) if xp is not np else parts)
         if i.size == 0:
             i = i.astype(np.int64)  # x[[]] selects nothing, as in torch
-    if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
+    if is_array(i) and i.ndim == 0 and i.dtype.kind in "iu":
         return int(i)  # a 0-d integer tensor indexes like an int (a view), as in torch
     return i
 
@@ -68,11 +74,12 @@ def _scatter_rows(g: np.ndarray, rows: np.ndarray, shape: tuple, axis: int) -> n
     """zeros(shape) with g's slices along ``axis`` added at positions ``rows`` (non-negative,
     duplicates accumulate); g has shape ``shape[:axis] + rows.shape + shape[axis + 1:]``."""
     pre, n, post = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
-    flat = (np.arange(pre)[:, None, None] * n + rows.reshape(1, -1, 1)) * post + np.arange(post)
-    out = np.zeros(pre * n * post, g.dtype)
+    xp = array_module_of(g)
+    flat = (xp.arange(pre)[:, None, None] * n + rows.reshape(1, -1, 1)) * post + xp.arange(post)
+    out = xp.zeros(pre * n * post, g.dtype)
     # 1-d add.at on flat positions beat n-d add.at 2.5-4x, bincount 1.7-3.5x (rows (10000,128)
     # x20000: 12.8 / 31.6 / 21.8 ms; cols (512,1000) x300: 0.8 / 3.0 / 0.9 ms; numpy 2.4).
-    np.add.at(out, flat.reshape(-1), g.reshape(-1))
+    add_at(out, flat.reshape(-1), g.reshape(-1))
     return out.reshape(shape)
 
 
@@ -84,13 +91,13 @@ def _int_block(ndim: int, items: tuple):
     for i in items:
         if i is Ellipsis:
             expanded.extend([full] * (ndim - len(items) + 1))
-        elif isinstance(i, np.ndarray) and i.dtype.kind in "iu":
+        elif is_array(i) and i.dtype.kind in "iu":
             expanded.append(i)
         elif isinstance(i, slice) and i == full:
             expanded.append(full)
         else:
             return None
-    pos = [k for k, i in enumerate(expanded) if isinstance(i, np.ndarray)]
+    pos = [k for k, i in enumerate(expanded) if is_array(i)]
     if pos[-1] - pos[0] + 1 != len(pos):
         return None
     return pos[0], [expanded[k] for k in pos]
@@ -106,11 +113,12 @@ class GetItem(Function):
     def backward(self, g):
         shape, index = self.shape, self.index
         items = index if isinstance(index, tuple) else (index,)
-        arrays = [i for i in items if isinstance(i, np.ndarray)]
+        arrays = [i for i in items if is_array(i)]
+        xp = array_module_of(g)
         if all(a.dtype.kind == "b" for a in arrays):
             # Basic indexing and boolean masks pick each element at most once: assign.
             # (Masks: assignment 3.7 ms vs add.at 9.1 ms on a (512, 1000) half-true mask.)
-            grad = np.zeros(shape, g.dtype)
+            grad = xp.zeros(shape, g.dtype)
             grad[index] = g
             return grad
         block = _int_block(len(shape), items)
@@ -122,8 +130,8 @@ class GetItem(Function):
             return _scatter_rows(g, rows, merged, axis).reshape(shape)
         # Mixed indices (ints or partial slices beside arrays): n-d add.at was fastest here,
         # 0.07 ms vs 0.13-0.45 ms for flat positions (x[arange(512), labels] on (512, 1000)).
-        grad = np.zeros(shape, g.dtype)
-        np.add.at(grad, index, g)
+        grad = xp.zeros(shape, g.dtype)
+        add_at(grad, index, g)
         return grad
 
 
@@ -139,7 +147,7 @@ def getitem(x, index) -> Tensor:
     [[4, 4, 7], [8, 8, 11]]
     """
     x = as_tensor(x, "getitem")
-    index = as_numpy_index(index)
+    index = as_numpy_index(index, x._data)
     try:
         return GetItem.apply(x, index=index)
     except IndexError as exc:
@@ -154,6 +162,7 @@ class Gather(Function):
     differentiable = (0,)
 
     def forward(self, x, index, dim, out_shape):
+        xp = array_module_of(x)
         pos = []
         for d, (n, m) in enumerate(zip(x.shape, out_shape)):
             view = [1] * x.ndim
@@ -161,19 +170,19 @@ class Gather(Function):
             if d == dim:
                 pos.append(index)
             elif n == 1:
-                pos.append(np.zeros(1, np.intp).reshape(view))  # x broadcast along d
+                pos.append(xp.zeros(1, np.intp).reshape(view))  # x broadcast along d
             else:
-                pos.append(np.arange(m).reshape(view))
+                pos.append(xp.arange(m).reshape(view))
         self.x_shape, self.pos = x.shape, pos
         return x[tuple(pos)]
 
     def backward(self, g):
-        strides = np.cumprod((self.x_shape + (1,))[:0:-1])[::-1]
+        strides = [math.prod(self.x_shape[d + 1 :]) for d in range(len(self.x_shape))]
         flat = sum(p * s for p, s in zip(self.pos, strides))
-        out = np.zeros(math.prod(self.x_shape), g.dtype)
+        out = array_module_of(g).zeros(math.prod(self.x_shape), g.dtype)
         # 1-d add.at on flat positions: 1.9 ms vs bincount 2.0 ms for 512k picks, 16 vs 50 ms for
         # 2.5M, and 0.06 vs 0.25 ms for 512 picks into 512k (numpy 2.4).
-        np.add.at(out, np.broadcast_to(flat, g.shape).reshape(-1), g.reshape(-1))
+        add_at(out, np.broadcast_to(flat, g.shape).reshape(-1), g.reshape(-1))
         return out.reshape(self.x_shape)
 
 
@@ -303,8 +312,8 @@ class MaskedFill(Function):
         gx = unbroadcast(np.where(self.mask, 0, g), self.x_shape) if need_x else None
         gv = None
         if need_value:
-            picked = np.sum(g, where=np.broadcast_to(self.mask, g.shape))
-            gv = np.asarray(picked, dtype=self.value_dtype)
+            picked = np.where(self.mask, g, 0).sum()  # sum(where=) is NumPy's alone
+            gv = array_module_of(g).asarray(picked, dtype=self.value_dtype)
         return gx, None, gv
 
 
@@ -338,7 +347,7 @@ def masked_fill(input, mask, value) -> Tensor:
                 f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}"
             )
     else:
-        value = np.asarray(value)
+        value = array_module_of(x._data).asarray(value)
         if value.ndim != 0:
             raise ValueError(
                 f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}"
@@ -352,9 +361,8 @@ class OneHot(Function):
     differentiable = ()  # integer in, integer out
 
     def forward(self, labels, num_classes):
-        out = np.zeros(labels.shape + (num_classes,), np.int64)
-        np.put_along_axis(out, labels[..., None].astype(np.intp), 1, axis=-1)
-        return out
+        classes = array_module_of(labels).arange(num_classes)
+        return (labels[..., None] == classes).astype(np.int64)
 
     def backward(self, g):  # pragma: no cover - never recorded: no input is differentiable
         return None
@@ -445,7 +453,7 @@ def nonzero(input, *, as_tuple: bool = False):
     if as_tuple:
         return tuple(Tensor._wrap(i) for i in found)
     if not x.ndim:
-        return Tensor._wrap(np.zeros((found[0].size, 0), np.int64))
+        return Tensor._wrap(array_module_of(a).zeros((found[0].size, 0), np.int64))
     return Tensor._wrap(np.stack(found, axis=1))
 
 
@@ -491,7 +499,9 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Ten
     x = as_tensor(input, "repeat_interleave")
     if repeats is None:  # torch.repeat_interleave(counts)
         counts = _int_index(x, "repeat_interleave", "repeats").reshape(-1)
-        return Tensor._wrap(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
+        # the result's size is the counts' sum: they are read on the host
+        rows = np.repeat(np.arange(counts.size, dtype=np.int64), to_host(counts))
+        return Tensor._wrap(array_module_of(counts).asarray(rows))
     if dim is None:
         x, d = reshape(x, (-1,)), 0
     else:
@@ -510,7 +520,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Ten
         )
     if counts.size and counts.min() < 0:
         raise ValueError(f"repeat_interleave: repeats must be >= 0, got {int(counts.min())}")
-    rows = np.repeat(np.arange(n), counts.reshape(-1) if counts.ndim else int(counts))
+    rows = np.repeat(np.arange(n), to_host(counts).reshape(-1) if counts.ndim else int(counts))
     if output_size is not None and rows.size != output_size:
         raise ValueError(
             f"repeat_interleave: output_size {output_size} differs from the {rows.size} "
@@ -518,7 +528,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Ten
         )
     if rows.size == 0:
         return getitem(x, (slice(None),) * d + (slice(0, 0),))
-    return IndexSelect.apply(x, rows, dim=d)
+    return IndexSelect.apply(x, array_module_of(x._data).asarray(rows), dim=d)
 
 
 def index_fill(input, dim: int, index, value) -> Tensor:
@@ -536,7 +546,7 @@ def index_fill(input, dim: int, index, value) -> Tensor:
     d = normalize_dim(dim, x.ndim, "index_fill")
     n = x.shape[d] if x.ndim else 1
     _check_range("index_fill", idx, -n, n, d, x.shape)
-    hit = np.zeros(n, bool)
+    hit = array_module_of(x._data).zeros(n, bool)
     hit[idx.reshape(-1)] = True
     mask = hit.reshape((n,) + (1,) * (x.ndim - d - 1)) if x.ndim else hit.reshape(())
     return masked_fill(x, Tensor._wrap(mask), value)

@@ -13,6 +13,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 from nerve.primitives import elementwise as ew
 from nerve.primitives.common import as_tensor, binary_operands
 from nerve.primitives.matrix import (
@@ -366,7 +367,7 @@ class Einsum(Function):
         for letter in unique:
             if letter not in seen:  # summed in operand i alone: its gradient is broadcast
                 terms.append(letter)
-                operands.append(np.ones(sizes[letter], dtype=g.dtype))
+                operands.append(array_module_of(g).ones(sizes[letter], dtype=g.dtype))
         grad = np.einsum(f"{','.join(terms)}->{unique}", *operands, optimize=True)
         full_shape = tuple(sizes[c] for c in unique)
         if grad.shape != full_shape:  # a size-1 dim of the others: the engine sums it back
@@ -374,8 +375,13 @@ class Einsum(Function):
         if len(unique) == len(subs):
             return grad
         # A repeated letter ('ii->i'): the gradient lives on the diagonal.
-        full = np.zeros(tuple(sizes[c] for c in subs), dtype=g.dtype)
-        np.einsum(f"{subs}->{unique}", full)[...] = grad  # einsum's diagonal is a writable view
+        xp = array_module_of(g)
+        full = xp.zeros(tuple(sizes[c] for c in subs), dtype=g.dtype)
+        if xp is np:
+            np.einsum(f"{subs}->{unique}", full)[...] = grad  # NumPy's diagonal: a writable view
+        else:  # a device's einsum copies: write the diagonal through broadcast index arrays
+            axes = [[-1 if u == c else 1 for u in unique] for c in subs]
+            full[tuple(xp.arange(sizes[c]).reshape(a) for c, a in zip(subs, axes))] = grad
         return full
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.primitives.common import as_tensor, binary_operands, check_broadcast
+from nerve.primitives.common import as_tensor, binary_operands, check_broadcast, is_array
 from nerve.primitives.operands import NoGrad, binary
 
 __all__ = [
@@ -186,12 +186,13 @@ def isinf(x) -> Tensor:
 
 def isposinf(x) -> Tensor:
     """True where ``x`` is +inf."""
-    return Tensor._wrap(np.isposinf(as_tensor(x, "isposinf")._data))
+    # a comparison, not np.isposinf: every device module has it (an int is never inf)
+    return Tensor._wrap(as_tensor(x, "isposinf")._data == np.inf)
 
 
 def isneginf(x) -> Tensor:
     """True where ``x`` is -inf."""
-    return Tensor._wrap(np.isneginf(as_tensor(x, "isneginf")._data))
+    return Tensor._wrap(as_tensor(x, "isneginf")._data == -np.inf)
 
 
 def signbit(x) -> Tensor:
@@ -223,7 +224,7 @@ def isclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: boo
     except ValueError:
         check_broadcast("isclose", a._data, b._data)
         raise
-    return Tensor._wrap(np.asarray(out))
+    return Tensor._wrap(out if is_array(out) else np.asarray(out))  # NumPy: 0-d gives a scalar
 
 
 def allclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False):

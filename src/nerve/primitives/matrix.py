@@ -11,6 +11,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 from nerve.primitives.common import as_tensor, binary_operands, normalize_dim
 from nerve.primitives.reduction import sum as _sum
 from nerve.primitives.shape import transpose
@@ -44,10 +45,11 @@ def t(input) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- diagonals
-def _diagonal_cells(rows: int, cols: int, offset: int) -> tuple:
-    """Row and column positions of diagonal ``offset`` of a rows x cols matrix."""
+def _diagonal_cells(rows: int, cols: int, offset: int, xp=np) -> tuple:
+    """Row and column positions of diagonal ``offset`` of a rows x cols matrix (arrays of the
+    array module ``xp``, to index that device's arrays)."""
     n = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
-    i = np.arange(n)
+    i = xp.arange(n)
     return i - min(offset, 0), i + max(offset, 0)
 
 
@@ -72,9 +74,10 @@ class Diagonal(Function):
         return np.diagonal(x, offset, dim1, dim2).copy()  # NumPy's view is read-only
 
     def backward(self, g):
-        out = np.zeros(self.shape, g.dtype)
+        xp = array_module_of(g)
+        out = xp.zeros(self.shape, g.dtype)
         planes = np.moveaxis(out, self.dims, (-2, -1))  # a writable view of out
-        rows, cols = _diagonal_cells(*planes.shape[-2:], self.offset)
+        rows, cols = _diagonal_cells(*planes.shape[-2:], self.offset, xp)
         planes[..., rows, cols] = g
         return out
 
@@ -235,8 +238,9 @@ class DiagEmbed(Function):
 
     def forward(self, x, offset, dim1, dim2):
         m = x.shape[-1] + abs(offset)
-        planes = np.zeros(x.shape[:-1] + (m, m), x.dtype)
-        self.cells = _diagonal_cells(m, m, offset)
+        xp = array_module_of(x)
+        planes = xp.zeros(x.shape[:-1] + (m, m), x.dtype)
+        self.cells = _diagonal_cells(m, m, offset, xp)
         planes[(..., *self.cells)] = x
         self.dims = (dim1, dim2)
         return np.moveaxis(planes, (-2, -1), self.dims)

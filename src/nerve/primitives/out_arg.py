@@ -10,6 +10,7 @@ from nerve.autograd.grad_mode import _state as _grad_state
 from nerve.autograd.grad_mode import no_grad
 from nerve.autograd.inplace import bump as _bump
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 
 
 def write_out(what: str, out, operands, compute, exact_dtype: bool = False) -> Tensor:
@@ -64,7 +65,7 @@ def write_out(what: str, out, operands, compute, exact_dtype: bool = False) -> T
                 UserWarning,
                 stacklevel=3,
             )
-        out._data = np.empty(result.shape, dtype=target)
+        out._data = array_module_of(result).empty(result.shape, dtype=target)
     np.copyto(out._data, result, casting="unsafe")
     _bump(out._data)
     return out

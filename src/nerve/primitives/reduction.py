@@ -21,7 +21,15 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.primitives.common import as_tensor, keep, normalize_dim, reduction_axes
+from nerve.backend import array_module_of
+from nerve.primitives.common import (
+    as_tensor,
+    divide_where,
+    is_array,
+    keep,
+    normalize_dim,
+    reduction_axes,
+)
 from nerve.primitives.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
 from nerve.primitives.sorting import (
     TakeAlong,
@@ -238,7 +246,7 @@ class Std(Function):
         g = _expand_back(g, self.axes, self.keepdims)
         # A constant slice (std 0) gets gradient 0, as in torch; dof 0 (std nan) stays nan.
         denom = self.out * self.dof
-        return np.divide(g, denom, out=np.zeros(denom.shape, g.dtype), where=denom != 0) * self.d
+        return divide_where(g, denom, denom != 0) * self.d
 
 
 def _correction(op: str, dim, unbiased, correction, ddof):
@@ -367,7 +375,7 @@ def _extreme(op, x, dim, keepdim, axis, keepdims, along_cls, all_cls, arg, resul
     keepdims = bool(keepdim)
     ax = _single_dim(op, x, dim, None)
     if x.ndim == 0:
-        return result(x.clone(), Tensor._wrap(np.zeros((), dtype=np.int64)))
+        return result(x.clone(), Tensor._wrap(array_module_of(x._data).zeros((), np.int64)))
     _require_nonempty(op, x.shape, (ax,))
     idx = np.expand_dims(arg(x._data, axis=ax), ax)
     values = along_cls.apply(x, indices=idx, axis=ax, keepdims=keepdims)
@@ -420,10 +428,11 @@ def _arg(op, fn, x, dim, keepdim, axis, keepdims) -> Tensor:
     if dim is None and axis is None:
         _require_nonempty(op, x.shape, None)
         out = fn(x._data.reshape(-1))
-        return Tensor._wrap(np.full((1,) * x.ndim if keepdims else (), out, dtype=np.int64))
+        shape = (1,) * x.ndim if keepdims else ()
+        return Tensor._wrap(array_module_of(x._data).asarray(out, dtype=np.int64).reshape(shape))
     ax = _single_dim(op, x, dim, axis)
     if x.ndim == 0:
-        return Tensor._wrap(np.zeros((), dtype=np.int64))
+        return Tensor._wrap(array_module_of(x._data).zeros((), dtype=np.int64))
     _require_nonempty(op, x.shape, (ax,))
     return Tensor._wrap(fn(x._data, axis=ax, keepdims=keepdims).astype(np.int64, copy=False))
 
@@ -476,7 +485,13 @@ def prod(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None) ->
 @register("logsumexp")
 class LogSumExp(Function):
     def forward(self, x, axes, keepdims):
-        shift = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
+        if type(x) is np.ndarray:
+            shift = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
+        elif x.size:  # a device's max takes no initial= (CuPy's does not)
+            shift = x.max(axis=axes, keepdims=True)
+        else:  # the max of nothing: -inf, in the keepdims shape
+            kept = tuple(1 if axes is None or a in axes else n for a, n in enumerate(x.shape))
+            shift = array_module_of(x).full(kept, -np.inf, x.dtype)
         shift = np.where(np.isfinite(shift), shift, x.dtype.type(0))  # all -inf, inf or empty
         with np.errstate(divide="ignore"):  # log(0) = -inf for an empty or all -inf slice
             out = np.log(np.exp(x - shift).sum(axis=axes, keepdims=True)) + shift
@@ -581,7 +596,7 @@ class Norm(Function):
         g = np.reshape(g, out.shape)  # the keepdims shape
         zero = x.dtype.type(0)
         if p == 0:  # a count: flat almost everywhere
-            return np.zeros(x.shape, dtype=g.dtype)
+            return array_module_of(g).zeros(x.shape, dtype=g.dtype)
         if p == 1:
             return np.sign(x) * g
         if np.isinf(p):  # ties share the gradient, as in amax
@@ -591,7 +606,7 @@ class Norm(Function):
                 return np.where(mask, np.sign(x) * (g / ties), zero)
         # d||x||_p / dx = sign(x) |x|^(p-1) / ||x||^(p-1); 0 at the zero vector, as torch.
         denom = out if p == 2 else out ** (p - 1)
-        scale = np.divide(g, denom, out=np.zeros_like(g), where=out != 0)
+        scale = divide_where(g, denom, out != 0)
         if p == 2:
             return x * scale
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -628,7 +643,8 @@ def norm(x, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None) -> Te
 def _logical(op, fn, x, dim, keepdim, axis, keepdims) -> Tensor:
     x = as_tensor(x, op)
     axes = _axes(op, x, dim, axis)
-    return Tensor._wrap(np.asarray(fn(x._data, axis=axes, keepdims=keep(keepdim, keepdims))))
+    out = fn(x._data, axis=axes, keepdims=keep(keepdim, keepdims))
+    return Tensor._wrap(out if is_array(out) else np.asarray(out))  # NumPy: 0-d gives a scalar
 
 
 def all(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
@@ -671,7 +687,8 @@ def count_nonzero(x, dim=None) -> Tensor:
     """How many elements along ``dim`` (an int, a tuple, or None for all) are non-zero (int64)."""
     x = as_tensor(x, "count_nonzero")
     axes = _axes("count_nonzero", x, dim, None)
-    return Tensor._wrap(np.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64))
+    xp = array_module_of(x._data)
+    return Tensor._wrap(xp.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64))
 
 
 def aminmax(x, *, dim=None, keepdim=False):

@@ -11,7 +11,8 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.primitives.common import as_tensor, normalize_dim
+from nerve.backend import array_module_of
+from nerve.primitives.common import accumulate, add_at, as_tensor, normalize_dim
 
 __all__ = ["cummax", "cummin", "cumprod", "cumsum", "logcumsumexp"]
 
@@ -81,7 +82,7 @@ class CumProd(Function):
         if not zero.any():
             return _rev_cumsum(g * out, a) / x
         n = x.shape[a]
-        pos = np.arange(n).reshape((-1,) + (1,) * (x.ndim - a - 1))
+        pos = array_module_of(x).arange(n).reshape((-1,) + (1,) * (x.ndim - a - 1))
         first = np.where(zero.any(axis=a, keepdims=True), np.argmax(zero, axis=a, keepdims=True), n)
         at_zero = pos == first
         one = x.dtype.type(1)
@@ -131,15 +132,16 @@ class _CumExtreme(Function):
     """The running max (min) along ``axis`` and, for each position, the index it came from (the
     latest on ties, as torch); the gradient goes to that index, adding up where it repeats."""
 
-    accumulate: staticmethod  # np.maximum.accumulate or np.minimum.accumulate
+    ufunc: np.ufunc  # np.maximum or np.minimum
 
     def forward(self, x, axis):
-        out = self.accumulate(x, axis=axis)
+        xp = array_module_of(x)
+        out = accumulate(self.ufunc, x, axis)
         hit = x == out
         if x.dtype.kind == "f":
             hit |= np.isnan(x)  # nan wins from its position on, at its own index
-        pos = np.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - axis - 1))
-        idx = np.maximum.accumulate(np.where(hit, pos, 0), axis=axis).astype(np.int64)
+        pos = xp.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - axis - 1))
+        idx = accumulate(np.maximum, np.where(hit, pos, 0), axis).astype(np.int64)
         self.idx, self.axis = idx, axis
         return out, idx
 
@@ -149,27 +151,28 @@ class _CumExtreme(Function):
         gm = np.moveaxis(g, a, -1)
         shape = gm.shape
         m, n = math.prod(shape[:-1]), shape[-1]
-        rows = np.zeros((m, n), g.dtype)
+        xp = array_module_of(g)
+        rows = xp.zeros((m, n), g.dtype)
         idx = np.moveaxis(self.idx, a, -1).reshape(m, n)
-        np.add.at(rows, (np.arange(m)[:, None], idx), gm.reshape(m, n))
+        add_at(rows, (xp.arange(m)[:, None], idx), gm.reshape(m, n))
         return np.moveaxis(rows.reshape(shape), -1, a)
 
 
 @register("cummax")
 class CumMax(_CumExtreme):
-    accumulate = staticmethod(np.maximum.accumulate)
+    ufunc = np.maximum
 
 
 @register("cummin")
 class CumMin(_CumExtreme):
-    accumulate = staticmethod(np.minimum.accumulate)
+    ufunc = np.minimum
 
 
 def _cum_extreme(op: str, cls, result, x, dim):
     x = as_tensor(x, op)
     ax = _scan_dim(op, x, dim, None)
     if x.ndim == 0:
-        return result(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
+        return result(x.clone(), Tensor._wrap(array_module_of(x._data).zeros((), np.int64)))
     values, indices = cls.apply(x, axis=ax)
     return result(values, indices)
 
@@ -197,7 +200,7 @@ class LogCumSumExp(Function):
     """log(cumsum(exp(x))) along ``axis``, accumulated in log space (never overflows)."""
 
     def forward(self, x, axis):
-        out = np.logaddexp.accumulate(x, axis=axis)
+        out = accumulate(np.logaddexp, x, axis)
         self.x, self.out, self.axis = x, out, axis
         return out
 
@@ -209,7 +212,7 @@ class LogCumSumExp(Function):
         def part(weights):  # sum over j >= i of weights_j * exp(x_i - out_j), weights >= 0
             with np.errstate(divide="ignore"):  # log(0) = -inf: a zero weight adds nothing
                 logs = np.log(weights) - out
-            return np.exp(np.flip(np.logaddexp.accumulate(np.flip(logs, a), axis=a), a) + x)
+            return np.exp(np.flip(accumulate(np.logaddexp, np.flip(logs, a), a), a) + x)
 
         return part(np.maximum(g, 0)) - part(np.maximum(-g, 0))
 

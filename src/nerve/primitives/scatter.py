@@ -9,7 +9,8 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.primitives.common import as_tensor, normalize_dim
+from nerve.backend import array_module_of
+from nerve.primitives.common import add_at, as_tensor, normalize_dim, ufunc_at
 from nerve.primitives.index_checks import check_range, int_index
 from nerve.primitives.shape import reshape
 
@@ -20,6 +21,7 @@ __all__ = ["index_add", "scatter", "scatter_add", "scatter_reduce"]
 def _positions(index: np.ndarray, dim: int) -> tuple:
     """The input positions that ``index`` names: ``index`` along ``dim``, its own coordinates in
     the other dims (an open mesh that broadcasts to ``index.shape``)."""
+    xp = array_module_of(index)
     pos = []
     for d, m in enumerate(index.shape):
         if d == dim:
@@ -27,7 +29,19 @@ def _positions(index: np.ndarray, dim: int) -> tuple:
         else:
             view = [1] * index.ndim
             view[d] = m
-            pos.append(np.arange(m).reshape(view))
+            pos.append(xp.arange(m).reshape(view))
+    return tuple(pos)
+
+
+def _slice_positions(shape: tuple, dim: int, index) -> tuple:
+    """``(slice(None),) * dim + (index,)`` as one integer array per dim (an open mesh)."""
+    xp = array_module_of(index)
+    nd = len(shape)
+    pos = []
+    for d, n in enumerate(shape):
+        view = [1] * nd
+        view[d] = -1
+        pos.append((index if d == dim else xp.arange(n)).reshape(view))
     return tuple(pos)
 
 
@@ -38,9 +52,10 @@ def _leading(shape: tuple) -> tuple:
 
 def _src_grad(picked: np.ndarray, src_shape: tuple, index_shape: tuple) -> np.ndarray:
     """src's gradient: the picked gradients in src's leading block (a 0-d src sums them)."""
+    xp = array_module_of(picked)
     if not src_shape:
-        return np.asarray(picked.sum(), picked.dtype)
-    out = np.zeros(src_shape, picked.dtype)
+        return xp.asarray(picked.sum(), picked.dtype)
+    out = xp.zeros(src_shape, picked.dtype)
     out[_leading(index_shape)] = picked
     return out
 
@@ -79,7 +94,7 @@ class ScatterAdd(Function):
     def forward(self, x, index, src, dim):
         pos = _positions(index, dim)
         out = x.copy()
-        np.add.at(out, pos, src[_leading(index.shape)])
+        add_at(out, pos, src[_leading(index.shape)])
         self.pos, self.src_shape, self.index_shape = pos, src.shape, index.shape
         return out
 
@@ -102,7 +117,8 @@ def _scatter_args(op: str, input, dim: int, index, src):
                 f"{op}: src has dtype {s.dtype} but the input has dtype {x.dtype}; cast one first"
             )
     else:  # a number (scatter's value=) or a 0-d tensor: broadcast to every picked position
-        s = src if isinstance(src, Tensor) else Tensor._wrap(np.asarray(src, dtype=x.dtype))
+        xp = array_module_of(x._data)
+        s = src if isinstance(src, Tensor) else Tensor._wrap(xp.asarray(src, dtype=x.dtype))
         if s.dtype != x.dtype:
             s = s.astype(x.dtype)
     if idx.ndim != x.ndim or (s.ndim and s.ndim != x.ndim):
@@ -178,7 +194,10 @@ class IndexAdd(Function):
     def forward(self, x, index, source, dim, alpha):
         out = x.copy()
         add = source if alpha == 1 else source * x.dtype.type(alpha)
-        np.add.at(out, (slice(None),) * dim + (index,), add)
+        where = (slice(None),) * dim + (index,)
+        if type(out) is not np.ndarray:  # a device's scatter kernel takes integer arrays alone
+            where = _slice_positions(x.shape, dim, index)
+        add_at(out, where, add)
         self.index, self.dim, self.alpha = index, dim, alpha
         return out
 
@@ -258,26 +277,27 @@ class ScatterReduce(Function):
     def forward(self, x, index, src, dim, reduce, include_self):
         pos = _positions(index, dim)
         s = src[_leading(index.shape)]
-        hit = np.zeros(x.shape, bool)
+        xp = array_module_of(x)
+        hit = xp.zeros(x.shape, bool)
         hit[pos] = True
-        own = np.ones(x.shape, bool) if include_self else ~hit  # where x takes part
+        own = xp.ones(x.shape, bool) if include_self else ~hit  # where x takes part
         t = x.dtype.type
         if reduce in ("sum", "mean"):
             out = np.where(own, x, t(0))
-            np.add.at(out, pos, s)
+            add_at(out, pos, s)
             if reduce == "mean":
                 count = own.astype(x.dtype)
-                np.add.at(count, pos, t(1))
+                add_at(count, pos, t(1))
                 self.count = count
                 out = out / count if x.dtype.kind == "f" else out // count.astype(x.dtype)
         elif reduce == "prod":
             out = np.where(own, x, t(1))
-            np.multiply.at(out, pos, s)
+            ufunc_at(np.multiply, out, pos, s)
         else:
             big = np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max
             start = t(-big) if reduce == "amax" else t(big)
             out = np.where(own, x, start)
-            (np.maximum if reduce == "amax" else np.minimum).at(out, pos, s)
+            ufunc_at(np.maximum if reduce == "amax" else np.minimum, out, pos, s)
         self.x, self.s, self.out, self.pos, self.own = x, s, out, pos, own
         self.reduce, self.src_shape, self.index_shape = reduce, src.shape, index.shape
         return out
@@ -294,9 +314,9 @@ class ScatterReduce(Function):
             # the product of the other factors at each position: nonzero product and zero count
             zx = own & (x == 0)
             nonzero = np.where(own & ~zx, x, t(1))
-            np.multiply.at(nonzero, pos, np.where(s == 0, t(1), s))
+            ufunc_at(np.multiply, nonzero, pos, np.where(s == 0, t(1), s))
             zeros = zx.astype(np.int64)
-            np.add.at(zeros, pos, (s == 0).astype(np.int64))
+            add_at(zeros, pos, (s == 0).astype(np.int64))
 
             def others(f, nz, z):
                 with np.errstate(divide="ignore", invalid="ignore"):
@@ -310,7 +330,7 @@ class ScatterReduce(Function):
             ex = own & (x == out)
             es = s == out[pos]
             n = ex.astype(g.dtype)
-            np.add.at(n, pos, es.astype(g.dtype))
+            add_at(n, pos, es.astype(g.dtype))
             share = g / np.maximum(n, t(1))
             gx, gs = share * ex, share[pos] * es
         need_x, _, need_src = self.needs_input_grad

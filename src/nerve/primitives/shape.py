@@ -16,6 +16,7 @@ from nerve.autograd.engine import unbroadcast
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 from nerve.primitives.common import as_tensor, normalize_dim
 
 __all__ = [
@@ -364,7 +365,7 @@ class Cat(Function):
             if not need:
                 grads.append(None)
             elif span is None:
-                grads.append(np.zeros((0,), dtype))  # a skipped legacy empty tensor
+                grads.append(array_module_of(g).zeros((0,), dtype))  # a legacy empty tensor
             else:
                 grads.append(g[_along(self.dim, slice(*span))].astype(dtype, copy=False))
         return tuple(grads)
@@ -460,10 +461,11 @@ class Split(Function):
         return tuple(x[_along(dim, slice(a, b))] for a, b in zip(bounds[:-1], bounds[1:]))
 
     def backward(self, *grads):
-        if all(g is not None for g in grads):
+        if grads and all(g is not None for g in grads):
             join = np.concatenate if self.keepdim else np.stack
-            return join(grads, axis=self.dim) if grads else np.zeros(self.shape, self.dtype)
-        out = np.zeros(self.shape, self.dtype)  # outputs that got no gradient contribute zeros
+            return join(grads, axis=self.dim)
+        xp = array_module_of(*grads)
+        out = xp.zeros(self.shape, self.dtype)  # outputs that got no gradient contribute zeros
         for k, g in enumerate(grads):
             if g is not None:
                 piece = slice(*self.bounds[k : k + 2]) if self.keepdim else k
@@ -556,7 +558,7 @@ class Pad(Function):
         xc = x[crop]
         if mode != "constant":
             return np.pad(xc, grow, mode=_NUMPY_PAD_MODES[mode])
-        out = np.full(
+        out = array_module_of(x).full(
             tuple(n + lo + hi for n, (lo, hi) in zip(xc.shape, grow)), value, dtype=x.dtype
         )
         out[tuple(slice(lo, lo + n) for n, (lo, _) in zip(xc.shape, grow))] = xc
@@ -573,7 +575,7 @@ class Pad(Function):
                     gc = _fold(gc, axis, n, lo, hi, self.mode)
         if cropped == self.in_shape:
             return gc
-        grad = np.zeros(self.in_shape, g.dtype)
+        grad = array_module_of(g).zeros(self.in_shape, g.dtype)
         grad[self.crop] = gc
         return grad
 

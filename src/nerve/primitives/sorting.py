@@ -17,7 +17,8 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.primitives.common import as_tensor, normalize_dim
+from nerve.backend import array_module_of
+from nerve.primitives.common import accumulate, as_tensor, normalize_dim, to_host
 
 __all__ = [
     "argsort",
@@ -55,11 +56,25 @@ class TakeAlong(Function):
         return out if keepdims else np.squeeze(out, axis=axis)
 
     def backward(self, g):
-        grad = np.zeros(self.shape, dtype=g.dtype)
+        grad = array_module_of(g).zeros(self.shape, dtype=g.dtype)
         if g.ndim < len(self.shape):
             g = np.expand_dims(g, self.axis)
-        np.put_along_axis(grad, self.indices, g, axis=self.axis)
+        _put_along(grad, self.indices, g, self.axis)
         return grad
+
+
+def _put_along(out, indices, values, axis: int) -> None:
+    """``np.put_along_axis(out, indices, values, axis)`` on either device (no repeats)."""
+    if type(out) is np.ndarray:
+        np.put_along_axis(out, indices, values, axis=axis)
+        return
+    xp = array_module_of(out)
+    pos = []
+    for d, m in enumerate(indices.shape):
+        view = [1] * indices.ndim
+        view[d] = -1
+        pos.append(indices if d == axis else xp.arange(m).reshape(view))
+    out[tuple(pos)] = values
 
 
 @register("sort")
@@ -91,7 +106,7 @@ def _prepare(op: str, input, dim: int):
 
 
 def _zero_d(x: Tensor, result):
-    return result(x.clone(), Tensor._wrap(np.zeros((), np.int64)))
+    return result(x.clone(), Tensor._wrap(array_module_of(x._data).zeros((), np.int64)))
 
 
 def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
@@ -133,7 +148,7 @@ def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False
     """
     x, ax = _prepare("argsort", input, dim)
     if ax is None:
-        return Tensor._wrap(np.zeros((), np.int64))
+        return Tensor._wrap(array_module_of(x._data).zeros((), np.int64))
     return Tensor._wrap(_order(x._data, ax, descending))
 
 
@@ -174,7 +189,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
             return _zero_d(x, _TopkResult)
         x, ax = x.reshape(1), 0
     idx = _order(x._data, ax, largest)
-    idx = np.ascontiguousarray(idx[(slice(None),) * ax + (slice(0, k),)])
+    idx = idx[(slice(None),) * ax + (slice(0, k),)].copy()  # C-contiguous
     return _TopkResult(Sort.apply(x, indices=idx, axis=ax, keepdims=True), Tensor._wrap(idx))
 
 
@@ -210,7 +225,8 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
         return _zero_d(x, _KthResult)
     shape = list(x.shape)
     shape[ax] = 1
-    return _pick(x, ax, np.full(shape, k - 1, np.int64), keepdim, _KthResult)
+    pos = array_module_of(x._data).full(shape, k - 1, np.int64)
+    return _pick(x, ax, pos, keepdim, _KthResult)
 
 
 def median(input, dim=None, keepdim: bool = False):
@@ -237,7 +253,7 @@ def median(input, dim=None, keepdim: bool = False):
         raise RuntimeError(f"median: dim {dim} of the tensor of shape {x.shape} is empty")
     shape = list(x.shape)
     shape[ax] = 1
-    pos = np.full(shape, (n - 1) // 2, np.int64)
+    pos = array_module_of(x._data).full(shape, (n - 1) // 2, np.int64)
     if x._data.dtype.kind == "f":
         # torch: a slice with NaN has median NaN, at its first NaN; NaN sorts last, so pick
         # the first NaN's position in the ascending order (the count of non-NaN elements).
@@ -324,7 +340,8 @@ def searchsorted(
     [1, 2]
     """
     seq = as_tensor(sorted_sequence, "searchsorted")._data
-    vals = as_tensor(input, "searchsorted")._data if not np.isscalar(input) else np.asarray(input)
+    xp = array_module_of(seq)
+    vals = as_tensor(input, "searchsorted")._data if not np.isscalar(input) else xp.asarray(input)
     if sorter is not None:
         seq = np.take_along_axis(seq, as_tensor(sorter, "searchsorted")._data, axis=-1)
     how = side if side is not None else ("right" if right else "left")
@@ -339,7 +356,7 @@ def searchsorted(
         rows_s, rows_v = seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1])
         out = np.stack([np.searchsorted(s, v, side=how) for s, v in zip(rows_s, rows_v)])
         out = out.reshape(vals.shape)
-    return Tensor._wrap(np.asarray(out, dtype=np.int32 if out_int32 else np.int64))
+    return Tensor._wrap(xp.asarray(out, dtype=np.int32 if out_int32 else np.int64))
 
 
 def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False) -> Tensor:
@@ -386,7 +403,7 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, skip_na
         raise ValueError(
             f"{op}: interpolation must be one of {_INTERPOLATIONS}, got {interpolation!r}"
         )
-    qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
+    qs = np.asarray(to_host(q._data) if isinstance(q, Tensor) else q, dtype=np.float64)
     if qs.ndim > 1 or qs.size == 0 or np.any((qs < 0) | (qs > 1)) or np.any(np.isnan(qs)):
         raise ValueError(f"{op}: q must be a number or a 1-d tensor of values in [0, 1], got {q}")
     whole = dim is None
@@ -402,7 +419,8 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, skip_na
     valid = n - nans if skip_nan else np.full_like(nans, n)
     shape = [1] * xs.ndim
     shape[d] = qs.size
-    pos = qs.reshape(shape) * np.maximum(valid - 1, 0)  # per slice, per q
+    xp = array_module_of(x._data)
+    pos = xp.asarray(qs.reshape(shape)) * np.maximum(valid - 1, 0)  # per slice, per q
     lo, hi = np.floor(pos), np.ceil(pos)
     if interpolation == "lower":
         hi = lo
@@ -410,7 +428,7 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, skip_na
         lo = hi
     elif interpolation == "nearest":
         lo = hi = np.round(pos)  # halves to even, as torch
-    weight = (pos - lo) if interpolation == "linear" else np.full(pos.shape, 0.5)
+    weight = (pos - lo) if interpolation == "linear" else xp.full(pos.shape, 0.5)
     v_lo = gather(order, d, Tensor._wrap(lo.astype(np.int64)))
     v_hi = gather(order, d, Tensor._wrap(hi.astype(np.int64)))
     out = ew.add(v_lo, ew.mul(ew.sub(v_hi, v_lo), Tensor._wrap(weight.astype(x.dtype))))
@@ -463,7 +481,7 @@ def nanmedian(input, dim=None, keepdim: bool = False):
     if n == 0:
         raise RuntimeError(f"nanmedian: dim {dim} of the tensor of shape {x.shape} is empty")
     valid = n - np.isnan(x._data).sum(axis=ax, keepdims=True) if x.dtype.kind == "f" else n
-    pos = (np.maximum(np.asarray(valid) - 1, 0) // 2).astype(np.int64)
+    pos = (np.maximum(array_module_of(x._data).asarray(valid) - 1, 0) // 2).astype(np.int64)
     shape = list(x.shape)
     shape[ax] = 1
     return _pick(x, ax, np.broadcast_to(pos, shape).copy(), bool(keepdim), _NanMedianResult)
@@ -494,14 +512,15 @@ def mode(input, dim: int = -1, keepdim: bool = False):
     order = np.moveaxis(_order(x._data, ax, False), ax, -1)
     rows = order.reshape(-1, n)
     s = np.take_along_axis(np.moveaxis(x._data, ax, -1).reshape(-1, n), rows, axis=1)
-    starts = np.ones(s.shape, bool)
+    xp = array_module_of(s)
+    starts = xp.ones(s.shape, bool)
     starts[:, 1:] = s[:, 1:] != s[:, :-1]
-    pos = np.arange(n)
-    run_len = pos - np.maximum.accumulate(np.where(starts, pos, 0), axis=1) + 1
+    pos = xp.arange(n)
+    run_len = pos - accumulate(np.maximum, np.where(starts, pos, 0), 1) + 1
     # The first position where the longest run ends: the smallest of the most frequent values;
     # the stable sort puts that value's last occurrence there.
     best = np.argmax(run_len, axis=1)
-    idx = rows[np.arange(rows.shape[0]), best].reshape(order.shape[:-1] + (1,))
+    idx = rows[xp.arange(rows.shape[0]), best].reshape(order.shape[:-1] + (1,))
     idx = np.moveaxis(idx, -1, ax)
     values = KthValue.apply(x, indices=idx, axis=ax, keepdims=bool(keepdim))
     return _ModeResult(values, Tensor._wrap(idx if keepdim else np.squeeze(idx, axis=ax)))

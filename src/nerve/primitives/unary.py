@@ -16,7 +16,7 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.primitives.activation import erf_array
-from nerve.primitives.common import as_tensor
+from nerve.primitives.common import as_tensor, device_special
 from nerve.primitives.operands import binary, to_float
 
 __all__ = [
@@ -526,7 +526,10 @@ def rad2deg(input) -> Tensor:
 
 
 def erfc_array(x: np.ndarray) -> np.ndarray:
-    """erfc in x's dtype: SciPy's when installed, else 1 - erf (less accurate in the tail)."""
+    """erfc in x's dtype: SciPy's when installed, else 1 - erf (less accurate in the tail);
+    on a device, its own (see :func:`~nerve.primitives.common.device_special`)."""
+    if type(x) is not np.ndarray:
+        return device_special(x, "erfc")(x)
     try:
         from scipy.special import erfc as scipy_erfc
     except ImportError:  # pragma: no cover - depends on the environment
@@ -536,7 +539,9 @@ def erfc_array(x: np.ndarray) -> np.ndarray:
 
 def erfinv_array(x: np.ndarray) -> np.ndarray:
     """erfinv in x's dtype: SciPy's when installed, else Newton's method on erf from a
-    closed-form start (Winitzki's approximation), three steps."""
+    closed-form start (Winitzki's approximation), three steps; on a device, its own."""
+    if type(x) is not np.ndarray:
+        return device_special(x, "erfinv")(x)
     try:
         from scipy.special import erfinv as scipy_erfinv
     except ImportError:  # pragma: no cover - depends on the environment

@@ -30,6 +30,8 @@ import numpy as np
 
 from nerve import backend
 from nerve.autograd.tensor import Tensor
+from nerve.backend import DEVICE_MODULES
+from nerve.device import CPU, as_device, device, to_device, to_host
 from nerve.nn.module import Module
 from nerve.saving import archive, compile_state, keras_format, model_config, torch_format, tree
 from nerve.saving import safetensors_io as st
@@ -252,10 +254,11 @@ def _to_arrays(obj, what: str) -> tuple[OrderedDict, str | None]:
             "model.load_state_dict(nerve.load(path))"
         )
     if isinstance(obj, dict) and all(
-        isinstance(k, str) and isinstance(v, _ARRAYS) for k, v in obj.items()
+        isinstance(k, str) and (isinstance(v, _ARRAYS) or type(v) in DEVICE_MODULES)
+        for k, v in obj.items()
     ):
-        # np.asarray: a Tensor shares its memory through __array__
-        return OrderedDict((k, np.asarray(v)) for k, v in obj.items()), None
+        # to_host: a CPU Tensor shares its memory, a GPU one is copied to the host
+        return OrderedDict((k, to_host(v)) for k, v in obj.items()), None
     structure, arrays = tree.encode(obj, what)
     return OrderedDict(arrays), json.dumps(structure)
 
@@ -329,8 +332,10 @@ def load(f, map_location=None, weights_only=True, **kwargs):
 
     Args:
         f: a path or a binary file object (``io.BytesIO`` too).
-        map_location: accepted for ``torch.load``'s signature; "cpu" or None (arrays live on
-            the CPU).
+        map_location: where the arrays go, as in ``torch.load``: None or "cpu" (NumPy
+            arrays), a device ("cuda", "cuda:0", ``nerve.device``: arrays on that GPU), or a
+            dict mapping the saved location to a new one (files hold host arrays, so only its
+            "cpu" entry applies).
         weights_only: must be True: nerve never unpickles arbitrary objects.
         **kwargs: ``mmap``, ``pickle_module`` and the like are refused by name.
 
@@ -350,13 +355,12 @@ def load(f, map_location=None, weights_only=True, **kwargs):
         raise TypeError(f"nerve.load: unsupported argument(s) {sorted(kwargs)}")
     if not weights_only:
         raise ValueError("nerve.load: weights_only=False is not supported; nerve never unpickles")
-    if map_location not in (None, "cpu") and str(map_location) != "cpu":
-        raise ValueError(f"nerve.load: map_location={map_location!r}; nerve loads onto the CPU")
+    dest = _map_location(map_location)
     name = archive.source_name(f)
     where = f"cannot load {name!r}"
     data = archive.read_source(f, "cannot load", archive.MAX_STREAM_BYTES, _check_start)
     if data[:2] == b"PK":
-        return _load_zip(data, name, where)
+        return _placed(_load_zip(data, name, where), dest)
     if data[:1] == b"\x80":
         raise NerveFileError(
             f"{where}: a pickle without zip (PyTorch's legacy format, before 1.6, or a plain "
@@ -364,7 +368,35 @@ def load(f, map_location=None, weights_only=True, **kwargs):
             "torch.save(torch.load(path), new_path)"
         )
     state, _ = _load_state(data, where)
-    return state
+    return _placed(state, dest)
+
+
+def _map_location(spec):
+    """The device ``load``'s arrays go to (None: they stay NumPy arrays on the host)."""
+    if isinstance(spec, dict):  # {saved location: new one}: nerve's files hold host arrays
+        spec = spec.get("cpu", spec.get(CPU, None))
+    if spec is None:
+        return None
+    if callable(spec) and not isinstance(spec, (str, device)):
+        raise ValueError(
+            "nerve.load: a callable map_location is not supported; pass a device ('cuda', "
+            "'cpu') or a dict"
+        )
+    dest = as_device(spec)  # raises when the device is not available
+    return None if dest.type == "cpu" else dest
+
+
+def _placed(obj, dest):
+    """``obj`` (arrays in dicts, lists, tuples) with every host array copied to ``dest``."""
+    if dest is None:
+        return obj
+    if isinstance(obj, np.ndarray):
+        return to_device(obj, dest)
+    if isinstance(obj, dict):
+        return type(obj)((k, _placed(v, dest)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
+        return type(obj)(_placed(v, dest) for v in obj)
+    return obj
 
 
 def _load_zip(data: bytes, name: str, where: str):

@@ -23,6 +23,7 @@ import zipfile
 import numpy as np
 
 from nerve import backend
+from nerve.device import device_of, to_device, to_host
 from nerve.files import atomic_write, atomic_write_bytes
 from nerve.saving import archive, keras_compile, keras_config, keras_h5, model_config
 from nerve.saving.safetensors_io import NerveFileError
@@ -359,7 +360,7 @@ def save_legacy_h5(model, path: str) -> None:
             names = _weight_names(layer)
             sub.attrs["weight_names"] = _fixed_names(names)
             for name, w in zip(names, layer.weights):
-                sub.create_dataset(name, data=np.asarray(w._data))
+                sub.create_dataset(name, data=to_host(w._data))
         top = group.create_group("top_level_model_weights")
         top.attrs["weight_names"] = np.array([], dtype=np.float64)
         if optimizer is not None:
@@ -451,7 +452,8 @@ def _legacy_weights_into(model, group, where: str, h5py) -> None:
             plan.append((w, ds))
     values = keras_h5._read([ds for _, ds in plan], where)
     for (w, _), value in zip(plan, values):
-        w._data[...] = value.astype(w._data.dtype, copy=False)
+        # a GPU weight takes the host values through a device copy
+        w._data[...] = to_device(value.astype(w._data.dtype, copy=False), device_of(w._data))
 
 
 def _legacy_optimizer(model, group, where: str, h5py) -> None:

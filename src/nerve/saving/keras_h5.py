@@ -22,6 +22,7 @@ import re
 
 import numpy as np
 
+from nerve.device import device_of, to_device, to_host
 from nerve.optimizers.schedules import LearningRateSchedule
 from nerve.saving.safetensors_io import NerveFileError
 
@@ -273,7 +274,7 @@ def encode(model, optimizer=None) -> bytes:
             group = f.create_group(f"{path}/vars" if path else "vars")
             group.attrs["name"] = fixed(name)
             for i, w in enumerate(weights):
-                group.create_dataset(str(i), data=np.asarray(w._data))
+                group.create_dataset(str(i), data=to_host(w._data))
         if optimizer is not None:
             group = f.create_group("optimizer/vars")
             group.attrs["name"] = fixed(optimizer.name)
@@ -369,7 +370,8 @@ def load_into(model, f, where: str, order=None) -> None:
         plan.append((weights, found))
     values = [(w, v) for weights, found in plan for w, v in zip(weights, _read(found, where))]
     for w, v in values:
-        w._data[...] = v.astype(w._data.dtype, copy=False)
+        # a GPU weight takes the host values through a device copy
+        w._data[...] = to_device(v.astype(w._data.dtype, copy=False), device_of(w._data))
 
 
 def load_optimizer(model, optimizer, f, where: str) -> bool:

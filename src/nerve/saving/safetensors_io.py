@@ -18,6 +18,8 @@ import struct
 
 import numpy as np
 
+from nerve.device import to_host
+
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 MAX_TENSORS = 100_000
 MAX_NDIM = 32
@@ -64,7 +66,8 @@ def encode(arrays: dict, metadata: dict | None = None) -> bytes:
     for name, value in arrays.items():
         if not isinstance(name, str):
             raise TypeError(f"safetensors keys must be strings, got {name!r}")
-        arr = np.asarray(value, order="C")  # np.ascontiguousarray would make 0-d arrays 1-d
+        # np.ascontiguousarray would make 0-d arrays 1-d; to_host copies a GPU array to the host
+        arr = np.asarray(to_host(value), order="C")
         if arr.dtype == object:
             raise TypeError(f"cannot save {name!r}: an array of Python objects")
         clean[name] = arr

@@ -21,6 +21,8 @@ from collections import OrderedDict
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
+from nerve.backend import DEVICE_MODULES
+from nerve.device import to_host
 from nerve.saving.safetensors_io import NerveFileError
 
 MAX_DEPTH = 64
@@ -40,11 +42,11 @@ def encode(obj, what: str) -> tuple[dict, dict]:
         where = "/".join(map(str, path)) or "the object"
         if depth > MAX_DEPTH:
             raise TypeError(f"{what}: {where} nests deeper than {MAX_DEPTH} levels")
-        if isinstance(value, (Tensor, np.ndarray, np.generic)):
+        if isinstance(value, (Tensor, np.ndarray, np.generic)) or type(value) in DEVICE_MODULES:
             name = where
             if name in arrays:
                 name = f"{where}#{len(arrays)}"
-            arr = np.asarray(value)
+            arr = to_host(value)  # a GPU array is written from a host copy
             if arr.dtype == object:
                 raise TypeError(f"{what}: {where} is an array of Python objects")
             arrays[name] = arr

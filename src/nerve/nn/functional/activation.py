@@ -226,5 +226,6 @@ def rrelu(
     x = _float("rrelu", input)
     if not training:
         return leaky_relu(x, (lower + upper) / 2)
-    slopes = backend.rng().uniform(lower, upper, size=x.shape).astype(x.dtype)
+    slopes = backend.rng_for(backend.array_module_of(x._data)).uniform(lower, upper, size=x.shape)
+    slopes = slopes.astype(x.dtype)
     return where(x >= 0, x, x * Tensor._wrap(slopes))

@@ -14,6 +14,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 from nerve.nn.functional.dropout import keep_mask
 from nerve.primitives.common import as_tensor
 
@@ -41,12 +42,13 @@ class ScaledDotProductAttention(Function):
                 s += mask
         if is_causal:
             # top-left aligned, as torch: query i sees keys 0..i (never a fully masked row)
-            np.copyto(s, t(-np.inf), where=~np.tri(s.shape[-2], s.shape[-1], dtype=bool))
+            seen = array_module_of(s).tri(s.shape[-2], s.shape[-1], dtype=bool)
+            np.copyto(s, t(-np.inf), where=~seen)
         rowmax = s.max(axis=-1, keepdims=True)
         if masked:
             # A fully masked row (all -inf) would give 0/0. torch 2.13 returns zeros for it
             # (output and gradients); so do we: shift by 0, exp gives 0, divide by 1.
-            rowmax[np.isneginf(rowmax)] = 0
+            rowmax[rowmax == -np.inf] = 0
         s -= rowmax
         np.exp(s, out=s)
         denom = s.sum(axis=-1, keepdims=True)
@@ -55,7 +57,8 @@ class ScaledDotProductAttention(Function):
         np.reciprocal(denom, out=denom)
         s *= denom
         p = s
-        dmask = keep_mask(p.shape, dropout_p, p.dtype) if dropout_p > 0 else None
+        xp = array_module_of(p)
+        dmask = keep_mask(p.shape, dropout_p, p.dtype, xp) if dropout_p > 0 else None
         pd = p if dmask is None else p * dmask
         out = np.matmul(pd, v)
         need_q, need_k, need_v, need_m = self.needs_input_grad

@@ -26,6 +26,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 from nerve.primitives.common import as_tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
@@ -37,9 +38,9 @@ def _to_cl(x: np.ndarray, pads=((0, 0), (0, 0))) -> np.ndarray:
     t = x.transpose(1, 2, 3, 0)
     (pt, pb), (pl, pr) = pads
     if not (pt or pb or pl or pr):
-        return t if t.flags.c_contiguous else np.ascontiguousarray(t)
+        return t if t.flags.c_contiguous else t.copy()  # copy(): C order, on either device
     c, h, w, n = t.shape
-    buf = np.zeros((c, h + pt + pb, w + pl + pr, n), x.dtype)
+    buf = array_module_of(x).zeros((c, h + pt + pb, w + pl + pr, n), x.dtype)
     buf[:, pt : pt + h, pl : pl + w] = t
     return buf
 
@@ -50,16 +51,15 @@ def _im2col(xp: np.ndarray, kh, kw, oh, ow, stride, dilation) -> np.ndarray:
     (sh, sw), (dh, dw) = stride, dilation
     c, n = xp.shape[0], xp.shape[3]
     sc, sy, sx, sn = xp.strides
+    shape = (c, kh, kw, oh, ow, n)
+    strides = (sc, sy * dh, sx * dw, sy * sh, sx * sw, sn)
+    if type(xp) is not np.ndarray:  # a device array: its module's as_strided (CuPy has one)
+        device = array_module_of(xp)
+        return device.lib.stride_tricks.as_strided(xp, shape, strides).copy()
     # The windows as a strided view of xp (built directly: sliding_window_view's argument
     # handling alone costs ~20 us, a third of a batch-1 conv).
-    win = np.ndarray(
-        (c, kh, kw, oh, ow, n),
-        xp.dtype,
-        xp,
-        0,
-        (sc, sy * dh, sx * dw, sy * sh, sx * sw, sn),
-    )
-    cols = np.empty((c, kh, kw, oh, ow, n), xp.dtype)
+    win = np.ndarray(shape, xp.dtype, xp, 0, strides)
+    cols = np.empty(shape, xp.dtype)
     np.copyto(cols, win)
     return cols
 
@@ -68,7 +68,7 @@ def _col2im(cols: np.ndarray, hp, wp, stride, dilation) -> np.ndarray:
     """Scatter-add columns (C, kh, kw, OH, OW, N) back onto a zero (C, Hp, Wp, N) array."""
     c, kh, kw, oh, ow, n = cols.shape
     (sh, sw), (dh, dw) = stride, dilation
-    out = np.zeros((c, hp, wp, n), cols.dtype)
+    out = array_module_of(cols).zeros((c, hp, wp, n), cols.dtype)
     for i in range(kh):
         rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
         for j in range(kw):

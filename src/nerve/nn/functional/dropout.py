@@ -1,6 +1,7 @@
 """Dropout: zero elements (or whole channels) at random and scale the rest by 1 / (1 - p).
 
-The mask is drawn from ``nerve.backend.rng()``, so ``nerve.manual_seed`` reproduces it.
+The mask is drawn from nerve's generator for the input's device (``nerve.backend.rng_for``), so
+``nerve.manual_seed`` reproduces it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from nerve.autograd.function import Function
 from nerve.autograd.grad_mode import is_grad_enabled
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.backend import rng
+from nerve.backend import array_module_of, rng_for
 from nerve.primitives.common import as_tensor, memory_order
 
 __all__ = [
@@ -24,17 +25,18 @@ __all__ = [
 ]
 
 
-def keep_mask(shape: tuple, p: float, dtype: np.dtype) -> np.ndarray:
-    """A mask of ``shape``: 1 / (1 - p) with probability 1 - p, else 0 (in ``dtype``).
+def keep_mask(shape: tuple, p: float, dtype: np.dtype, xp=np) -> np.ndarray:
+    """A mask of ``shape``: 1 / (1 - p) with probability 1 - p, else 0 (in ``dtype``), made by
+    the array module ``xp`` (the input's device) from its generator.
 
     One uniform draw in ``dtype`` (float32 draws are half the work of float64), compared with p
     and scaled in place into the draw's own buffer: no float temporary besides the result.
     """
     dtype = np.dtype(dtype)
     if p >= 1.0:
-        return np.zeros(shape, dtype=dtype)
+        return xp.zeros(shape, dtype=dtype)
     draw = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
-    u = rng().random(shape, dtype=draw)
+    u = rng_for(xp).random(shape, dtype=draw)
     keep = u >= draw.type(p)
     np.multiply(keep, draw.type(1.0 / (1.0 - p)), out=u)
     return u.astype(dtype, copy=False)
@@ -45,14 +47,15 @@ class Dropout(Function):
     """out = x * mask, the mask of ``mask_shape`` (x's shape, or 1 on the feature dims)."""
 
     def forward(self, x, p, mask_shape):
+        xp = array_module_of(x)
         if mask_shape == x.shape and not x.flags.c_contiguous:
             # Draw the mask in x's memory order, so the product and its backward run along
             # contiguous rows and the result keeps x's layout.
             order = memory_order(x)
-            mask = keep_mask(tuple(x.shape[a] for a in order), p, x.dtype)
-            mask = mask.transpose(np.argsort(order))
+            mask = keep_mask(tuple(x.shape[a] for a in order), p, x.dtype, xp)
+            mask = mask.transpose(tuple(np.argsort(order).tolist()))
         else:
-            mask = keep_mask(mask_shape, p, x.dtype)
+            mask = keep_mask(mask_shape, p, x.dtype, xp)
         self.mask = mask if self.needs_input_grad[0] else None
         return x * mask
 
@@ -71,7 +74,7 @@ def _dropout(op: str, input, p: float, training: bool, inplace: bool, mask_shape
     shape = x.shape if mask_shape is None else mask_shape
     if inplace and not (x.requires_grad and is_grad_enabled()):
         # No graph to corrupt: scale the caller's array in place and return the same tensor.
-        x._data *= keep_mask(shape, float(p), x._data.dtype)
+        x._data *= keep_mask(shape, float(p), x._data.dtype, array_module_of(x._data))
         return x
     # Under autograd nerve does not rewrite history in place; the result is a new tensor (use
     # the returned value, as with torch).
@@ -188,7 +191,7 @@ def _alpha_dropout(op: str, input, p, training: bool, per_channel: bool) -> Tens
         if x.ndim < 2:
             raise ValueError(f"{op}: expected an input with a channel dim (N, C, ...), got {shape}")
         shape = shape[:2] + (1,) * (x.ndim - 2)
-    keep = (rng().random(shape) >= p).astype(x._data.dtype)
+    keep = (rng_for(array_module_of(x._data)).random(shape) >= p).astype(x._data.dtype)
     a = ((1 - p) * (1 + p * _SELU_SATURATION**2)) ** -0.5
     b = -a * _SELU_SATURATION * p
     # a * alpha' * (1 - keep) + b is a constant array; only x * (a * keep) carries the gradient

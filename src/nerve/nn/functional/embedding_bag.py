@@ -11,14 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 from nerve.nn.functional.embedding import embedding
-from nerve.primitives.common import as_tensor
+from nerve.primitives.common import as_tensor, is_array, to_host, ufunc_at
 
 __all__ = ["embedding_bag"]
 
 
 def _bags(op: str, ids: np.ndarray, offsets, include_last_offset: bool):
-    """(flat ids, bag of each id, number of bags)."""
+    """(flat ids, bag of each id, number of bags); the bags are worked out on the host (the
+    offsets are small), the bag of each id is made on the ids' device."""
+    xp = array_module_of(ids)
     if ids.ndim == 2:
         if offsets is not None:
             raise ValueError(
@@ -26,12 +29,13 @@ def _bags(op: str, ids: np.ndarray, offsets, include_last_offset: bool):
                 f"input {ids.shape}"
             )
         n_bags, length = ids.shape
-        return ids.reshape(-1), np.repeat(np.arange(n_bags), length), n_bags
+        return ids.reshape(-1), xp.repeat(xp.arange(n_bags), length), n_bags
     if ids.ndim != 1:
         raise ValueError(f"{op}: input has to be 1-d or 2-d, got shape {ids.shape}")
     if offsets is None:
         raise ValueError(f"{op}: offsets has to be a 1-d tensor when input is 1-d")
-    offs = np.asarray(offsets._data if isinstance(offsets, Tensor) else offsets)
+    offs = offsets._data if isinstance(offsets, Tensor) else offsets
+    offs = to_host(offs) if is_array(offs) else np.asarray(offs)
     if offs.ndim != 1 or offs.dtype.kind not in "iu":
         raise ValueError(
             f"{op}: offsets must be a 1-d integer tensor, got {offs.dtype} {offs.shape}"
@@ -50,7 +54,7 @@ def _bags(op: str, ids: np.ndarray, offsets, include_last_offset: bool):
         )
     ends = np.append(offs[1:], ids.size)
     bag_of = np.repeat(np.arange(offs.size), ends - offs)
-    return ids, bag_of, offs.size
+    return ids, xp.asarray(bag_of), offs.size
 
 
 def embedding_bag(
@@ -101,7 +105,8 @@ def embedding_bag(
             f"mode='sum' (got mode={mode!r})"
         )
     ids, bag_of, n_bags = _bags(op, idx._data, offsets, include_last_offset)
-    keep = np.ones(ids.shape, dtype=bool)
+    xp = array_module_of(ids)
+    keep = xp.ones(ids.shape, dtype=bool)
     if padding_idx is not None:
         padding_idx = int(padding_idx) % w.shape[0]
         keep = ids != padding_idx
@@ -128,8 +133,8 @@ def embedding_bag(
                 f"{tuple(idx.shape)}"
             )
         rows = rows * psw.reshape((-1, 1))
-    matrix = np.zeros((n_bags, ids.size), dtype=dtype)
-    matrix[bag_of, np.arange(ids.size)] = coef
+    matrix = xp.zeros((n_bags, ids.size), dtype=dtype)
+    matrix[bag_of, xp.arange(ids.size)] = coef
     return Tensor._wrap(matrix) @ rows
 
 
@@ -137,14 +142,16 @@ def _bag_max(rows: Tensor, bag_of: np.ndarray, keep: np.ndarray, n_bags: int) ->
     """Each bag's element-wise maximum as a gather of its arg-max rows (empty bag: zeros)."""
     data = rows._data
     dim = data.shape[1]
-    best = np.full((n_bags, dim), -np.inf, dtype=data.dtype)
+    xp = array_module_of(data)
+    best = xp.full((n_bags, dim), -np.inf, dtype=data.dtype)
     valid = np.flatnonzero(keep)
-    np.maximum.at(best, bag_of[valid], data[valid])
+    ufunc_at(np.maximum, best, (bag_of[valid][:, None], xp.arange(dim)), data[valid])
     # the first row of each bag that reaches the maximum gets the gradient, as torch picks one
-    pos = np.arange(data.shape[0])[:, None].repeat(dim, 1)
+    pos = xp.arange(data.shape[0])[:, None].repeat(dim, 1)
     hit = keep[:, None] & (data == best[bag_of])
-    first = np.full((n_bags, dim), data.shape[0], dtype=np.int64)
-    np.minimum.at(first, bag_of[valid], np.where(hit[valid], pos[valid], data.shape[0]))
+    first = xp.full((n_bags, dim), data.shape[0], dtype=np.int64)
+    picks = np.where(hit[valid], pos[valid], data.shape[0])
+    ufunc_at(np.minimum, first, (bag_of[valid][:, None], xp.arange(dim)), picks)
     empty = first >= data.shape[0]
     first[empty] = 0
     out = (

@@ -11,6 +11,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 from nerve.primitives.common import as_tensor
 
 __all__ = ["fold", "unfold"]
@@ -29,7 +30,7 @@ def _blocks(xp: np.ndarray, kernel, dilation, stride, out_hw) -> np.ndarray:
     n, c = xp.shape[:2]
     kh, kw = kernel
     oh, ow = out_hw
-    cols = np.empty((n, c, kh, kw, oh, ow), dtype=xp.dtype)
+    cols = array_module_of(xp).empty((n, c, kh, kw, oh, ow), dtype=xp.dtype)
     for i in range(kh):
         for j in range(kw):
             cols[:, :, i, j] = xp[_window(i, j, dilation, stride, out_hw)]
@@ -39,7 +40,7 @@ def _blocks(xp: np.ndarray, kernel, dilation, stride, out_hw) -> np.ndarray:
 def _unblocks(cols: np.ndarray, padded_hw, kernel, dilation, stride) -> np.ndarray:
     """The adjoint of _blocks: add every kernel offset's values back where they came from."""
     n, c, kh, kw, oh, ow = cols.shape
-    xp = np.zeros((n, c) + tuple(padded_hw), dtype=cols.dtype)
+    xp = array_module_of(cols).zeros((n, c) + tuple(padded_hw), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
             xp[_window(i, j, dilation, stride, (oh, ow))] += cols[:, :, i, j]

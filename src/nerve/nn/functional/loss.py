@@ -15,7 +15,8 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.primitives.common import as_tensor, require_float
+from nerve.backend import array_module_of
+from nerve.primitives.common import as_tensor, is_array, require_float
 
 __all__ = [
     "binary_cross_entropy",
@@ -54,7 +55,17 @@ def _scale(g: np.ndarray, reduction: str, n: int) -> np.ndarray:
 
 def _mean_scale(g: np.ndarray, denom) -> np.ndarray:
     """``g / denom`` for a weighted mean; 0 when every target was ignored (torch's gradient)."""
-    return g / g.dtype.type(denom) if denom else g * g.dtype.type(0)
+    if not is_array(denom):  # a count, or NumPy's scalar sum of weights
+        return g / g.dtype.type(denom) if denom else g * g.dtype.type(0)
+    # a device's sum stays a 0-d array there: no host round trip to test it
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom != 0, g / denom.astype(g.dtype), g.dtype.type(0))
+
+
+def _mean_of(total, denom, dt):
+    """total / denom for a 'mean' reduction (nan when every target was ignored, as torch)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / (denom.astype(dt) if is_array(denom) else dt(denom))
 
 
 def _float_pair(op: str, input, target):
@@ -162,11 +173,12 @@ class CrossEntropy(Function):
         y1 = y.reshape(-1)
         rows, n_classes = x2.shape
         keep = y1 != ignore_index
-        all_kept = bool(keep.all())
+        # On a device, asking would wait for it every step: take the masked path, same values.
+        all_kept = bool(keep.all()) if type(keep) is np.ndarray else False
         yi = y1 if all_kept else np.where(keep, y1, 0)
         w = _as(weight, x.dtype)
         e = np.subtract(x2, x2.max(axis=1, keepdims=True))  # shifted logits, then their exp
-        idx = np.arange(rows)
+        idx = array_module_of(x).arange(rows)
         picked = e[idx, yi]
         eps = label_smoothing
         if eps:
@@ -194,8 +206,7 @@ class CrossEntropy(Function):
             out = loss.sum()
         else:
             self.denom = rows if wy is None else wy.sum()
-            with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, as torch
-                out = loss.sum() / dt(self.denom)
+            out = _mean_of(loss.sum(), self.denom, dt)
         if self.needs_input_grad[0]:
             # softmax = e / s; backward folds the division into its per-row factor.
             self.e, self.s, self.idx, self.yi, self.w, self.wy = e, s, idx, yi, w, wy
@@ -361,14 +372,15 @@ class NLLLoss(Function):
         y1 = y.reshape(-1)
         rows = x2.shape[0]
         keep = y1 != ignore_index
-        all_kept = bool(keep.all())
+        # On a device, asking would wait for it every step: take the masked path, same values.
+        all_kept = bool(keep.all()) if type(keep) is np.ndarray else False
         yi = y1 if all_kept else np.where(keep, y1, 0)
         w = _as(weight, x.dtype)
         if w is not None:
             wy = w[yi] if all_kept else w[yi] * keep
         else:
             wy = None if all_kept else keep.astype(x.dtype)
-        idx = np.arange(rows)
+        idx = array_module_of(x).arange(rows)
         loss = -x2[idx, yi]
         if wy is not None:
             loss *= wy
@@ -378,8 +390,7 @@ class NLLLoss(Function):
             out = loss.sum()
         else:
             self.denom = rows if wy is None else wy.sum()
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out = loss.sum() / dt(self.denom)
+            out = _mean_of(loss.sum(), self.denom, dt)
         self.yi, self.wy, self.shape, self.reduction = yi, wy, x.shape, reduction
         self.dtype, self.n_classes = x.dtype, x2.shape[1]
         return out
@@ -393,8 +404,9 @@ class NLLLoss(Function):
         else:
             gi = _mean_scale(g, self.denom)
         coef = gi if self.wy is None else gi * self.wy
-        grad = np.zeros((rows, self.n_classes), dtype=self.dtype)
-        grad[np.arange(rows), self.yi] = -coef
+        xp = array_module_of(g)
+        grad = xp.zeros((rows, self.n_classes), dtype=self.dtype)
+        grad[xp.arange(rows), self.yi] = -coef
         return _unrows(grad, self.shape), None
 
 

@@ -11,9 +11,10 @@ import math
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 from nerve.nn.functional.activation import logsigmoid
 from nerve.nn.functional.distance import pairwise_distance
-from nerve.primitives.common import as_tensor
+from nerve.primitives.common import as_tensor, is_array, to_host
 from nerve.primitives.elementwise import minimum, softplus, where
 from nerve.primitives.reduction import logsumexp
 from nerve.primitives.shape import cat, stack
@@ -118,7 +119,7 @@ def gaussian_nll_loss(
     reduction = _reduction("gaussian_nll_loss", None, None, reduction)
     x = _float("gaussian_nll_loss", input)
     t = _float("gaussian_nll_loss", target, "target")
-    v = var if isinstance(var, Tensor) else Tensor(np.asarray(var, dtype=x.dtype))
+    v = var if isinstance(var, Tensor) else Tensor._wrap(_like(x).asarray(var, dtype=x.dtype))
     if tuple(v.shape) != tuple(x.shape):
         if tuple(x.shape[:-1]) == tuple(v.shape):
             v = v.unsqueeze(-1)
@@ -243,7 +244,7 @@ def cosine_embedding_loss(
 
 
 def _class_target(op: str, x: Tensor, target) -> np.ndarray:
-    t = np.asarray(target._data if isinstance(target, Tensor) else target)
+    t = target._data if isinstance(target, Tensor) else _like(x).asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}")
     if x.ndim not in (1, 2) or t.shape != x.shape[:-1]:
@@ -281,7 +282,7 @@ def multi_margin_loss(
     t = _class_target("multi_margin_loss", x, target)
     xb = x if x.ndim == 2 else x.unsqueeze(0)
     tb = t.reshape(-1)
-    rows = np.arange(tb.size)
+    rows = _like(x).arange(tb.size)
     x_y = xb[rows, tb].unsqueeze(1)
     z = (margin - x_y + xb).clamp(min=0.0)
     if p == 2:
@@ -289,7 +290,7 @@ def multi_margin_loss(
     if weight is not None:
         w = as_tensor(weight, "multi_margin_loss")
         z = z * w[tb].unsqueeze(1)
-    others = np.ones(xb.shape, dtype=x.dtype)
+    others = _like(x).ones(xb.shape, dtype=x.dtype)
     others[rows, tb] = 0  # the target's own term is left out
     loss = (z * Tensor._wrap(others)).sum(1) / x.shape[-1]
     if x.ndim == 1:
@@ -311,7 +312,7 @@ def multilabel_margin_loss(
     """
     reduction = _reduction("multilabel_margin_loss", size_average, reduce, reduction)
     x = _float("multilabel_margin_loss", input)
-    t = np.asarray(target._data if isinstance(target, Tensor) else target)
+    t = _host(target)  # ragged lists, read on the host
     if t.shape != tuple(x.shape) or x.ndim not in (1, 2):
         raise ValueError(
             f"multilabel_margin_loss: expected input (N, C) or (C,) and a target of the same "
@@ -334,7 +335,7 @@ def multilabel_margin_loss(
     is_target = counts > 0
     pair = (1 - xb.unsqueeze(2) + xb.unsqueeze(1)).clamp(min=0.0)  # [k, j, i]
     weights = counts[:, :, None] * (~is_target)[:, None, :]
-    loss = (pair * Tensor._wrap(weights.astype(x.dtype))).sum((1, 2)) / c
+    loss = (pair * Tensor._wrap(_like(x).asarray(weights.astype(x.dtype)))).sum((1, 2)) / c
     if x.ndim == 1:
         loss = loss.reshape(())
     return _reduce(loss, reduction)
@@ -403,7 +404,7 @@ def triplet_margin_with_distance_loss(
 
 def _ctc_targets(op: str, targets, target_lengths: np.ndarray, n: int) -> np.ndarray:
     """Targets as a padded (N, S) int array, from (N, S) or the 1-d concatenated form."""
-    t = np.asarray(targets._data if isinstance(targets, Tensor) else targets)
+    t = _host(targets)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: targets must hold integer class indices, got dtype {t.dtype}")
     if t.ndim == 2:
@@ -426,7 +427,7 @@ def _ctc_targets(op: str, targets, target_lengths: np.ndarray, n: int) -> np.nda
 
 
 def _lengths(op: str, name: str, value, n: int) -> np.ndarray:
-    a = np.asarray(value._data if isinstance(value, Tensor) else value).astype(np.int64)
+    a = _host(value).astype(np.int64)
     a = np.broadcast_to(a, (n,)) if a.ndim == 0 else a
     if a.shape != (n,):
         raise ValueError(f"{op}: {name} must have one entry per sample ({n}), got {a.shape}")
@@ -476,7 +477,7 @@ def ctc_loss(
     in_len = _lengths(op, "input_lengths", input_lengths, n)
     tg_len = _lengths(op, "target_lengths", target_lengths, n)
     if unbatched and np.ndim(targets) == 1:
-        targets = np.asarray(targets._data if isinstance(targets, Tensor) else targets)[None]
+        targets = _host(targets)[None]
     tg = _ctc_targets(op, targets, tg_len, n)
     if in_len.max(initial=0) > steps or in_len.min(initial=1) < 1:
         raise ValueError(f"{op}: input_lengths must be in [1, T={steps}], got {in_len.tolist()}")
@@ -488,31 +489,50 @@ def ctc_loss(
     ext[:, 1::2] = tg
     skip = np.zeros((n, width), dtype=bool)  # may an alignment jump over the blank before s?
     skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
-    emit = lp.gather(2, Tensor._wrap(np.broadcast_to(ext, (steps, n, width)).copy()))
+    # the alignment's bookkeeping is made on the host (small), then moved to lp's device
+    xp = _like(lp)
+
+    def dev(a):
+        return Tensor._wrap(xp.asarray(a))
+
+    emit = lp.gather(2, dev(np.broadcast_to(ext, (steps, n, width)).copy()))
     # a large finite stand-in for log(0): logsumexp of all -inf has a nan gradient
     neg = float(np.finfo(lp.dtype).min) / 4
-    pad1 = Tensor._wrap(np.full((n, 1), neg, dtype=lp.dtype))
-    pad2 = Tensor._wrap(np.full((n, 2), neg, dtype=lp.dtype))
+    pad1 = Tensor._wrap(xp.full((n, 1), neg, dtype=lp.dtype))
+    pad2 = Tensor._wrap(xp.full((n, 2), neg, dtype=lp.dtype))
     start = np.full((n, width), neg, dtype=lp.dtype)
     start[:, :2] = 0
-    alpha = emit[0] + Tensor._wrap(start)
+    alpha = emit[0] + dev(start)
+    skip_t = dev(skip)
     for t in range(1, steps):
         one = cat([pad1, alpha[:, :-1]], 1)
-        two = where(Tensor._wrap(skip), cat([pad2, alpha[:, :-2]], 1), neg)
+        two = where(skip_t, cat([pad2, alpha[:, :-2]], 1), neg)
         new = logsumexp(stack([alpha, one, two]), 0) + emit[t]
-        active = Tensor._wrap((t < in_len)[:, None])
+        active = dev((t < in_len)[:, None])
         alpha = where(active, new, alpha)
     ends = np.stack([2 * tg_len, np.maximum(2 * tg_len - 1, 0)], 1)
-    last = alpha.gather(1, Tensor._wrap(ends))
+    last = alpha.gather(1, dev(ends))
     if np.any(tg_len == 0):  # an empty target ends on the one blank: drop the second read
-        last = where(Tensor._wrap(np.stack([tg_len >= 0, tg_len > 0], 1)), last, neg)
+        last = where(dev(np.stack([tg_len >= 0, tg_len > 0], 1)), last, neg)
     loss = -logsumexp(last, 1)
     impossible = loss._data > -neg / 2
     if impossible.any():
         fill = 0.0 if zero_infinity else np.inf
         loss = where(Tensor._wrap(impossible), fill, loss)
     if reduction == "mean":
-        loss = (loss / Tensor._wrap(np.maximum(tg_len, 1).astype(lp.dtype))).mean()
+        loss = (loss / dev(np.maximum(tg_len, 1).astype(lp.dtype))).mean()
     elif reduction == "sum":
         loss = loss.sum()
     return loss.reshape(()) if unbatched and reduction == "none" else loss
+
+
+def _like(t: Tensor):
+    """The array module of ``t``'s device, to make arrays that meet ``t`` in an op."""
+    return array_module_of(t._data)
+
+
+def _host(value) -> np.ndarray:
+    """Labels or lengths (a Tensor on any device, an array, a list) as a host array: the
+    ragged bookkeeping that reads them runs on the host."""
+    a = value._data if isinstance(value, Tensor) else value
+    return to_host(a) if is_array(a) else np.asarray(a)

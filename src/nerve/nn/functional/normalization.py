@@ -22,7 +22,7 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.primitives.common import as_tensor, memory_order
+from nerve.primitives.common import as_tensor, is_array, memory_order
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm"]
 
@@ -74,7 +74,7 @@ def _channel_rows(x: np.ndarray):
     order = memory_order(x)
     xt = x.transpose(order)
     if not xt.flags.c_contiguous:
-        xt = np.ascontiguousarray(xt)
+        xt = xt.copy()  # C order (NumPy's ascontiguousarray does not reach a device)
     p = order.index(1)
     lead, trail = math.prod(xt.shape[:p]), math.prod(xt.shape[p + 1 :])
     c = x.shape[1]
@@ -85,7 +85,7 @@ def _channel_rows(x: np.ndarray):
 def _unrows(v: np.ndarray, layout) -> np.ndarray:
     """A (lead, C[, trail]) result of ``_channel_rows`` back in the input's shape and layout."""
     order, tshape = layout
-    return v.reshape(tshape).transpose(np.argsort(order))
+    return v.reshape(tshape).transpose(tuple(np.argsort(order).tolist()))
 
 
 def _update_running(running: np.ndarray, value: np.ndarray, momentum: float) -> None:
@@ -117,7 +117,7 @@ class BatchNorm(Function):
         if not training:
             # Eval is an affine map per channel: out = x * scale + shift (as torch computes it),
             # two passes and no xhat.
-            mean = np.array(running_mean, dtype=x.dtype)  # a copy: the buffer may change later
+            mean = running_mean.astype(x.dtype, copy=True)  # a copy: the buffer may change
             invstd = _invstd(running_var.astype(x.dtype, copy=False), eps)
             scale = invstd if weight is None else invstd * weight
             shift = mean * -scale
@@ -267,7 +267,7 @@ def _require_float(op: str, x: Tensor) -> None:
 
 def _buffer(t):
     """A running-statistics buffer as the array to update in place (a Tensor shares its data)."""
-    if t is None or isinstance(t, np.ndarray):
+    if t is None or is_array(t):
         return t
     if isinstance(t, Tensor):
         return t._data

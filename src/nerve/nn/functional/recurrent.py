@@ -17,7 +17,9 @@ import numpy as np
 
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
-from nerve.primitives.common import as_tensor
+from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
+from nerve.primitives.common import as_tensor, is_array, to_host
 
 __all__ = ["gru_sequence", "lstm_sequence", "rnn_sequence"]
 
@@ -39,11 +41,12 @@ class LSTMSequence(Function):
         steps, batch, four_h = xw.shape
         hidden = four_h // 4
         cell_gate = slice(2 * hidden, 3 * hidden)
-        out = np.empty((steps, batch, hidden), dtype=xw.dtype)
-        gates = np.empty((steps, batch, four_h), dtype=xw.dtype)  # activated i, f, g, o
-        cells = np.empty((steps + 1, batch, hidden), dtype=xw.dtype)
-        tanh_c = np.empty((steps, batch, hidden), dtype=xw.dtype)
-        i_g = np.empty((batch, hidden), dtype=xw.dtype)
+        xp = array_module_of(xw)
+        out = xp.empty((steps, batch, hidden), dtype=xw.dtype)
+        gates = xp.empty((steps, batch, four_h), dtype=xw.dtype)  # activated i, f, g, o
+        cells = xp.empty((steps + 1, batch, hidden), dtype=xw.dtype)
+        tanh_c = xp.empty((steps, batch, hidden), dtype=xw.dtype)
+        i_g = xp.empty((batch, hidden), dtype=xw.dtype)
         cells[0] = c0
         # All four gates go through one logistic over the contiguous (N, 4H) block, the cell
         # gate as tanh(x) = 2 sigmoid(2x) - 1: NumPy's exp costs half its tanh, and one call
@@ -84,12 +87,13 @@ class LSTMSequence(Function):
         steps, batch, four_h = gates.shape
         hidden = four_h // 4
         dt = gates.dtype
+        xp = array_module_of(gates)
         d_xw = np.empty_like(gates)
-        upstream = np.empty((batch, four_h), dt)  # the gradient arriving at each activation
+        upstream = xp.empty((batch, four_h), dt)  # the gradient arriving at each activation
         u_i, u_f, u_g, u_o = (upstream[:, k * hidden : (k + 1) * hidden] for k in range(4))
-        through_o = np.empty((batch, hidden), dt)
-        dh = np.zeros((batch, hidden), dt) if g_h is None else g_h.astype(dt, copy=True)
-        dc = np.zeros((batch, hidden), dt) if g_c is None else g_c.astype(dt, copy=True)
+        through_o = xp.empty((batch, hidden), dt)
+        dh = xp.zeros((batch, hidden), dt) if g_h is None else g_h.astype(dt, copy=True)
+        dc = xp.zeros((batch, hidden), dt) if g_c is None else g_c.astype(dt, copy=True)
         sizes = self.batch_sizes
         for t in range(steps - 1, -1, -1):
             if g_out is not None:
@@ -144,10 +148,11 @@ class GRUSequence(Function):
         steps, batch, three_h = xw.shape
         hidden = three_h // 3
         dt = xw.dtype
-        out = np.empty((steps, batch, hidden), dtype=dt)
-        rz = np.empty((steps, batch, 2 * hidden), dtype=dt)
-        n_gate = np.empty((steps, batch, hidden), dtype=dt)
-        hn = np.empty((steps, batch, hidden), dtype=dt)  # h W_hn^T + b_hn, read by backward
+        xp = array_module_of(xw)
+        out = xp.empty((steps, batch, hidden), dtype=dt)
+        rz = xp.empty((steps, batch, 2 * hidden), dtype=dt)
+        n_gate = xp.empty((steps, batch, hidden), dtype=dt)
+        hn = xp.empty((steps, batch, hidden), dtype=dt)  # h W_hn^T + b_hn, read by backward
         w_t = w_hh.T
         h = h0
         with np.errstate(over="ignore"):  # see _sigmoid_
@@ -178,9 +183,10 @@ class GRUSequence(Function):
         rz, n_gate, hn, out, w_hh = self.rz, self.n_gate, self.hn, self.out, self.w_hh
         steps, batch, hidden = out.shape
         dt = out.dtype
-        d_xw = np.empty((steps, batch, 3 * hidden), dtype=dt)
-        d_hw = np.empty((steps, batch, 3 * hidden), dtype=dt)  # grads of h W_hh^T + b_hh
-        dh = np.zeros((batch, hidden), dt) if g_h is None else g_h.astype(dt, copy=True)
+        xp = array_module_of(out)
+        d_xw = xp.empty((steps, batch, 3 * hidden), dtype=dt)
+        d_hw = xp.empty((steps, batch, 3 * hidden), dtype=dt)  # grads of h W_hh^T + b_hh
+        dh = xp.zeros((batch, hidden), dt) if g_h is None else g_h.astype(dt, copy=True)
         sizes = self.batch_sizes
         for t in range(steps - 1, -1, -1):
             if g_out is not None:
@@ -244,8 +250,9 @@ class RNNSequence(Function):
     def backward(self, g_out, g_h):
         out, w_hh = self.out, self.w_hh
         steps, batch, hidden = out.shape
+        xp = array_module_of(out)
         d_xw = np.empty_like(out)
-        dh = np.zeros((batch, hidden), out.dtype) if g_h is None else g_h.astype(out.dtype)
+        dh = xp.zeros((batch, hidden), out.dtype) if g_h is None else g_h.astype(out.dtype)
         sizes = self.batch_sizes
         for t in range(steps - 1, -1, -1):
             if g_out is not None:
@@ -292,7 +299,9 @@ def _batch_sizes(op: str, batch_sizes, steps: int, batch: int):
     """``batch_sizes`` as a tuple of ints, checked: one per step, in [0, N], non-increasing."""
     if batch_sizes is None:
         return None
-    sizes = np.asarray(getattr(batch_sizes, "data", batch_sizes))
+    raw = getattr(batch_sizes, "data", batch_sizes)
+    raw = raw._data if isinstance(raw, Tensor) else raw
+    sizes = to_host(raw) if is_array(raw) else np.asarray(raw)  # read on the host: step sizes
     if sizes.ndim != 1 or sizes.shape[0] != steps or sizes.dtype.kind not in "iu":
         raise ValueError(
             f"{op}: batch_sizes must be {steps} integers (one per step), got {sizes!r}"

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 from nerve.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from nerve.primitives.common import as_tensor
 from nerve.primitives.indexing import index_select
@@ -196,17 +197,20 @@ def interpolate(
         fn = adaptive_avg_pool1d if x.ndim == 3 else adaptive_avg_pool2d
         return fn(x, out[0] if x.ndim == 3 else tuple(out))
     y = x
+    xp = array_module_of(x._data)  # the indices and weights (made on the host) go there
     for d, (n_out, scale) in enumerate(zip(out, scales)):
         dim, n_in = 2 + d, x.shape[2 + d]
         if linear:
             i0, i1, lam = linear_weights(n_in, n_out, scale, bool(align_corners), x.dtype)
             shape = [1] * x.ndim
             shape[dim] = n_out
-            lam_t = Tensor._wrap(lam.reshape(shape))
-            lo, hi = index_select(y, dim, i0), index_select(y, dim, i1)
+            lam_t = Tensor._wrap(xp.asarray(lam.reshape(shape)))
+            lo = index_select(y, dim, Tensor._wrap(xp.asarray(i0)))
+            hi = index_select(y, dim, Tensor._wrap(xp.asarray(i1)))
             y = lo + (hi - lo) * lam_t
         elif n_in != n_out or scale not in (None, 1.0):
-            y = index_select(y, dim, nearest_index(n_in, n_out, scale, mode == "nearest-exact"))
+            idx = nearest_index(n_in, n_out, scale, mode == "nearest-exact")
+            y = index_select(y, dim, Tensor._wrap(xp.asarray(idx)))
     return y
 
 
@@ -264,6 +268,7 @@ def affine_grid(theta, size, align_corners: bool | None = None) -> Tensor:
         _base_coords(h, bool(align_corners)), _base_coords(w, bool(align_corners)), indexing="ij"
     )
     base = np.stack([xs, ys, np.ones_like(xs)], -1).reshape(h * w, 3).astype(t.dtype)
+    base = array_module_of(t._data).asarray(base)  # made on the host, moved to theta's device
     return (Tensor._wrap(base) @ t.transpose(1, 2)).reshape((size[0], h, w, 2))
 
 
