@@ -477,3 +477,23 @@ def test_keras2_optimizer_arguments_warn_and_work():
         assert_close(a, b)
     with pytest.raises(TypeError, match="unexpected argument"):
         keras.optimizers.SGD(learning_rat=0.1)
+
+
+def test_compiling_again_replaces_the_compiled_metrics():
+    """Fine-tuning compiles a model a second time: its metrics are the new ones, once (the
+    first compile's tracker used to linger and report 0 accuracy)."""
+    from nerve import keras
+
+    x = np.random.default_rng(0).random((64, 4)).astype("float32")
+    y = (x[:, 0] > 0.5).astype("int64")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    for lr in (1e-2, 1e-3):
+        model.compile(
+            keras.optimizers.Adam(lr), "sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
+        history = model.fit(x, y, epochs=1, batch_size=64, verbose=0).history
+        assert [m.name for m in model.metrics] == ["loss", "compile_metrics"]
+        predicted = model.predict(x, verbose=0).argmax(axis=1)
+        # one batch: fit's accuracy is that of the weights before the step
+        assert history["accuracy"][0] > 0
+    assert abs(model.evaluate(x, y, verbose=0)[1] - (predicted == y).mean()) < 1e-6

@@ -233,6 +233,11 @@ class Layer(Module):
         return p
 
     def __setattr__(self, name: str, value) -> None:
+        previous = self.__dict__.get(name)
+        if isinstance(previous, Metric) and previous is not value:
+            # a reassigned attribute stops tracking its old metric (compile() called again)
+            tracked = self.__dict__.get("_tracked_metrics", [])
+            tracked[:] = [m for m in tracked if m is not previous]
         if isinstance(value, Metric):  # Keras tracks metrics assigned as attributes
             tracked = self.__dict__.setdefault("_tracked_metrics", [])
             if all(m is not value for m in tracked):

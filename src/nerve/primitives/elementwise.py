@@ -703,10 +703,20 @@ class Cast(Function):
 
     def forward(self, x, dtype):
         self.in_dtype = x.dtype
-        return x.astype(dtype)
+        return _narrowing_cast(x, dtype)
 
     def backward(self, g):
-        return g.astype(self.in_dtype)
+        return _narrowing_cast(g, self.in_dtype)
+
+
+def _narrowing_cast(a, dtype):
+    """``a.astype(dtype)``; a float too large for a narrower float type becomes inf without a
+    warning, as in torch (a GradScaler's overflow check relies on those infs)."""
+    dtype = np.dtype(dtype)
+    if a.dtype.kind == "f" and dtype.kind == "f" and dtype.itemsize < a.dtype.itemsize:
+        with np.errstate(over="ignore"):
+            return a.astype(dtype)
+    return a.astype(dtype)
 
 
 def cast(x, dtype) -> Tensor:
