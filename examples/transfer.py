@@ -90,10 +90,9 @@ def subset(x, y, classes, n=None, rng=None):
 class TestAccuracy(keras.callbacks.Callback):
     """Accuracy on held-out images after every epoch, from ``predict`` (inference mode).
 
-    Not ``validation_data``'s ``val_accuracy``: in nerve today a second ``compile`` of the same
-    model (the fine-tuning step) leaves the first compile's metrics tracked beside the new
-    ones, and the stale ones win in the logs (accuracy reads 0.0); reported as a bug.
-    Counting argmax hits ourselves is right either way.
+    Written while a second ``compile`` (the fine-tuning step) left the first compile's
+    metrics in nerve's logs (fixed since); counting argmax hits on the test images also keeps
+    the curve independent of fit's validation bookkeeping.
     """
 
     def __init__(self, x, y):
