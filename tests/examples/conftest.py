@@ -26,6 +26,19 @@ def load_example(name: str):
     return module
 
 
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """One BLAS thread for every example: their small matmuls gain nothing from two, and on a
+    busy 2-core machine OpenBLAS's waiting threads made them 30-100x slower (300 s, not 3 s)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture
 def run_example(tmp_path):
     """Run an example with ``--quick --out tmp``; returns (results dict, output folder).
