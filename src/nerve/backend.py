@@ -162,7 +162,9 @@ def set_num_threads(n: int) -> None:
     """Limit the BLAS thread pool to ``n`` threads (needs threadpoolctl).
 
     OpenBLAS threads spin while waiting; when another process takes a core they thrash, so on a
-    shared machine one thread can be several times faster than two.
+    shared machine one thread can be several times faster than two. ``n`` > 1 also lets nerve
+    split large memory-bound ops (ReLU's backward, max pooling: from about 1M elements) over
+    ``n`` threads (:mod:`nerve.primitives.threads`); 1 turns that off.
     """
     try:
         from threadpoolctl import threadpool_limits
@@ -174,6 +176,11 @@ def set_num_threads(n: int) -> None:
         raise ValueError(f"set_num_threads expects n >= 1, got {n}")
     global _thread_limit
     _thread_limit = threadpool_limits(limits=int(n), user_api="blas")
+    for hook in THREAD_HOOKS:
+        hook(int(n))
 
 
 _thread_limit = None
+# Called with n by set_num_threads: nerve.primitives.threads (a level up, so not importable
+# here) registers its pool, which splits large elementwise work over n threads.
+THREAD_HOOKS: list = []

@@ -16,8 +16,11 @@ import numpy as np
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 from nerve.nn.functional.conv import _ints, _plain
+from nerve.primitives import threads
 from nerve.primitives.common import as_tensor, memory_order
+from nerve.primitives.threads import parallel_rows
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -30,22 +33,24 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- helpers
-def _alloc(order: tuple, shape: tuple, dtype, fill=None) -> np.ndarray:
-    """An array of ``shape`` whose axes lie in memory in ``order`` (filled, when ``fill`` is
-    given): ufuncs over arrays of one layout run along contiguous rows, mixed ones do not."""
+def _alloc(like, order: tuple, shape: tuple, dtype, fill=None) -> np.ndarray:
+    """An array of ``shape`` on the device of ``like`` whose axes lie in memory in ``order``
+    (filled, when ``fill`` is given): ufuncs over arrays of one layout run along contiguous
+    rows, mixed ones do not."""
+    xp = array_module_of(like)
     dims = [shape[a] for a in order]
     if fill is None:
-        buf = np.empty(dims, dtype)
+        buf = xp.empty(dims, dtype)
     else:
-        buf = np.zeros(dims, dtype) if fill == 0 else np.full(dims, fill, dtype)
-    return buf.transpose(np.argsort(order))
+        buf = xp.zeros(dims, dtype) if fill == 0 else xp.full(dims, fill, dtype)
+    return buf.transpose(tuple(np.argsort(order).tolist()))
 
 
 def _in_layout(a: np.ndarray, order: tuple) -> np.ndarray:
     """``a``, copied into the memory ``order`` if it is not laid out that way already."""
     if memory_order(a) == order:
         return a
-    out = _alloc(order, a.shape, a.dtype)
+    out = _alloc(a, order, a.shape, a.dtype)
     out[...] = a
     return out
 
@@ -55,7 +60,7 @@ def _padded(x: np.ndarray, pads: tuple, size: tuple, fill) -> np.ndarray:
     (pt, pl), (h, w) = pads, x.shape[2:]
     if size == (h, w):
         return x
-    buf = _alloc(memory_order(x), x.shape[:2] + size, x.dtype, fill)
+    buf = _alloc(x, memory_order(x), x.shape[:2] + size, x.dtype, fill)
     buf[:, :, pt : pt + h, pl : pl + w] = x
     return buf
 
@@ -74,6 +79,87 @@ def _reach(size, pad, kernel, stride, dilation, out) -> int:
     return max(size + 2 * pad, (out - 1) * stride + dilation * (kernel - 1) + 1)
 
 
+# Output elements from which max pooling splits its work (by channels or by samples, the outer
+# axis in memory) over the threads of nerve.primitives.threads (when they are on). Measured
+# after a GEMM, 1 thread vs 2, 2x2 windows (benchmarks/bench_threads.py, quiet 2-core
+# machine), by input elements: forward 1M 1097 vs 1130 us, 4M 6771 vs 3222 us; backward 262k
+# 226 vs 249 us, 1M 1456 vs 743 us.
+_POOL_SPLIT = 1 << 19  # forward: 2M input elements of 2x2 windows
+_POOL_GRAD_SPLIT = 3 << 16  # backward: 786k input elements of 2x2 windows
+
+
+def _idx_dtype(kernel):
+    return np.int8 if kernel[0] * kernel[1] <= 127 else np.int32
+
+
+def _max_rows(xp, best, idx, wins, kernel, stride, dilation, out_size) -> None:
+    """best (and idx, the winning offset, unless None) over row blocks of the padded input:
+    the same steps as MaxPool2d.forward's loop, written into the given arrays."""
+    for k, s in _windows(xp, kernel, stride, dilation, out_size):
+        if k == 0:
+            np.copyto(best, s)
+        elif idx is None:
+            np.maximum(best, s, out=best)
+        else:
+            np.greater(s, best, out=wins)
+            if k == 1:
+                np.copyto(idx, wins)
+            else:
+                np.maximum(idx, wins.astype(idx.dtype) * idx.dtype.type(k), out=idx)
+            np.maximum(best, s, out=best)
+
+
+def _split_max(x, xp, kernel, stride, dilation, out_size):
+    """A function giving (best, idx) computed over row blocks on the pool's threads, or None
+    when the split path is off or the output is too small to pay (the caller's loop runs)."""
+    shape = x.shape[:2] + tuple(out_size)
+    if (
+        threads.get_num_threads() < 2
+        or type(x) is not np.ndarray
+        or kernel == (1, 1)
+        or shape[0] * shape[1] * shape[2] * shape[3] < _POOL_SPLIT
+    ):
+        return None
+
+    def run(with_argmax: bool):
+        order = memory_order(x)
+        best = _alloc(x, order, shape, x.dtype)
+        idx = _alloc(x, order, shape, _idx_dtype(kernel)) if with_argmax else None
+        wins = _alloc(x, order, shape, bool) if with_argmax else None
+        geometry = (kernel, stride, dilation, out_size)
+        axis = _split_axis(order)
+
+        def block(xp_rows, best_rows, *rest):
+            blocks = [a.swapaxes(0, axis) for a in (xp_rows, best_rows, *rest)]
+            if len(blocks) == 2:
+                blocks += [None, None]
+            _max_rows(*blocks, *geometry)
+
+        arrays = (xp, best, idx, wins) if with_argmax else (xp, best)
+        if not threads.parallel_rows(block, tuple(a.swapaxes(0, axis) for a in arrays), 0):
+            _max_rows(*arrays, *((None, None) if len(arrays) == 2 else ()), *geometry)
+        return best, idx
+
+    return run
+
+
+def _split_axis(order: tuple) -> int:
+    """The axis (batch 0 or channel 1) to split over threads: the outer one in memory, so that
+    each thread reads and writes whole contiguous runs (a conv output is channel-outermost)."""
+    return 1 if order[0] == 1 else 0
+
+
+def _max_grad_rows(g, idx, dx, kernel, stride, dilation, out_size, overlap) -> None:
+    """Max pooling's backward over row blocks: g sent to each window's winner in dx."""
+    # Multiplying by the mask measured 6x faster than copyto/add with where= (the price: an
+    # inf gradient becomes NaN at its window's other inputs).
+    for k, s in _windows(dx, kernel, stride, dilation, out_size):
+        if overlap:
+            s += g * (idx == k)
+        else:  # the offsets' slices are disjoint: assign
+            np.multiply(g, idx == k, out=s)
+
+
 # ----------------------------------------------------------------------------- ops
 @register("max_pool2d")
 class MaxPool2d(Function):
@@ -89,33 +175,41 @@ class MaxPool2d(Function):
         h, w = x.shape[2:]
         full = tuple(_reach(*a) for a in zip((h, w), padding, kernel, stride, dilation, out_size))
         xp = _padded(x, padding, full, -np.inf)
+        split = _split_max(x, xp, kernel, stride, dilation, out_size)
         if not self.needs_input_grad[0] and not return_indices:
             # Inference: the max alone (NaN propagates through np.maximum, as torch's does);
             # no argmax to keep for a backward that will not run.
+            if split is not None:
+                best = split(with_argmax=False)[0]
+                return best.squeeze(expand) if expand else best
             best = None
             for _, s in _windows(xp, kernel, stride, dilation, out_size):
                 best = s.copy(order="K") if best is None else np.maximum(best, s, out=best)
             return best.squeeze(expand) if expand else best
-        idx_dtype = np.int8 if kernel[0] * kernel[1] <= 127 else np.int32
+        idx_dtype = _idx_dtype(kernel)
         # Running max and argmax, one kernel offset at a time. Strict >: the first of equal
         # maxima wins, as in torch. Offsets only grow, so the argmax update is a max with
         # k * (s > best): cheaper than masked assignment (measured 0.1 vs 4 ms per offset).
-        for k, s in _windows(xp, kernel, stride, dilation, out_size):
-            if k == 0:
-                first = s
-            elif k == 1:
-                wins = np.greater(s, first)
-                idx = wins.astype(idx_dtype)
-                best = np.maximum(first, s)
-            else:
-                np.greater(s, best, out=wins)
-                np.maximum(idx, wins.astype(idx_dtype) * idx_dtype(k), out=idx)
-                np.maximum(best, s, out=best)
+        # _max_rows does the same over row blocks when the work is split over threads.
+        if split is not None:
+            best, idx = split(with_argmax=True)
+        else:
+            for k, s in _windows(xp, kernel, stride, dilation, out_size):
+                if k == 0:
+                    first = s
+                elif k == 1:
+                    wins = np.greater(s, first)
+                    idx = wins.astype(idx_dtype)
+                    best = np.maximum(first, s)
+                else:
+                    np.greater(s, best, out=wins)
+                    np.maximum(idx, wins.astype(idx_dtype) * idx_dtype(k), out=idx)
+                    np.maximum(best, s, out=best)
         if kernel == (1, 1):
             best = first.copy(order="K")
             idx = np.zeros_like(best, dtype=idx_dtype)
         if np.isnan(best).any():  # a NaN wins its window (torch's rule); rare, so fixed after
-            seen = np.zeros(best.shape, bool)
+            seen = array_module_of(best).zeros(best.shape, bool)
             for k, s in _windows(xp, kernel, stride, dilation, out_size):
                 nan = np.isnan(s) & ~seen
                 idx[nan] = k
@@ -131,8 +225,9 @@ class MaxPool2d(Function):
     def _flat_indices(idx, size, kernel, stride, padding, dilation, expand):
         """torch's ``return_indices``: the winner's position in its (H * W) input plane."""
         oh, ow = idx.shape[2:]
-        rows = (np.arange(oh) * stride[0] - padding[0])[:, None]
-        cols = np.arange(ow) * stride[1] - padding[1]
+        xp = array_module_of(idx)
+        rows = (xp.arange(oh) * stride[0] - padding[0])[:, None]
+        cols = xp.arange(ow) * stride[1] - padding[1]
         i, j = np.divmod(idx.astype(np.int64), kernel[1])
         flat = (rows + i * dilation[0]) * size[1] + cols + j * dilation[1]
         return flat.squeeze(expand) if expand else flat
@@ -144,15 +239,18 @@ class MaxPool2d(Function):
         idx = self.idx
         order = memory_order(idx)
         g = _in_layout(g, order)
-        dx = _alloc(order, g.shape[:2] + full, g.dtype, 0)
+        dx = _alloc(g, order, g.shape[:2] + full, g.dtype, 0)
         overlap = any(s < d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
-        # Multiplying by the mask measured 6x faster than copyto/add with where= (the price: an
-        # inf gradient becomes NaN at its window's other inputs).
-        for k, s in _windows(dx, kernel, stride, dilation, out_size):
-            if overlap:
-                s += g * (idx == k)
-            else:  # the offsets' slices are disjoint: assign
-                np.multiply(g, idx == k, out=s)
+        scatter = functools.partial(
+            _max_grad_rows, kernel=kernel, stride=stride, dilation=dilation, out_size=out_size,
+            overlap=overlap,
+        )  # fmt: skip
+        axis = _split_axis(order)
+        swapped = tuple(a.swapaxes(0, axis) for a in (g, idx, dx))
+        if not parallel_rows(
+            lambda *rows: scatter(*(a.swapaxes(0, axis) for a in rows)), swapped, _POOL_GRAD_SPLIT
+        ):
+            scatter(g, idx, dx)
         dx = dx[:, :, padding[0] : padding[0] + size[0], padding[1] : padding[1] + size[1]]
         return dx.squeeze(expand) if expand else dx
 
@@ -172,7 +270,7 @@ class AvgPool2d(Function):
                 out = s.copy(order="K")
             else:
                 out += s
-        inv = 1 / divisor.astype(x.dtype)
+        inv = array_module_of(x).asarray(1 / divisor.astype(x.dtype))  # divisors: host-made
         out *= inv
         self.inv = inv
         self.geometry = ((h, w), full, kernel, stride, padding, out_size, expand)
@@ -183,7 +281,7 @@ class AvgPool2d(Function):
         if expand:
             g = np.expand_dims(g, expand)
         gd = g * self.inv
-        dx = _alloc(memory_order(gd), gd.shape[:2] + full, gd.dtype, 0)
+        dx = _alloc(gd, memory_order(gd), gd.shape[:2] + full, gd.dtype, 0)
         for _, s in _windows(dx, kernel, stride, (1, 1), out_size):
             s += gd
         dx = dx[:, :, padding[0] : padding[0] + size[0], padding[1] : padding[1] + size[1]]
@@ -209,7 +307,9 @@ class AdaptiveAvgPool2d(Function):
     def forward(self, x, out_size, expand=()):
         if expand:
             x = np.expand_dims(x, expand)
-        ah, aw = _bins(x.shape[2], out_size[0], x.dtype), _bins(x.shape[3], out_size[1], x.dtype)
+        xp = array_module_of(x)
+        ah = xp.asarray(_bins(x.shape[2], out_size[0], x.dtype))  # made on the host: small
+        aw = xp.asarray(_bins(x.shape[3], out_size[1], x.dtype))
         t = np.tensordot(x, aw, axes=(3, 1))  # (N, C, H, OW)
         out = np.tensordot(t, ah, axes=(2, 1)).transpose(0, 1, 3, 2)  # (N, C, OH, OW)
         self.ah, self.aw, self.expand = ah, aw, expand
