@@ -72,7 +72,15 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
     """
     if max_val < min_val:
         raise ValueError(f"hardtanh: max_val ({max_val}) cannot be less than min_val ({min_val})")
-    return _float("hardtanh", input).clamp(min_val, max_val)
+    return _clip_inside(_float("hardtanh", input), min_val, max_val)
+
+
+def _clip_inside(x: Tensor, low: float, high: float) -> Tensor:
+    """``clamp(x, low, high)`` whose gradient is 1 strictly inside (low, high) and 0 at the
+    bounds, as torch's hardtanh, relu6, hardsigmoid and hardswish have it (``clamp``'s own
+    gradient is 1 at its bounds, as torch.clamp's)."""
+    inside = (x > low) & (x < high)
+    return where(inside, x, x.clamp(low, high).detach())
 
 
 def relu6(input, inplace: bool = False) -> Tensor:
@@ -82,13 +90,13 @@ def relu6(input, inplace: bool = False) -> Tensor:
 
 def hardsigmoid(input, inplace: bool = False) -> Tensor:
     """``relu6(x + 3) / 6``: 0 below -3, 1 above 3, linear between."""
-    return (_float("hardsigmoid", input) + 3.0).clamp(0.0, 6.0) / 6.0
+    return _clip_inside(_float("hardsigmoid", input) + 3.0, 0.0, 6.0) / 6.0
 
 
 def hardswish(input, inplace: bool = False) -> Tensor:
     """``x * relu6(x + 3) / 6`` (MobileNetV3)."""
     x = _float("hardswish", input)
-    return x * ((x + 3.0).clamp(0.0, 6.0) / 6.0)
+    return x * (_clip_inside(x + 3.0, 0.0, 6.0) / 6.0)
 
 
 def mish(input, inplace: bool = False) -> Tensor:
@@ -205,7 +213,7 @@ def prelu(input, weight) -> Tensor:
         w = w.reshape((n,) + (1,) * (x.ndim - 2))
     elif w.ndim:
         w = w.reshape(())
-    return where(x >= 0, x, w * x)
+    return where(x > 0, x, w * x)  # at 0 the gradient is the slope, as torch
 
 
 def rrelu(
@@ -228,4 +236,4 @@ def rrelu(
         return leaky_relu(x, (lower + upper) / 2)
     slopes = backend.rng_for(backend.array_module_of(x._data)).uniform(lower, upper, size=x.shape)
     slopes = slopes.astype(x.dtype)
-    return where(x >= 0, x, x * Tensor._wrap(slopes))
+    return where(x > 0, x, x * Tensor._wrap(slopes))
