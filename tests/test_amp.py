@@ -173,11 +173,6 @@ def test_grad_scaler_training_matches_torch(init_scale, torch, monkeypatch):
         assert_close(a, b, rtol=2e-2, atol=2e-3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F.linear checks its dtypes before Function.apply casts them: it needs "
-    "nerve.autograd.amp.autocast_inputs('linear', ...) first thing (nn/functional/linear.py)",
-)
 def test_grad_scaler_training_of_a_deeper_net_matches_torch(torch, monkeypatch):
     _door_names(monkeypatch)
     our_scales, ours = _scaled_training(nerve, 4, 2.0**16, deep=True)

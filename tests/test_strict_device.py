@@ -57,13 +57,7 @@ def device_backend():
 # functions to honour the default device: primitives/creation.py's ``_made`` placing its array
 # with ``nerve.device.to_device(arr, as_device(device))`` (or making it with
 # ``nerve.device.array_module(device)``).
-KNOWN: set[str] = {
-    # distributed/sync_batchnorm.py makes its statistics buffer with np.empty (host memory)
-    "sync_batch_norm-0",
-    "sync_batch_norm-1",
-    "sync_batch_norm-2",
-    "sync_batch_norm-3",
-}
+KNOWN: set[str] = set()
 
 
 class _Lib:

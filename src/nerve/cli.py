@@ -141,6 +141,7 @@ def _train_here(args, world: int) -> int:
     from nerve import optimizers
     from nerve.models import recipes
 
+    device = _device(args.device)
     nerve.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_dataset(args.dataset)
     if args.limit is not None:
@@ -162,7 +163,34 @@ def _train_here(args, world: int) -> int:
         optimizers.schedules.CosineDecay(lr, steps) if args.schedule == "cosine" else lr
     )
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    # The run's device is the default inside it: fit, evaluate and predict place the model and
+    # the batches there (models/training.keras_device); "cpu" keeps a GPU machine on the CPU.
+    with device:
+        return _train_on(args, model, world, (x_train, y_train), (x_test, y_test))
 
+
+def _device(spec):
+    """``--device`` as a device: the Keras door's choice when not given (cuda when available).
+
+    Raises:
+        UsageError: not a device name, or a device this machine does not have.
+    """
+    from nerve.device import as_device
+    from nerve.models.training import default_keras_device
+
+    try:
+        return default_keras_device() if spec is None else as_device(spec)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        given = f"--device {spec}" if spec is not None else "NERVE_KERAS_DEVICE"
+        raise UsageError(f"{given}: {exc}") from None
+
+
+def _train_on(args, model, world: int, train, test) -> int:
+    """The rest of ``nerve train`` once the model is compiled: fit, evaluate, write the run."""
+    import nerve
+
+    (x_train, y_train), (x_test, y_test) = train, test
+    n_val = int(len(x_train) * args.validation_split)
     if world > 1 and nerve.distributed.get_rank() != 0:
         data = (x_train, y_train), (x_test, y_test), n_val
         _fit(args, model, data, [], world)  # trains with rank 0; writes and prints nothing
@@ -317,6 +345,7 @@ def _train_into(args, model, data, folder: str, out: str, world: int = 1):
     caller once whole): ``(report, names of the files written)``."""
     import nerve
     from nerve import callbacks, plot
+    from nerve.models.training import keras_device
 
     (x_train, y_train), (x_test, y_test), n_val = data
     logs = [
@@ -364,6 +393,7 @@ def _train_into(args, model, data, folder: str, out: str, world: int = 1):
         "final_loss": float(losses[-1]),
         "seconds_per_epoch": seconds / max(len(history.epoch), 1),
         "parameters": model.count_params(),
+        "device": str(keras_device(model)),
         "output": out,
     }
     _write_json(os.path.join(folder, "report.json"), report)
@@ -552,6 +582,12 @@ def _add_train_options(train, recipes) -> None:
         help="last fraction of the training set held out for validation (0: none)",
     )
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--device",
+        default=None,
+        metavar="DEVICE",
+        help="cpu, cuda or cuda:N (default: cuda when nerve.cuda.is_available(), as Keras)",
+    )
     train.add_argument("--limit", type=int, default=None, help="use only the first N images")
     train.add_argument("--output", default=None, help="directory for the files (runs/MODEL-DATA)")
     train.add_argument(

@@ -7,7 +7,23 @@ from op_db import ErrorSample, Sample, rand
 
 S = Sample
 
+
+def _to_copy(m, x):
+    """torch's ``_to_copy`` to ``x``'s own device: the op behind ``x.to(device)`` (a copy with a
+    graph node), which ``Tensor.to`` reaches only across devices."""
+    if m.__name__ == "torch":
+        return m.ops.aten._to_copy(x)
+    from nerve.autograd.device_copy import ToCopy
+
+    return ToCopy.apply(x, dest=x.device)
+
+
 SAMPLES = {
+    "to_copy": [
+        S(lambda m, x: _to_copy(m, x) * x, (rand(3, 4),)),
+        S(lambda m, x: _to_copy(m, x.transpose(0, 1)), (rand(3, 4),), desc="non-contiguous"),
+        S(lambda m, x: _to_copy(m, x).sum(), (rand(),), desc="0d"),
+    ],
     "reshape": [
         S(lambda m, x: x.reshape(3, 4), (rand(2, 6),)),
         S(lambda m, x: m.reshape(x, (-1,)), (rand(2, 3, 4),), desc="minus-one"),

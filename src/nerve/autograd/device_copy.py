@@ -6,16 +6,20 @@ from __future__ import annotations
 import numpy as np
 
 from nerve.autograd.function import Function
+from nerve.autograd.registry import register
 from nerve.device import device_of, to_device
 
 
+@register("to_copy")
 class ToCopy(Function):
     """``x`` copied to device ``dest`` (torch's ``_to_copy``); backward copies the gradient back
-    to ``x``'s device."""
+    to ``x``'s device. The output is always a new array, as torch's (``Tensor.to`` returns the
+    tensor itself, without this op, when it is on ``dest`` already)."""
 
     def forward(self, x, dest, non_blocking: bool = False):
         self.source = device_of(x)
-        return to_device(x, dest, non_blocking)
+        out = to_device(x, dest, non_blocking)
+        return out.copy() if out is x else out
 
     def backward(self, g):
         return to_device(g, self.source)

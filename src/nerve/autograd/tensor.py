@@ -605,7 +605,7 @@ class Tensor(TensorMethods, TensorOps):
             self._assign(index, value)
             return
         _inplace.check_leaf(self, "item assignment")
-        self._data[_index.as_numpy_index(index)] = (
+        self._data[_index.as_numpy_index(index, self._data)] = (
             value._data if isinstance(value, Tensor) else value
         )
         _inplace.bump(self._data)

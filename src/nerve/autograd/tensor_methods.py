@@ -363,7 +363,7 @@ class TensorMethods:
         from nerve.primitives.scatter import scatter
 
         xp = backend.array_module_of(self._data)
-        where = _t._index.as_numpy_index(index)
+        where = _t._index.as_numpy_index(index, self._data)
         picked = xp.arange(self._data.size).reshape(self._data.shape)[where]
 
         def compute(s):

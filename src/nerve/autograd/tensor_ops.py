@@ -443,5 +443,36 @@ class TensorOps:
     def swapdims(self, dim0: int, dim1: int):
         return _t._shape.transpose(self, dim0, dim1)
 
+    # ---------------------------------------------------------------- random draws
+    def multinomial(self, num_samples: int, replacement: bool = False, *, generator=None):
+        """Category indices drawn with the weights of each row (``nerve.multinomial``).
+
+        Args:
+            num_samples: draws per row.
+            replacement: draw with replacement (else each row's indices are distinct).
+            generator: a ``nerve.Generator`` (default: the global one).
+
+        Returns:
+            int64 indices, (num_samples,) for a 1-d tensor, else (rows, num_samples), on
+            this tensor's device.
+
+        Raises:
+            ValueError: as ``nerve.multinomial`` (bad weights, shape or ``num_samples``).
+        """
+        from nerve.primitives import sampling
+
+        return sampling.multinomial(self, num_samples, replacement, generator=generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        """0/1 draws, 1 with probability ``self`` (or ``p``), of this tensor's shape and dtype
+        (``nerve.bernoulli``; ``bernoulli_`` fills in place).
+
+        Raises:
+            ValueError: a probability lies outside [0, 1].
+        """
+        from nerve.primitives import sampling
+
+        return sampling.bernoulli(self, p, generator=generator)
+
 
 from nerve.autograd import tensor as _t  # noqa: E402  (tensor.py subclasses TensorOps)

@@ -12,6 +12,7 @@ import numpy as np
 
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
+from nerve.backend import array_module_of
 from nerve.distributed import comm
 from nerve.nn.functional.normalization import (
     _affine_out,
@@ -46,8 +47,9 @@ class SyncBatchNormFunction(Function):
         xv, self.layout = _channel_rows(x)
         spec, pshape = ("nc", (c,)) if xv.ndim == 2 else ("ncm", (c, 1))
         t = x.dtype.type
-        # one buffer for the channel sums and the local count: one all-reduce
-        stats = np.empty(c + 1, dtype=np.float64)
+        # one buffer for the channel sums and the local count: one all-reduce; made where x
+        # lives (CuPy for a GPU input)
+        stats = array_module_of(x).empty(c + 1, dtype=np.float64)
         stats[:c] = np.einsum(f"{spec}->c", xv)
         stats[c] = x.size // c
         _sum_over_ranks(stats)

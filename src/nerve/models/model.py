@@ -15,7 +15,9 @@ from nerve import losses as losses_module
 from nerve import metrics as metrics_module
 from nerve import optimizers as optimizers_module
 from nerve.autograd.tensor import Tensor
+from nerve.backend import DEVICE_MODULES
 from nerve.compiler import CompiledGradients, CompiledModule
+from nerve.device import to_host
 from nerve.layers.base import Layer, call_training
 from nerve.layers.input_layer import InputLayer, KerasTensor, substitute
 from nerve.models import training
@@ -485,8 +487,9 @@ class Model(Layer):
                 tracker.add_scalar(part._data, n)
         if y is not None:
             targets, preds = _flat(y), _flat(y_pred)
+            sample_weight = _host(sample_weight)
             for k, metric in self._metrics:
-                metric.update_state(targets[k]._data, preds[k]._data, sample_weight)
+                metric.update_state(_host(targets[k]), _host(preds[k]), sample_weight)
 
     @property
     def metrics(self) -> list:
@@ -610,6 +613,9 @@ class Model(Layer):
         if class_weight is not None:
             cw = training._class_weights(class_weight, yb)
             sw = cw if sw is None else sw * cw
+        place = training._Placement(self)
+        if place.device is not None:  # the model's device, as fit (see training.keras_device)
+            xb, yb, sw = place(self, xb, yb, sw)
         self.reset_metrics()
         training._set_module_modes(self, True)
         try:
@@ -755,13 +761,9 @@ class _CompileMetrics(metrics_module.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         targets, preds = _flat(y_true), _flat(y_pred)
+        sample_weight = _host(sample_weight)
         for k, metric in self.entries:
-            t, p = targets[k], preds[k]
-            metric.update_state(
-                t._data if isinstance(t, Tensor) else t,
-                p._data if isinstance(p, Tensor) else p,
-                sample_weight,
-            )
+            metric.update_state(_host(targets[k]), _host(preds[k]), sample_weight)
 
     def result(self) -> dict:
         out = {}
@@ -773,6 +775,15 @@ class _CompileMetrics(metrics_module.Metric):
     def reset_state(self) -> None:
         for _, metric in self.entries:
             metric.reset_state()
+
+
+def _host(value):
+    """A Tensor's array (or an array) for the metrics, which keep their totals on the host: a
+    device array is copied there; anything else passes as it is."""
+    data = value._data if isinstance(value, Tensor) else value
+    if data is None or type(data) is np.ndarray:
+        return data
+    return to_host(data) if type(data) in DEVICE_MODULES else data
 
 
 def _stack_scalars(values: list) -> Tensor:

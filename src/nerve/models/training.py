@@ -5,14 +5,28 @@
 - ``Model.train_step`` (overridable, as in Keras) does one forward, loss, backward and update,
   and feeds the streaming metrics, which are never computed by a second pass over the data.
 - Progress and history are ordinary callbacks.
+- The device: as Keras 3 on its torch backend, the loop runs the model on the GPU when there is
+  one (see :func:`keras_device`) and copies each batch there; predict hands back NumPy.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from nerve.autograd.grad_mode import no_grad
+from nerve.autograd.tensor import Tensor
 from nerve.callbacks import CallbackList, History, ProgbarLogger
+from nerve.device import (
+    CPU,
+    as_device,
+    backend_module,
+    get_default_device,
+    to_device,
+    to_host,
+)
+from nerve.device import device as Device
 from nerve.layers.base import Layer
 from nerve.models.data_adapter import (
     ArrayData,
@@ -20,7 +34,9 @@ from nerve.models.data_adapter import (
     is_array_data,
     pack_x_y_sample_weight,
     pythonify_logs,
+    structure_map,
 )
+from nerve.nn.module import evaluating
 
 # ------------------------------------------------------------------ data-parallel hook
 # nerve.distributed (L9) sits above this file, so fit talks to a strategy by duck typing: an
@@ -64,6 +80,105 @@ def _strategy(model, distribute):
             f"(nerve.distributed.DataParallel()), got {type(distribute).__name__}"
         )
     return distribute
+
+
+# ------------------------------------------------------------------ the device
+def keras_device(model) -> Device:
+    """The device fit/evaluate/predict run ``model`` on, chosen as Keras 3 does on its torch
+    backend (which puts variables and data on "cuda" whenever a GPU is available):
+
+    1. the device of the model's weights, when the user placed them off the CPU
+       (``model.to("cuda:1")``);
+    2. else ``NERVE_KERAS_DEVICE`` from the environment, as Keras reads ``KERAS_TORCH_DEVICE``
+       ("cpu" keeps the Keras door on the CPU on a GPU machine);
+    3. else the default device, when code chose one: ``nerve.set_default_device("cpu")`` or
+       a ``with nerve.device("cpu"):`` block opts out (``set_default_device(None)`` resets);
+    4. else "cuda" when ``nerve.cuda.is_available()``, the CPU otherwise.
+
+    >>> import nerve
+    >>> keras_device(nerve.layers.Dense(2))
+    device(type='cpu')
+
+    Raises:
+        RuntimeError: ``NERVE_KERAS_DEVICE`` names a device this machine does not have.
+    """
+    for p in model.parameters():
+        if type(p._data) is not np.ndarray and p.device.type != "cpu":
+            return p.device
+        break
+    return default_keras_device()
+
+
+def default_keras_device() -> Device:
+    """The device the Keras door runs a model on that has no device of its own: steps 2-4 of
+    :func:`keras_device`.
+
+    Raises:
+        RuntimeError: ``NERVE_KERAS_DEVICE`` names a device this machine does not have.
+    """
+    spec = os.environ.get("NERVE_KERAS_DEVICE", "").strip()
+    if spec:
+        return as_device(spec)
+    chosen = get_default_device()
+    if chosen is not CPU:  # set by the user (the unset default is that very object)
+        return chosen
+    if backend_module("cuda") is not None:
+        return as_device("cuda")
+    return CPU
+
+
+class _Placement:
+    """Copies batches to the device the model runs on (None on the CPU: the loop then does no
+    per-batch work). On the first batch the model is built (on the host, from one sample, when
+    it builds lazily) and moved there, as Keras creates its variables on the device."""
+
+    __slots__ = ("device", "_ready", "_move")
+
+    def __init__(self, model):
+        target = keras_device(model)
+        self.device = None if target.type == "cpu" else target
+        self._ready = False
+        self._move = _mover(target)
+
+    def __call__(self, model, xb, yb, sw):
+        dest = self.device
+        if not self._ready:
+            if not model.built:  # inference on one sample: no statistics or state change
+                with no_grad(), evaluating(model):
+                    model(structure_map(_first_on_host, xb), training=False)
+            model.to(dest)
+            self._ready = True
+        move = self._move
+        sw = None if sw is None else to_device(_host_array(sw), dest, non_blocking=True)
+        return structure_map(move, xb), structure_map(move, yb), sw
+
+
+def _mover(dest):
+    def move(t):
+        data = t._data if isinstance(t, Tensor) else np.asarray(t)
+        # a batch is data, not part of a graph: the array is copied, without a ToCopy node
+        return Tensor._wrap(to_device(data, dest, non_blocking=True))
+
+    return move
+
+
+def _first_on_host(t) -> Tensor:
+    """The first sample of a batch, on the host (to build a lazily built model there)."""
+    data = t._data if isinstance(t, Tensor) else np.asarray(t)
+    return Tensor._wrap(to_host(data[:1]))
+
+
+def _host_array(a):
+    return a._data if isinstance(a, Tensor) else a
+
+
+def _to_host(out):
+    """A predict_step output (an array, or a list/dict of them) as NumPy arrays."""
+    if isinstance(out, dict):
+        return {k: to_host(v) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return [to_host(v) for v in out]
+    return to_host(out)
 
 
 def _data(x, y, sample_weight, what: str, model=None):
@@ -204,6 +319,7 @@ def fit(
         for c in cb.callbacks:
             if hasattr(c, "on_fit_data"):
                 c.on_fit_data(data.x, data.y, val_arrays)
+    place = _Placement(model)
     cb.on_train_begin()
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
@@ -214,6 +330,8 @@ def fit(
             if class_weight is not None:
                 cw = _class_weights(class_weight, yb)
                 sw = cw if sw is None else sw * cw
+            if place.device is not None:
+                xb, yb, sw = place(model, xb, yb, sw)
             logs = pythonify_logs(model.train_step(pack_x_y_sample_weight(xb, yb, sw)))
             cb.on_train_batch_end(step, logs)
             if model.stop_training:
@@ -265,11 +383,14 @@ def evaluate(
         cb, _ = _callbacks(model, callbacks, _verbose(verbose), 1, n, add_history=False)
     model.reset_metrics()
     _set_module_modes(model, False)
+    place = _Placement(model)
     logs: dict = {}
     cb.on_test_begin()
     with no_grad():
         for step, (xb, yb, sw) in enumerate(data.batches(batch_size, False, steps)):
             cb.on_test_batch_begin(step)
+            if place.device is not None:
+                xb, yb, sw = place(model, xb, yb, sw)
             logs = pythonify_logs(model.test_step(pack_x_y_sample_weight(xb, yb, sw)))
             cb.on_test_batch_end(step, logs)
     if not logs:
@@ -288,12 +409,16 @@ def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=Non
     n = steps if steps is not None else data.num_batches(batch_size)
     cb, _ = _callbacks(model, callbacks, _verbose(verbose), 1, n, False)
     _set_module_modes(model, False)
+    place = _Placement(model)
     outputs = []
     cb.on_predict_begin()
     with no_grad():
         for step, (xb, _, _) in enumerate(data.batches(batch_size, False, steps)):
             cb.on_predict_batch_begin(step)
-            out = model.predict_step((xb,))
+            if place.device is None:
+                out = model.predict_step((xb,))
+            else:  # the user gets NumPy, as from Keras's predict
+                out = _to_host(model.predict_step((place(model, xb, None, None)[0],)))
             outputs.append(out)
             cb.on_predict_batch_end(step, {"outputs": out})
     cb.on_predict_end()

@@ -33,6 +33,7 @@ from nerve.onnx._deps import require_onnx, require_onnxruntime
 from nerve.onnx.graph import ExportError, GraphBuilder, Value
 from nerve.onnx.registry import NOT_EXPORTABLE, TRACED, Call, find_converter
 from nerve.onnx.trace import grown_run_failed, trace
+from nerve.quantization.quantize import host_array, host_copy
 
 MIN_OPSET = 13  # Unsqueeze/Squeeze/Split with their axes as inputs
 DEFAULT_OPSET = 17  # LayerNormalization
@@ -181,6 +182,9 @@ def export(
             f"nerve.onnx.export: expected a Module or Model, got {type(model).__name__}"
         )
     _check_training(model, training)
+    # weights are read on the host, where the file is written: a model on a GPU is exported
+    # from a host copy (the model itself stays where it is)
+    model = host_copy(model)
     examples, kw_names = _examples(args, kwargs)
     in_default = _default_input_names(model, examples, kw_names)
     in_names = _names(input_names, in_default, "input_names")
@@ -354,7 +358,7 @@ def _axes_spec(spec, name: str, ndim: int) -> dict:
 
 # ----------------------------------------------------------------------------- inputs
 def _array(x) -> np.ndarray:
-    a = np.asarray(x._data if isinstance(x, Tensor) else x)
+    a = host_array(x)  # an example on a GPU is copied to the host
     if a.dtype.kind == "f":
         a = a.astype(np.float32)
     elif a.dtype.kind not in "iub":

@@ -106,6 +106,7 @@ for _op, _onnx in {
     "sigmoid": "Sigmoid",
     "relu": "Relu",
     "clone": "Identity",
+    "to_copy": "Identity",  # the copy to another device: a graph holds no devices
     "floor": "Floor",
     "ceil": "Ceil",
     "acos": "Acos",

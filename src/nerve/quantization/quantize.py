@@ -8,13 +8,39 @@ import numpy as np
 
 from nerve.autograd.grad_mode import no_grad
 from nerve.autograd.tensor import Tensor
+from nerve.backend import DEVICE_MODULES
+from nerve.device import to_host
 from nerve.nn.module import Module
 from nerve.quantization.modules import QUANTIZED
 
 
+def host_copy(model: Module) -> Module:
+    """A copy of ``model`` whose parameters, buffers and gradients are on the host: ``model``
+    itself when all are there already. Each device array is copied to the host once, never
+    duplicated on the device (a GPU model's weights are read where files are written).
+
+    >>> from nerve import nn
+    >>> net = nn.Linear(2, 2)
+    >>> host_copy(net) is net
+    True
+    """
+    memo: dict = {}
+    for t in (*model.parameters(), *model.buffers()):
+        for data in (t._data, None if t.grad is None else t.grad._data):
+            if data is not None and type(data) in DEVICE_MODULES:
+                memo[id(data)] = to_host(data)
+    return copy.deepcopy(model, memo) if memo else model
+
+
+def host_array(x):
+    """A Tensor's or an array's values as a NumPy array (a device array copied to the host)."""
+    data = x._data if isinstance(x, Tensor) else x
+    return data if type(data) is np.ndarray else to_host(data)
+
+
 def _batches(data, batch_size: int) -> list:
     if isinstance(data, (np.ndarray, Tensor)):
-        a = np.asarray(data._data if isinstance(data, Tensor) else data)
+        a = host_array(data)
         if a.dtype.kind == "f":
             a = a.astype(np.float32)
         return [a[i : i + batch_size] for i in range(0, len(a), batch_size)]
@@ -61,7 +87,8 @@ def quantize(
             int8 products in 16 bits and so saturate on full-range weights.
 
     Returns:
-        The quantized copy, in eval mode.
+        The quantized copy, in eval mode, on the CPU (a model on a GPU is copied to the host
+        first, as torch's int8 modules run on the CPU; calibration batches may be on either).
 
     Raises:
         ValueError: when the model has no layer to quantize, or calibration_data is empty.
@@ -78,7 +105,10 @@ def quantize(
     """
     if not isinstance(model, Module):
         raise TypeError(f"quantize: expected an nn.Module or Model, got {type(model).__name__}")
-    qmodel = copy.deepcopy(model)
+    # int8 inference runs on the CPU (as torch's quantized modules): a model on a GPU is
+    # quantized into a host copy; its weights are copied to the host once, not on the device
+    host = host_copy(model)
+    qmodel = host if host is not model else copy.deepcopy(model)
     targets = [m for m in qmodel.modules() if type(m) in QUANTIZED]
     if not targets:
         raise ValueError(
@@ -92,7 +122,7 @@ def quantize(
 
     def observe(module, args):
         x = args[0]
-        data = x._data if isinstance(x, Tensor) else np.asarray(x)
+        data = host_array(x)
         r = ranges[id(module)]
         r[0], r[1] = min(r[0], float(data.min())), max(r[1], float(data.max()))
 
@@ -102,9 +132,7 @@ def quantize(
         with no_grad():
             for batch in batches:
                 inputs = batch if isinstance(batch, (tuple, list)) else (batch,)
-                qmodel(
-                    *[b if isinstance(b, Tensor) else Tensor._wrap(np.asarray(b)) for b in inputs]
-                )
+                qmodel(*[Tensor._wrap(host_array(b)) for b in inputs])
     finally:
         for h in hooks:
             h.remove()
@@ -119,4 +147,5 @@ def quantize(
 
 def state_nbytes(model: Module) -> int:
     """The bytes of a model's state_dict arrays: the payload of its weights file."""
-    return int(sum(np.asarray(v).nbytes for v in model.state_dict().values()))
+    values = model.state_dict().values()  # arrays on either device have nbytes
+    return int(sum(v.nbytes if hasattr(v, "nbytes") else np.asarray(v).nbytes for v in values))

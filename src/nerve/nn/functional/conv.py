@@ -23,6 +23,8 @@ import functools
 
 import numpy as np
 
+from nerve.autograd import amp
+from nerve.autograd.amp import ACTIVE as _AUTOCAST
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
@@ -225,6 +227,8 @@ def _ints(value, n: int, name: str, op: str, minimum: int) -> tuple:
 def _operands(op: str, nd: int, input, weight, bias):
     x, w = as_tensor(input, op), as_tensor(weight, op)
     b = None if bias is None else as_tensor(bias, op)
+    if _AUTOCAST[0] is not None:  # autocast: cast before the one-dtype check, as apply would
+        x, w, b = amp.autocast_inputs("conv2d", x, w, b)  # every conv is on the lower list
     for name, t in (("input", x), ("weight", w), ("bias", b)):
         if t is not None and t.dtype.kind != "f":
             raise TypeError(f"{op}: {name} must be floating point, got dtype {t.dtype}")
