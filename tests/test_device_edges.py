@@ -26,15 +26,6 @@ X = RNG.standard_normal((40, 5)).astype(np.float32)
 Y_REG = RNG.standard_normal((40, 3)).astype(np.float32)
 Y_CLASS = RNG.integers(0, 3, 40)
 
-# Parts of the Keras door that still turn device arrays into NumPy ones (not in this file's
-# area): with them the tests marked NEEDS_HOST_FIXES pass (checked with the changes applied).
-NEEDS_HOST_FIXES = pytest.mark.xfail(
-    strict=True,
-    reason="losses.py (sparse_categorical_crossentropy's and Loss.__call__'s np.asarray of "
-    "labels / sample weights) and optimizers/base.py (Optimizer._apply's np.asarray of the "
-    "gradients) still copy device arrays to NumPy",
-)
-
 
 @pytest.fixture
 def cuda():
@@ -103,7 +94,6 @@ def test_fit_evaluate_predict_on_the_device_match_the_cpu(loss, y, metrics, last
     _same_runs(cpu, dev)
 
 
-@NEEDS_HOST_FIXES
 def test_fit_with_sparse_labels_and_a_keras_optimizer_on_the_device():
     def run(device):
         loss = nerve.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -203,7 +193,6 @@ def test_train_device_cpu_runs_on_the_cpu_with_a_gpu_present(tmp_path, cuda):
     assert report["device"] == "cpu"
 
 
-@NEEDS_HOST_FIXES
 def test_train_on_the_device_matches_the_cpu(tmp_path, cuda):
     dev = _train(tmp_path, "dev", "cuda")
     cpu = _train(tmp_path, "cpu", "cpu")
@@ -376,3 +365,20 @@ def test_tensor_draws_stay_on_the_device(cuda):
     flips = w.bernoulli()
     assert _on_device(flips, cuda)
     np.testing.assert_array_equal(flips.numpy(force=True), w.numpy(force=True))
+
+
+def test_weights_come_to_the_host_and_go_back_to_the_device(cuda):
+    """get_weights hands NumPy copies of device weights; set_weights writes host arrays into
+    them; so EarlyStopping(restore_best_weights=True) works after a fit on the GPU."""
+    model = _dense_model()
+    model.compile(optimizer="adam", loss="mse")
+    stop = nerve.callbacks.EarlyStopping(patience=1, restore_best_weights=True)
+    model.fit(X, Y_REG, batch_size=8, epochs=4, verbose=0, validation_split=0.25, callbacks=[stop])
+    assert all(_on_device(p, cuda) for p in model.parameters())
+    weights = model.get_weights()
+    assert all(type(w) is np.ndarray for w in weights)
+    model.set_weights([w * 0 + 1.5 for w in weights])
+    assert all(_on_device(p, cuda) for p in model.parameters())
+    assert all((to_host(p) == 1.5).all() for p in model.parameters())
+    var = model.layers[0].kernel
+    assert type(var.numpy()) is np.ndarray

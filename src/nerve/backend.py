@@ -39,6 +39,15 @@ def array_module_of(*arrays):
     return xp
 
 
+def as_device_array(data):
+    """``data`` as it is when it is an array of any device (NumPy's or a device's), else as a
+    NumPy array: ``np.asarray`` for code that takes lists and scalars without moving a device
+    array to the host (which CuPy refuses)."""
+    if type(data) is xp.ndarray or type(data) in DEVICE_MODULES:
+        return data
+    return xp.asarray(data)
+
+
 def get_default_dtype() -> xp.dtype:
     """The dtype of new float tensors (Python floats, ``nerve.zeros``, ``nerve.rand``...).
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
+from nerve.backend import as_device_array
 from nerve.nn import functional as F
 from nerve.primitives import elementwise as ew
 from nerve.primitives import indexing, reduction
@@ -57,7 +58,7 @@ def sparse_categorical_crossentropy(
     name = "sparse_categorical_crossentropy"
     y_pred = as_tensor(y_pred, name)
     _last_axis(name, axis, y_pred)
-    labels = np.asarray(as_tensor(y_true, name)._data)
+    labels = as_tensor(y_true, name)._data
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = labels[..., 0]
     if labels.shape != tuple(y_pred.shape[:-1]):
@@ -298,7 +299,7 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
         losses = self.call(y_true, y_pred)
         if sample_weight is not None:
-            w = np.asarray(
+            w = as_device_array(
                 sample_weight._data if isinstance(sample_weight, Tensor) else sample_weight
             )
             w = w.astype(losses.dtype)
@@ -379,13 +380,13 @@ class SparseCategoricalCrossentropy(_NamedLoss):
         if ignore is None:
             return super().__call__(y_true, y_pred, sample_weight)
         # As Keras: ignored targets are masked out, and the batch mean counts only the others.
-        labels = np.asarray(as_tensor(y_true)._data)
+        labels = as_tensor(y_true)._data
         labels = labels[..., 0] if labels.ndim == as_tensor(y_pred).ndim else labels
         valid = (labels != ignore).astype(np.float32)
         if self.reduction == "sum_over_batch_size":
             valid *= valid.size / max(float(valid.sum()), 1.0)
         if sample_weight is not None:
-            sw = np.asarray(
+            sw = as_device_array(
                 sample_weight._data if isinstance(sample_weight, Tensor) else sample_weight
             )
             valid = valid * sw.reshape(sw.shape + (1,) * (valid.ndim - sw.ndim))

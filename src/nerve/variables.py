@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
+from nerve.device import to_host
 from nerve.nn.parameter import Parameter
 
 
@@ -42,8 +43,9 @@ class Variable(Parameter):
         self.requires_grad_(bool(value))
 
     def numpy(self) -> np.ndarray:
-        """The values (shared with the variable), trainable or not, as Keras's numpy()."""
-        return self._data
+        """The values, trainable or not, as Keras's numpy(): shared with the variable on the
+        CPU, a host copy of a variable on a device."""
+        return self._data if type(self._data) is np.ndarray else to_host(self._data)
 
     @property
     def path(self) -> str:

@@ -29,6 +29,7 @@ import numpy as np
 
 from nerve import regularizers
 from nerve.autograd.tensor import Tensor
+from nerve.device import to_host
 from nerve.initializers import get as get_initializer
 from nerve.metrics.base import Metric
 from nerve.nn.module import Module
@@ -420,8 +421,11 @@ class Layer(Module):
         return self.non_trainable_weights
 
     def get_weights(self) -> list:
-        """The weights as NumPy arrays (copies), in the order of ``weights``."""
-        return [w._data.copy() for w in self.weights]
+        """The weights as NumPy arrays (copies, on the host), in the order of ``weights``."""
+        return [
+            w._data.copy() if type(w._data) is np.ndarray else to_host(w._data)
+            for w in self.weights
+        ]
 
     def set_weights(self, weights) -> None:
         own = self.weights
@@ -437,7 +441,14 @@ class Layer(Module):
                     f"set_weights on layer {self.name!r}: shape {v.shape} does not match "
                     f"the weight's {w.shape}"
                 )
-            w._data[...] = v
+            if type(w._data) is np.ndarray:
+                w._data[...] = v
+            else:  # a device weight takes a host array of its own dtype (as CuPy asks)
+                host = v.astype(w._data.dtype, copy=False)
+                if w._data.ndim:
+                    w._data[:] = host
+                else:
+                    w._data[...] = host
 
     @property
     def metrics(self) -> list:

@@ -19,6 +19,7 @@ import numpy as np
 
 from nerve.autograd.grad_mode import no_grad
 from nerve.autograd.tensor import Tensor
+from nerve.backend import as_device_array
 from nerve.optimizers.schedules import InverseTimeDecay, LearningRateSchedule
 from nerve.optimizers.schedules import deserialize as deserialize_schedule
 from nerve.optimizers.schedules import serialize as serialize_schedule
@@ -158,7 +159,7 @@ class Optimizer:
                     f"{self.name}: a variable of shape {v.shape} was not in build(); "
                     "build the optimizer with every variable it updates"
                 )
-            pairs.append((np.asarray(g._data if isinstance(g, Tensor) else g), v))
+            pairs.append((as_device_array(g._data if isinstance(g, Tensor) else g), v))
         if not pairs:
             return
         grads = self._clip([g for g, _ in pairs])
