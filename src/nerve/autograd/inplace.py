@@ -20,6 +20,7 @@ import numpy as np
 from nerve.autograd.grad_mode import _state
 from nerve.autograd.registry import TRACE
 from nerve.backend import DEVICE_MODULES as _DEVICE_MODULES
+from nerve.device import device_of
 
 # id(root array) -> [weakref to it, version (in-place changes so far), clock of the latest]
 _versions: dict[int, list] = {}
@@ -148,6 +149,8 @@ def update(t, what: str, compute, operands=(), fast=None):
     from nerve.autograd.tensor import Tensor  # tensor.py imports this module
 
     check_leaf(t, what)
+    if _DEVICE_MODULES and operands and _apart(t, what, operands, Tensor):
+        fast = None  # a 0-d CPU operand: the out-of-place op copies it to t's device
     if TRACE["hook"] is not None:
         return _traced(t, what, compute)
     if not _needs_graph(t, operands):
@@ -195,6 +198,31 @@ def update(t, what: str, compute, operands=(), fast=None):
         # the values now live in t._data: nodes made from here on see the new clock
         t._node._epoch = _state["inplace"]
     return t
+
+
+def _apart(t, what: str, operands, tensor_type) -> bool:
+    """Check that the Tensors among ``operands`` live on ``t``'s device, as the out-of-place
+    ops do (torch's rule): a 0-d CPU tensor is a number and may sit beside a device tensor
+    (returns True: it must be copied there); any other mix is an error naming both devices.
+    Runs only once a device backend is loaded."""
+    where = device_of(t._data)
+    scalar = False
+    for i, x in enumerate(operands):
+        if not isinstance(x, tensor_type):
+            continue
+        here = device_of(x._data)
+        if here == where:
+            continue
+        if here.type == "cpu" and x._data.ndim == 0:
+            scalar = True
+            continue
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but found at least two devices, "
+            f"{where} and {here}! (in {what}: the tensor changed in place is on {where}, "
+            f"operand {i} of shape {tuple(x.shape)} is on {here}; move it with "
+            f".to({str(where)!r}))"
+        )
+    return scalar
 
 
 def _traced(t, what: str, compute):

@@ -1,6 +1,8 @@
 """Parameter initializers with PyTorch's names and formulas, drawing from nerve's generator.
 
-Each fills a Tensor in place and returns it. fan_in/fan_out follow torch: for a weight of shape
+Each fills a Tensor in place and returns it. A tensor on a device is filled with draws made on
+that device (from its generator, ``backend.rng_for``); a CPU tensor gets the CPU generator's
+draws, as before. fan_in/fan_out follow torch: for a weight of shape
 (out, in, *kernel), fan_in = in * prod(kernel) and fan_out = out * prod(kernel).
 """
 
@@ -76,20 +78,40 @@ def _fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
+def _fill(tensor: Tensor, values) -> Tensor:
+    if type(values) is not np.ndarray:  # a device array: cast on the device, then copy in
+        values = values.astype(tensor._data.dtype, copy=False)
     tensor._data[...] = values  # keeps the tensor's dtype (float32 stays float32)
     return tensor
+
+
+def _device_module(tensor: Tensor):
+    """The array module of ``tensor``'s device, or None on the CPU (whose draws stay NumPy's,
+    so CPU results are the same as ever)."""
+    xp = backend.array_module_of(tensor._data)
+    return None if xp is np else xp
+
+
+def _normal(xp, mean: float, std: float, size):
+    """N(mean, std^2) draws on ``xp``'s device: CuPy's Generator has no ``normal``."""
+    return backend.rng_for(xp).standard_normal(size) * std + mean
 
 
 @_takes_tensor
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with U(a, b)."""
+    xp = _device_module(tensor)
+    if xp is not None:
+        return _fill(tensor, backend.rng_for(xp).uniform(a, b, size=tensor.shape))
     return _fill(tensor, backend.rng().uniform(a, b, size=tensor.shape))
 
 
 @_takes_tensor
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with N(mean, std^2)."""
+    xp = _device_module(tensor)
+    if xp is not None:
+        return _fill(tensor, _normal(xp, mean, std, tensor.shape))
     return _fill(tensor, backend.rng().normal(mean, std, size=tensor.shape))
 
 
@@ -100,10 +122,20 @@ def trunc_normal_(
     """Fill with N(mean, std^2) truncated to [a, b] (absolute bounds, as in torch)."""
     if not a < b:
         raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
-    out = backend.rng().normal(mean, std, size=tensor.shape)
+    xp = _device_module(tensor)
+    if xp is None:
+
+        def draw(size):
+            return backend.rng().normal(mean, std, size=size)
+    else:
+
+        def draw(size):
+            return _normal(xp, mean, std, size)
+
+    out = draw(tensor.shape)
     bad = (out < a) | (out > b)
     while bad.any():  # rejection sampling: few rounds, since most of the mass lies inside
-        out[bad] = backend.rng().normal(mean, std, size=int(bad.sum()))
+        out[bad] = draw(int(bad.sum()))
         bad = (out < a) | (out > b)
     return _fill(tensor, out)
 
@@ -128,7 +160,8 @@ def ones_(tensor: Tensor) -> Tensor:
 def eye_(tensor: Tensor) -> Tensor:
     if tensor.ndim != 2:
         raise ValueError(f"eye_ needs a 2-d tensor, got shape {tensor.shape}")
-    return _fill(tensor, np.eye(*tensor.shape))
+    xp = _device_module(tensor) or np
+    return _fill(tensor, xp.eye(*tensor.shape))
 
 
 @_takes_tensor
@@ -172,11 +205,15 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
         raise ValueError(f"orthogonal_ needs at least 2 dims, got shape {tensor.shape}")
     rows = tensor.shape[0]
     cols = tensor._data.size // rows
-    flat = backend.rng().standard_normal((rows, cols))
+    xp = _device_module(tensor)
+    if xp is None:
+        xp, flat = np, backend.rng().standard_normal((rows, cols))
+    else:  # drawn and decomposed on the device (CuPy has linalg.qr)
+        flat = backend.rng_for(xp).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
-    q, r = np.linalg.qr(flat)
-    q *= np.sign(np.diag(r))  # makes the decomposition unique, hence uniformly distributed
+    q, r = xp.linalg.qr(flat)
+    q *= xp.sign(xp.diag(r))  # makes the decomposition unique, hence uniformly distributed
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q.reshape(tensor.shape))

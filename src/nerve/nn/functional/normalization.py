@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from nerve.autograd import amp as _amp
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
@@ -254,7 +255,19 @@ def batch_norm(
             f"batch_norm: expected more than 1 value per channel when training, got input of "
             f"shape {x.shape}"
         )
-    w, b = _affine("batch_norm", x, weight, bias, (c,), f"C={c} channels")
+    w, b, mixed = _affine("batch_norm", x, weight, bias, (c,), f"C={c} channels", (rm, rv))
+    if mixed:  # float16 input, float32 parameters and statistics: computed in float32
+        out = BatchNorm.apply(
+            x.float(),
+            w,
+            b,
+            rm,
+            rv,
+            training=bool(training),
+            momentum=float(momentum),
+            eps=float(eps),
+        )
+        return out.half()
     return BatchNorm.apply(
         x, w, b, rm, rv, training=bool(training), momentum=float(momentum), eps=float(eps)
     )
@@ -274,8 +287,18 @@ def _buffer(t):
     raise TypeError(f"running statistics must be Tensors or arrays, got {type(t).__name__}")
 
 
-def _affine(op: str, x: Tensor, weight, bias, shape: tuple, what: str):
-    """weight and bias as Tensors of ``shape`` (or None), checked against the input."""
+def _mixed(x: Tensor, params) -> bool:
+    """True for a float16 input with float32 parameters: torch takes it (what autocast gives a
+    norm layer after a float16 conv or linear), computes in float32 and returns float16."""
+    if x._data.dtype != np.float16:
+        return False
+    dts = {p._data.dtype for p in params if p is not None}
+    return bool(dts) and dts <= {np.dtype(np.float32)}
+
+
+def _affine(op: str, x: Tensor, weight, bias, shape: tuple, what: str, buffers=()):
+    """weight and bias as Tensors of ``shape`` (or None), checked against the input; and
+    whether the op runs in float32 on a float16 input (see :func:`_mixed`)."""
     out = []
     for name, p in (("weight", weight), ("bias", bias)):
         if p is None:
@@ -287,12 +310,19 @@ def _affine(op: str, x: Tensor, weight, bias, shape: tuple, what: str):
                 f"{op}: input of shape {x.shape} has {what}, so {name} must have shape {shape}, "
                 f"got {p.shape}"
             )
-        if p._data.dtype != x._data.dtype:
-            raise TypeError(
-                f"{op}: {name} has dtype {p._data.dtype} but input has dtype {x._data.dtype}"
-            )
         out.append(p)
-    return out
+    mixed = _mixed(x, out) or (
+        x._data.dtype == np.float16
+        and all(p is None for p in out)
+        and any(b is not None and b.dtype == np.float32 for b in buffers)
+    )
+    if not mixed:
+        for name, p in zip(("weight", "bias"), out):
+            if p is not None and p._data.dtype != x._data.dtype:
+                raise TypeError(
+                    f"{op}: {name} has dtype {p._data.dtype} but input has dtype {x._data.dtype}"
+                )
+    return out[0], out[1], mixed
 
 
 # ----------------------------------------------------------------------------- layer norm
@@ -354,6 +384,9 @@ def layer_norm(
     True
     """
     x = as_tensor(input, "layer_norm")
+    # autocast first: on "cuda" it runs layer_norm in float32, as torch (the dtype check after
+    # would otherwise refuse a float16 input with float32 parameters)
+    x, weight, bias = _amp.autocast_inputs("layer_norm", x, weight, bias)
     _require_float("layer_norm", x)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     shape = tuple(int(s) for s in shape)
@@ -363,7 +396,10 @@ def layer_norm(
             f"layer_norm: normalized_shape {shape} must match the trailing dims of the input, "
             f"got input of shape {x.shape}"
         )
-    w, b = _affine("layer_norm", x, weight, bias, shape, f"normalized_shape {shape}")
+    w, b, mixed = _affine("layer_norm", x, weight, bias, shape, f"normalized_shape {shape}")
+    if mixed:  # float16 input, float32 parameters: computed in float32, as torch
+        out = LayerNorm.apply(x.float(), w, b, normalized_shape=shape, eps=float(eps))
+        return out.half()
     return LayerNorm.apply(x, w, b, normalized_shape=shape, eps=float(eps))
 
 
@@ -436,6 +472,7 @@ def group_norm(
     (2, 6, 4, 4)
     """
     x = as_tensor(input, "group_norm")
+    x, weight, bias = _amp.autocast_inputs("group_norm", x, weight, bias)  # as layer_norm
     _require_float("group_norm", x)
     if x.ndim < 2:
         raise ValueError(f"group_norm: input must be (N, C, *), got shape {x.shape}")
@@ -445,7 +482,10 @@ def group_norm(
             f"group_norm: num_groups={num_groups} must divide the C={c} channels of input "
             f"of shape {x.shape}"
         )
-    w, b = _affine("group_norm", x, weight, bias, (c,), f"C={c} channels")
+    w, b, mixed = _affine("group_norm", x, weight, bias, (c,), f"C={c} channels")
+    if mixed:  # float16 input, float32 parameters: computed in float32, as torch
+        out = GroupNorm.apply(x.float(), w, b, num_groups=int(num_groups), eps=float(eps))
+        return out.half()
     return GroupNorm.apply(x, w, b, num_groups=int(num_groups), eps=float(eps))
 
 
@@ -500,9 +540,9 @@ def instance_norm(
             f"instance_norm: expected more than 1 spatial element when training, got input of "
             f"shape {x.shape}"
         )
-    w, b = _affine("instance_norm", x, weight, bias, (c,), f"C={c} channels")
-    return GroupNorm.apply(
-        x,
+    w, b, mixed = _affine("instance_norm", x, weight, bias, (c,), f"C={c} channels", (rm, rv))
+    out = GroupNorm.apply(
+        x.float() if mixed else x,  # float16 input, float32 parameters: as batch_norm
         w,
         b,
         num_groups=c,
@@ -511,3 +551,4 @@ def instance_norm(
         running_var=rv,
         momentum=float(momentum),
     )
+    return out.half() if mixed else out

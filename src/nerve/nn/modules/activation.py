@@ -6,6 +6,7 @@ import numpy as np
 
 from nerve.nn import functional as F
 from nerve.nn.module import Module
+from nerve.nn.modules._factory import place
 from nerve.nn.parameter import Parameter
 
 
@@ -289,8 +290,8 @@ class PReLU(Module):
         if num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be >= 1, got {num_parameters}")
         self.num_parameters, self.init = num_parameters, init
-        dtype = np.float32 if dtype is None else dtype
-        self.weight = Parameter(np.full(num_parameters, init, dtype=dtype))
+        self.weight = Parameter(np.full(num_parameters, init, dtype=np.float32))
+        place(self, device, dtype)
 
     def reset_parameters(self) -> None:
         self.weight._data[...] = self.init

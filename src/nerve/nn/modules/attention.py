@@ -7,9 +7,11 @@ import math
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
+from nerve.backend import array_module_of
 from nerve.nn import functional as F
 from nerve.nn import init
 from nerve.nn.module import Module
+from nerve.nn.modules._factory import built_on_cpu, place
 from nerve.nn.modules.linear import Linear
 from nerve.nn.parameter import Parameter
 from nerve.primitives import linalg, reduction
@@ -45,36 +47,40 @@ class MultiheadAttention(Module):
         kdim: int | None = None,
         vdim: int | None = None,
         batch_first: bool = False,
+        device=None,
+        dtype=None,
     ):
         super().__init__()
-        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
-            raise ValueError(
-                f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
-                f"({num_heads})"
-            )
-        self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, float(dropout)
-        self.head_dim = embed_dim // num_heads
-        self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
-        self.batch_first = batch_first
-        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
-        if self._qkv_same_embed_dim:
-            self.in_proj_weight = Parameter(np.empty((3 * embed_dim, embed_dim), np.float32))
-        else:
-            self.q_proj_weight = Parameter(np.empty((embed_dim, embed_dim), np.float32))
-            self.k_proj_weight = Parameter(np.empty((embed_dim, self.kdim), np.float32))
-            self.v_proj_weight = Parameter(np.empty((embed_dim, self.vdim), np.float32))
-        if bias:
-            self.in_proj_bias = Parameter(np.zeros(3 * embed_dim, np.float32))
-        else:
-            self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
-        if self._qkv_same_embed_dim:
-            init.xavier_uniform_(self.in_proj_weight)
-        else:
-            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
-                init.xavier_uniform_(w)
-        if bias:
-            init.zeros_(self.out_proj.bias)
+        with built_on_cpu(device) as target:  # built on the CPU, then placed
+            if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
+                raise ValueError(
+                    f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
+                    f"({num_heads})"
+                )
+            self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, float(dropout)
+            self.head_dim = embed_dim // num_heads
+            self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
+            self.batch_first = batch_first
+            self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+            if self._qkv_same_embed_dim:
+                self.in_proj_weight = Parameter(np.empty((3 * embed_dim, embed_dim), np.float32))
+            else:
+                self.q_proj_weight = Parameter(np.empty((embed_dim, embed_dim), np.float32))
+                self.k_proj_weight = Parameter(np.empty((embed_dim, self.kdim), np.float32))
+                self.v_proj_weight = Parameter(np.empty((embed_dim, self.vdim), np.float32))
+            if bias:
+                self.in_proj_bias = Parameter(np.zeros(3 * embed_dim, np.float32))
+            else:
+                self.register_parameter("in_proj_bias", None)
+            self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
+            if self._qkv_same_embed_dim:
+                init.xavier_uniform_(self.in_proj_weight)
+            else:
+                for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                    init.xavier_uniform_(w)
+            if bias:
+                init.zeros_(self.out_proj.bias)
+        place(self, target, dtype)
 
     def _projections(self, query, key, value):
         e = self.embed_dim
@@ -129,7 +135,7 @@ class MultiheadAttention(Module):
         q = q.reshape(n, tgt, h, d).transpose(1, 2)
         k = k.reshape(n, src, h, d).transpose(1, 2)
         v = v.reshape(n, src, h, d).transpose(1, 2)
-        mask = self._merged_mask(attn_mask, key_padding_mask, is_causal, n, tgt, src, q.dtype)
+        mask = self._merged_mask(attn_mask, key_padding_mask, is_causal, n, tgt, src, q)
         p = self.dropout if self.training else 0.0
         if need_weights:
             scores = linalg.matmul(q, k.transpose(-2, -1)) * q.dtype.type(1 / math.sqrt(d))
@@ -151,11 +157,14 @@ class MultiheadAttention(Module):
             out = out.transpose(0, 1)
         return out, weights
 
-    def _merged_mask(self, attn_mask, key_padding_mask, is_causal, n, tgt, src, dtype):
-        """One additive mask of a shape that broadcasts to (N, heads, L, S), or None."""
+    def _merged_mask(self, attn_mask, key_padding_mask, is_causal, n, tgt, src, q):
+        """One additive mask of a shape that broadcasts to (N, heads, L, S), or None; made on
+        the device of the query ``q``."""
+        dtype = q.dtype
         mask = _as_additive(attn_mask, dtype, "attn_mask")
         if mask is None and is_causal:
-            mask = np.triu(np.full((tgt, src), -np.inf, dtype=dtype), k=1)
+            xp = array_module_of(q._data)
+            mask = xp.triu(xp.full((tgt, src), -np.inf, dtype=dtype), k=1)
         if mask is not None:
             if mask.shape == (tgt, src):
                 mask = mask[None, None]

@@ -8,6 +8,7 @@ import numpy as np
 from nerve.nn import functional as F
 from nerve.nn import init
 from nerve.nn.module import Module
+from nerve.nn.modules._factory import place
 from nerve.nn.parameter import Parameter
 
 
@@ -36,6 +37,9 @@ class _ConvNd(Module):
         bias: bool = True,
         padding_mode: str = "zeros",
         output_padding=0,
+        *,
+        device=None,
+        dtype=None,
     ):
         super().__init__()
         cls, n = type(self).__name__, self._dims
@@ -74,6 +78,7 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        place(self, device, dtype)
 
     def reset_parameters(self) -> None:
         # torch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in from weight dims 1..
@@ -126,6 +131,8 @@ class Conv1d(_ConvNd):
         groups=1,
         bias=True,
         padding_mode="zeros",
+        device=None,
+        dtype=None,
     ):
         super().__init__(
             in_channels,
@@ -137,6 +144,8 @@ class Conv1d(_ConvNd):
             groups,
             bias,
             padding_mode,
+            device=device,
+            dtype=dtype,
         )
 
     def forward(self, x):
@@ -166,6 +175,8 @@ class Conv2d(_ConvNd):
         groups=1,
         bias=True,
         padding_mode="zeros",
+        device=None,
+        dtype=None,
     ):
         super().__init__(
             in_channels,
@@ -177,6 +188,8 @@ class Conv2d(_ConvNd):
             groups,
             bias,
             padding_mode,
+            device=device,
+            dtype=dtype,
         )
 
     def forward(self, x):
@@ -203,6 +216,8 @@ class ConvTranspose2d(_ConvNd):
         bias=True,
         dilation=1,
         padding_mode="zeros",
+        device=None,
+        dtype=None,
     ):
         super().__init__(
             in_channels,
@@ -215,6 +230,8 @@ class ConvTranspose2d(_ConvNd):
             bias,
             padding_mode,
             output_padding,
+            device=device,
+            dtype=dtype,
         )
 
     def forward(self, x):
@@ -249,6 +266,8 @@ class ConvTranspose1d(_ConvNd):
         bias=True,
         dilation=1,
         padding_mode="zeros",
+        device=None,
+        dtype=None,
     ):
         super().__init__(
             in_channels,
@@ -261,6 +280,8 @@ class ConvTranspose1d(_ConvNd):
             bias,
             padding_mode,
             output_padding,
+            device=device,
+            dtype=dtype,
         )
 
     def forward(self, x):

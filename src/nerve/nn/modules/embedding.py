@@ -7,6 +7,7 @@ import numpy as np
 from nerve.nn import functional as F
 from nerve.nn import init
 from nerve.nn.module import Module
+from nerve.nn.modules._factory import place
 from nerve.nn.parameter import Parameter
 
 
@@ -47,9 +48,9 @@ class Embedding(Module):
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
-            dtype = np.float32 if dtype is None else dtype
-            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), np.float32))
             self.reset_parameters()
+            place(self, device, dtype)  # a given _weight stays as it is, as in torch
         else:
             if tuple(np.shape(_weight)) != (num_embeddings, embedding_dim):
                 raise ValueError(
@@ -145,9 +146,9 @@ class EmbeddingBag(Module):
         self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
         self.include_last_offset, self.padding_idx = include_last_offset, padding_idx
         if _weight is None:
-            dtype = np.float32 if dtype is None else dtype
-            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), np.float32))
             self.reset_parameters()
+            place(self, device, dtype)  # a given _weight stays as it is, as in torch
         else:
             self.weight = Parameter(_weight)
 

@@ -9,6 +9,7 @@ from nerve.nn import functional as F
 from nerve.nn import init
 from nerve.nn.functional.linear import Linear as LinearOp
 from nerve.nn.module import Module
+from nerve.nn.modules._factory import place
 from nerve.nn.parameter import Parameter
 from nerve.primitives import linalg
 
@@ -27,17 +28,19 @@ class Linear(Module):
     Shape: input (*, in_features) -> output (*, out_features).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
+    ):
         super().__init__()
         self.in_features = _check_size("Linear", "in_features", in_features)
         self.out_features = _check_size("Linear", "out_features", out_features)
-        dt = np.dtype(dtype or np.float32)
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dt))
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), np.float32))
         if bias:
-            self.bias = Parameter(np.empty(self.out_features, dtype=dt))
+            self.bias = Parameter(np.empty(self.out_features, np.float32))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        place(self, device, dtype)
 
     def reset_parameters(self) -> None:
         init.uniform_fan_in_(self.weight, self.in_features)
@@ -71,7 +74,15 @@ class Linear(Module):
 class Bilinear(Module):
     """y = x1^T A x2 + b, with A of shape (out_features, in1_features, in2_features)."""
 
-    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True):
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         self.in1_features = _check_size("Bilinear", "in1_features", in1_features)
         self.in2_features = _check_size("Bilinear", "in2_features", in2_features)
@@ -86,6 +97,7 @@ class Bilinear(Module):
         init.uniform_fan_in_(self.weight, in1_features)
         if bias:
             init.uniform_fan_in_(self.bias, in1_features)
+        place(self, device, dtype)
 
     def forward(self, x1, x2):
         if x1.shape[-1] != self.in1_features or x2.shape[-1] != self.in2_features:

@@ -7,6 +7,7 @@ import numpy as np
 from nerve.autograd.tensor import Tensor
 from nerve.nn import functional as F
 from nerve.nn.module import Module
+from nerve.nn.modules._factory import place
 from nerve.nn.parameter import Parameter
 
 
@@ -47,6 +48,7 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+        place(self, device, dtype)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
@@ -108,6 +110,8 @@ class LayerNorm(Module):
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,
+        device=None,
+        dtype=None,
     ):
         super().__init__()
         if isinstance(normalized_shape, (int, np.integer)):
@@ -123,6 +127,7 @@ class LayerNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        place(self, device, dtype)
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -136,7 +141,15 @@ class LayerNorm(Module):
 class GroupNorm(Module):
     """Normalizes groups of channels of (N, C, *) inputs (Wu and He, 2018)."""
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True):
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         if num_channels % num_groups:
             raise ValueError(
@@ -155,6 +168,7 @@ class GroupNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        place(self, device, dtype)
 
     def forward(self, x):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
@@ -188,7 +202,16 @@ class _InstanceNorm(_BatchNorm):
         *,
         bias: bool = True,
     ):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias)
+        super().__init__(
+            num_features,
+            eps,
+            momentum,
+            affine,
+            track_running_stats,
+            device,
+            dtype,
+            bias=bias,
+        )
 
     def forward(self, x):
         batched = self._spatial + 2

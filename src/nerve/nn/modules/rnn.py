@@ -18,6 +18,7 @@ from nerve.autograd.tensor import Tensor
 from nerve.nn import functional as F
 from nerve.nn import init
 from nerve.nn.module import Module
+from nerve.nn.modules._factory import place
 from nerve.nn.parameter import Parameter
 from nerve.nn.utils.rnn import PackedSequence, lengths_of, packed_positions, padded_positions
 from nerve.primitives import creation, shape
@@ -36,6 +37,9 @@ class _RNNBase(Module):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        *,
+        device=None,
+        dtype=None,
     ):
         super().__init__()
         cls = type(self).__name__
@@ -63,6 +67,7 @@ class _RNNBase(Module):
                     setattr(self, f"bias_ih_{name}", Parameter(np.empty(gh, np.float32)))
                     setattr(self, f"bias_hh_{name}", Parameter(np.empty(gh, np.float32)))
         self.reset_parameters()
+        place(self, device, dtype)
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.hidden_size)  # torch: every weight U(-1/sqrt(H), 1/sqrt(H))
@@ -111,7 +116,7 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = x.transpose(0, 1)
         batch = x.shape[1]
-        h0, c0 = self._initial_states(hx, batch, unbatched, x.dtype)
+        h0, c0 = self._initial_states(hx, batch, unbatched, x)
         output, h_n, c_n = self._layers(x, h0, c0)
         if unbatched:
             output, h_n = output.squeeze(1), h_n.squeeze(1)
@@ -155,7 +160,7 @@ class _RNNBase(Module):
         t = np.arange(sizes.size)[:, None]
         reverse = np.where(t < lengths[None], lengths[None] - 1 - t, t)
         packing = (sizes, reverse, np.arange(batch)[None])
-        zero = creation.zeros((1, self.input_size), dtype=data.dtype)
+        zero = creation.zeros((1, self.input_size), dtype=data.dtype, device=data.device)
         x = shape.cat([data, zero], dim=0)[padded_positions(sizes)]
         sorted_idx, unsorted_idx = packed.sorted_indices, packed.unsorted_indices
         if hx is not None and sorted_idx is not None:  # hx is in the caller's batch order
@@ -164,7 +169,7 @@ class _RNNBase(Module):
                 if self._mode == "LSTM"
                 else (hx.index_select(1, sorted_idx))
             )
-        h0, c0 = self._initial_states(hx, batch, False, x.dtype)
+        h0, c0 = self._initial_states(hx, batch, False, x)
         output, h_n, c_n = self._layers(x, h0, c0, packing)
         out_data = output[packed_positions(sizes)]
         if unsorted_idx is not None:
@@ -173,11 +178,11 @@ class _RNNBase(Module):
         out = PackedSequence(out_data, packed.batch_sizes, sorted_idx, unsorted_idx)
         return out, (h_n if c_n is None else (h_n, c_n))
 
-    def _initial_states(self, hx, batch, unbatched, dtype):
-        zeros = creation.zeros(self._state_shape(batch), dtype=dtype)
+    def _initial_states(self, hx, batch, unbatched, x):
+        if hx is None:  # zeros of x's dtype, made where x lives
+            zeros = creation.zeros(self._state_shape(batch), dtype=x.dtype, device=x.device)
+            return (zeros, zeros) if self._mode == "LSTM" else (zeros, None)
         if self._mode == "LSTM":
-            if hx is None:
-                return zeros, zeros
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise ValueError("LSTM: hx must be a tuple (h_0, c_0)")
             h0, c0 = hx
@@ -186,8 +191,6 @@ class _RNNBase(Module):
             self._check_state(h0, batch, "h_0")
             self._check_state(c0, batch, "c_0")
             return h0, c0
-        if hx is None:
-            return zeros, None
         if unbatched:
             hx = hx.unsqueeze(1)
         self._check_state(hx, batch, "h_0")
@@ -255,12 +258,23 @@ class RNN(_RNNBase):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        *,
+        device=None,
+        dtype=None,
     ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.__dict__["nonlinearity"] = nonlinearity
         super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device=device,
+            dtype=dtype,
         )
 
     def _run(self, x, layer, direction, h0, c0, packing=None):
@@ -305,6 +319,6 @@ class GRU(_RNNBase):
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, direction)
         xw = _project(x, w_ih, b_ih, direction, packing)
         if b_hh is None:
-            b_hh = creation.zeros(3 * self.hidden_size, dtype=x.dtype)
+            b_hh = creation.zeros(3 * self.hidden_size, dtype=x.dtype, device=x.device)
         out, h = F.gru_sequence(xw, h0, w_hh, b_hh, batch_sizes=_sizes(packing))
         return _reverse(out, direction, packing), h, None

@@ -14,6 +14,7 @@ import numpy as np
 from nerve.nn import functional as F
 from nerve.nn import init
 from nerve.nn.module import Module
+from nerve.nn.modules._factory import place
 from nerve.nn.parameter import Parameter
 from nerve.primitives import creation
 
@@ -21,7 +22,9 @@ from nerve.primitives import creation
 class _CellBase(Module):
     _gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None):
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ):
         super().__init__()
         cls = type(self).__name__
         if input_size <= 0 or hidden_size <= 0:
@@ -30,17 +33,17 @@ class _CellBase(Module):
                 f"{hidden_size}"
             )
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        dtype = np.float32 if dtype is None else dtype
         gh = self._gates * hidden_size
-        self.weight_ih = Parameter(np.empty((gh, input_size), dtype))
-        self.weight_hh = Parameter(np.empty((gh, hidden_size), dtype))
+        self.weight_ih = Parameter(np.empty((gh, input_size), np.float32))
+        self.weight_hh = Parameter(np.empty((gh, hidden_size), np.float32))
         if bias:
-            self.bias_ih = Parameter(np.empty(gh, dtype))
-            self.bias_hh = Parameter(np.empty(gh, dtype))
+            self.bias_ih = Parameter(np.empty(gh, np.float32))
+            self.bias_hh = Parameter(np.empty(gh, np.float32))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
+        place(self, device, dtype)
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.hidden_size)  # torch: every weight U(-1/sqrt(H), 1/sqrt(H))
@@ -55,9 +58,9 @@ class _CellBase(Module):
             )
         return x.unsqueeze(0) if x.ndim == 1 else x
 
-    def _state(self, h, batch: int, unbatched: bool, what: str, dtype):
-        if h is None:
-            return creation.zeros(batch, self.hidden_size, dtype=dtype)
+    def _state(self, h, batch: int, unbatched: bool, what: str, x):
+        if h is None:  # zeros of x's dtype, made where x lives
+            return creation.zeros(batch, self.hidden_size, dtype=x.dtype, device=x.device)
         expected = (self.hidden_size,) if unbatched else (batch, self.hidden_size)
         if tuple(h.shape) != expected:
             raise ValueError(
@@ -95,13 +98,13 @@ class RNNCell(_CellBase):
             raise ValueError(
                 f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
             )
-        super().__init__(input_size, hidden_size, bias, dtype)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
         unbatched = input.ndim == 1
         x = self._input(input)
-        h = self._state(hx, x.shape[0], unbatched, "hx", x.dtype)
+        h = self._state(hx, x.shape[0], unbatched, "hx", x)
         b = None if self.bias_ih is None else self.bias_ih + self.bias_hh
         xw = F.linear(x, self.weight_ih, b).unsqueeze(0)
         _, h = F.rnn_sequence(xw, h, self.weight_hh, self.nonlinearity)
@@ -127,7 +130,7 @@ class LSTMCell(_CellBase):
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
     ):
-        super().__init__(input_size, hidden_size, bias, dtype)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input, hx=None):
         unbatched = input.ndim == 1
@@ -135,8 +138,8 @@ class LSTMCell(_CellBase):
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise ValueError("LSTMCell: hx must be a tuple (h_0, c_0)")
         h0, c0 = (None, None) if hx is None else hx
-        h = self._state(h0, x.shape[0], unbatched, "h_0", x.dtype)
-        c = self._state(c0, x.shape[0], unbatched, "c_0", x.dtype)
+        h = self._state(h0, x.shape[0], unbatched, "h_0", x)
+        c = self._state(c0, x.shape[0], unbatched, "c_0", x)
         b = None if self.bias_ih is None else self.bias_ih + self.bias_hh
         xw = F.linear(x, self.weight_ih, b).unsqueeze(0)
         _, h, c = F.lstm_sequence(xw, h, c, self.weight_hh)
@@ -158,15 +161,15 @@ class GRUCell(_CellBase):
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
     ):
-        super().__init__(input_size, hidden_size, bias, dtype)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input, hx=None):
         unbatched = input.ndim == 1
         x = self._input(input)
-        h = self._state(hx, x.shape[0], unbatched, "hx", x.dtype)
+        h = self._state(hx, x.shape[0], unbatched, "hx", x)
         xw = F.linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)
         b_hh = self.bias_hh
         if b_hh is None:
-            b_hh = creation.zeros(3 * self.hidden_size, dtype=x.dtype)
+            b_hh = creation.zeros(3 * self.hidden_size, dtype=x.dtype, device=x.device)
         _, h = F.gru_sequence(xw, h, self.weight_hh, b_hh)
         return h.squeeze(0) if unbatched else h

@@ -7,9 +7,11 @@ import copy
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
+from nerve.device import as_device
 from nerve.nn import functional as F
 from nerve.nn import init
 from nerve.nn.module import Module
+from nerve.nn.modules._factory import built_on_cpu, place
 from nerve.nn.modules.attention import MultiheadAttention
 from nerve.nn.modules.container import ModuleList
 from nerve.nn.modules.dropout import Dropout
@@ -48,20 +50,24 @@ class TransformerEncoderLayer(Module):
         batch_first: bool = False,
         norm_first: bool = False,
         bias: bool = True,
+        device=None,
+        dtype=None,
     ):
         super().__init__()
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first
-        )
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.activation = _activation(activation)
+        with built_on_cpu(device) as target:  # built on the CPU, then placed
+            self.self_attn = MultiheadAttention(
+                d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first
+            )
+            self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+            self.dropout = Dropout(dropout)
+            self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+            self.norm_first = norm_first
+            self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+            self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+            self.dropout1 = Dropout(dropout)
+            self.dropout2 = Dropout(dropout)
+            self.activation = _activation(activation)
+        place(self, target, dtype)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         x = src
@@ -131,25 +137,29 @@ class TransformerDecoderLayer(Module):
         batch_first: bool = False,
         norm_first: bool = False,
         bias: bool = True,
+        device=None,
+        dtype=None,
     ):
         super().__init__()
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first
-        )
-        self.multihead_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first
-        )
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = _activation(activation)
+        with built_on_cpu(device) as target:  # built on the CPU, then placed
+            self.self_attn = MultiheadAttention(
+                d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first
+            )
+            self.multihead_attn = MultiheadAttention(
+                d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first
+            )
+            self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+            self.dropout = Dropout(dropout)
+            self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+            self.norm_first = norm_first
+            self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+            self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+            self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+            self.dropout1 = Dropout(dropout)
+            self.dropout2 = Dropout(dropout)
+            self.dropout3 = Dropout(dropout)
+            self.activation = _activation(activation)
+        place(self, target, dtype)
 
     def forward(
         self,
@@ -284,29 +294,31 @@ class Transformer(Module):
         dtype=None,
     ):
         super().__init__()
-        layer_args = dict(
-            dim_feedforward=dim_feedforward,
-            dropout=dropout,
-            activation=activation,
-            layer_norm_eps=layer_norm_eps,
-            batch_first=batch_first,
-            norm_first=norm_first,
-            bias=bias,
-        )
-        if custom_encoder is not None:
-            self.encoder = custom_encoder
-        else:
-            layer = TransformerEncoderLayer(d_model, nhead, **layer_args)
-            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-            self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
-        if custom_decoder is not None:
-            self.decoder = custom_decoder
-        else:
-            layer = TransformerDecoderLayer(d_model, nhead, **layer_args)
-            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-            self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
-        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
-        self._reset_parameters()
+        with built_on_cpu(device) as target:  # built on the CPU, then placed
+            layer_args = dict(
+                dim_feedforward=dim_feedforward,
+                dropout=dropout,
+                activation=activation,
+                layer_norm_eps=layer_norm_eps,
+                batch_first=batch_first,
+                norm_first=norm_first,
+                bias=bias,
+            )
+            if custom_encoder is not None:
+                self.encoder = custom_encoder
+            else:
+                layer = TransformerEncoderLayer(d_model, nhead, **layer_args)
+                norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+                self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
+            if custom_decoder is not None:
+                self.decoder = custom_decoder
+            else:
+                layer = TransformerDecoderLayer(d_model, nhead, **layer_args)
+                norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
+                self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
+            self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+            self._reset_parameters()
+        place(self, target, dtype)
 
     def _reset_parameters(self) -> None:
         # torch re-draws every matrix of the whole model with Xavier-uniform
@@ -363,4 +375,5 @@ class Transformer(Module):
         """
         dtype = np.dtype(np.float32 if dtype is None else dtype)
         mask = np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1)
-        return Tensor(mask)
+        d = as_device(device)  # None: the default device, as torch
+        return Tensor(mask) if d.type == "cpu" else Tensor(mask).to(d)

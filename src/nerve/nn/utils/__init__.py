@@ -8,6 +8,8 @@ import math
 import numpy as np
 
 from nerve.autograd import Tensor
+from nerve.backend import array_module_of
+from nerve.device import device_of, to_device
 from nerve.nn.utils import rnn
 
 __all__ = [
@@ -25,20 +27,31 @@ def _as_list(parameters) -> list:
     return list(parameters)
 
 
-def _vector_norm(x: np.ndarray, p: float) -> np.ndarray:
-    """The p-norm of ``x`` seen as one vector, a 0-d array of x's dtype."""
+def _vector_norm(x, p: float):
+    """The p-norm of ``x`` (a NumPy or device array) seen as one vector, a 0-d array of x's
+    dtype on x's device."""
     x = x.ravel()
     if p == 2:
         return np.sqrt(np.dot(x, x))
     if p == math.inf:
-        return np.max(np.abs(x)) if x.size else np.zeros((), x.dtype)
+        return np.max(np.abs(x)) if x.size else array_module_of(x).zeros((), x.dtype)
     if p == -math.inf:
-        return np.min(np.abs(x)) if x.size else np.full((), math.inf, x.dtype)
+        return np.min(np.abs(x)) if x.size else array_module_of(x).full((), math.inf, x.dtype)
     if p == 0:
-        return np.asarray(np.count_nonzero(x), dtype=x.dtype)
+        return (x != 0).sum().astype(x.dtype)
     if p == 1:
         return np.sum(np.abs(x))
     return np.sum(np.abs(x) ** p) ** (1.0 / p)
+
+
+def _stack_on(arrays: list, dtype):
+    """The 0-d ``arrays`` as one 1-d array of ``dtype``, on the device of the first (torch
+    gathers per-device norms on the first gradient's device too)."""
+    xp = array_module_of(arrays[0])
+    if xp is not np or any(type(a) is not np.ndarray for a in arrays):
+        dest = device_of(arrays[0])
+        return xp.stack([to_device(a, dest) for a in arrays]).astype(dtype, copy=False)
+    return np.array(arrays, dtype=dtype)
 
 
 def clip_grad_norm_(
@@ -80,7 +93,7 @@ def clip_grad_norm_(
     # inf and nan gradients give an inf or nan norm, and scaling by it gives zeros and nans,
     # as in torch: that is what error_if_nonfinite=False asks for, so NumPy need not warn.
     with np.errstate(over="ignore", invalid="ignore"):
-        norms = np.array([_vector_norm(g, norm_type) for g in grads], dtype=dtype)
+        norms = _stack_on([_vector_norm(g, norm_type) for g in grads], dtype)
         total = _vector_norm(norms, norm_type).astype(dtype)
         if error_if_nonfinite and not np.isfinite(total):
             raise RuntimeError(
@@ -89,9 +102,18 @@ def clip_grad_norm_(
                 "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
             )
         coef = np.minimum(dtype.type(max_norm) / (total + dtype.type(1e-6)), dtype.type(1.0))
+        if all(type(g) is np.ndarray for g in grads):
+            for g in grads:
+                g *= coef
+            return Tensor(total)
+        # device gradients: coef stays a 0-d array on each gradient's device (no host read)
+        coefs = {device_of(norms): coef}
         for g in grads:
-            g *= coef
-    return Tensor(total)
+            d = device_of(g)
+            if d not in coefs:
+                coefs[d] = to_device(coef, d)
+            g *= coefs[d]
+    return Tensor._wrap(total)
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:

@@ -32,6 +32,14 @@ def _int64(values) -> Tensor:
     return Tensor(np.asarray(values, dtype=np.int64))
 
 
+def _host_int64(values) -> np.ndarray:
+    """``values`` (a Tensor on any device, an array or a list) as a host int64 array: the
+    index bookkeeping of packing runs on the CPU, as torch keeps batch_sizes there."""
+    if isinstance(values, Tensor):
+        values = values.detach().cpu()._data
+    return np.asarray(values, dtype=np.int64)
+
+
 def invert_permutation(permutation):
     """The permutation that undoes ``permutation`` (None stays None).
 
@@ -43,9 +51,11 @@ def invert_permutation(permutation):
     """
     if permutation is None:
         return None
-    perm = np.asarray(getattr(permutation, "data", permutation), dtype=np.int64)
+    perm = _host_int64(permutation)
     inverse = np.empty_like(perm)
     inverse[perm] = np.arange(perm.size, dtype=np.int64)
+    if isinstance(permutation, Tensor) and permutation.device.type != "cpu":
+        return Tensor(inverse).to(permutation.device)  # where the permutation lives, as torch
     return Tensor(inverse)
 
 
@@ -86,15 +96,25 @@ class PackedSequence(_PackedSequenceBase):
             return self
         return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
 
+    def _moved(self, data: Tensor) -> PackedSequence:
+        """``data`` with the sorting indices on its device (batch_sizes stays on the CPU), as
+        torch's PackedSequence.to."""
+        if data is self.data:
+            return self
+        sorted_idx, unsorted_idx = self.sorted_indices, self.unsorted_indices
+        if sorted_idx is not None and sorted_idx.device != data.device:
+            sorted_idx, unsorted_idx = sorted_idx.to(data.device), unsorted_idx.to(data.device)
+        return type(self)(data, self.batch_sizes, sorted_idx, unsorted_idx)
+
     def to(self, *args, **kwargs) -> PackedSequence:
         """The same sequences with ``data`` moved or cast as ``Tensor.to`` does."""
-        return self._with_data(self.data.to(*args, **kwargs))
+        return self._moved(self.data.to(*args, **kwargs))
 
     def cpu(self) -> PackedSequence:
-        return self._with_data(self.data.cpu())
+        return self._moved(self.data.cpu())
 
     def cuda(self, *args, **kwargs) -> PackedSequence:
-        return self._with_data(self.data.cuda(*args, **kwargs))
+        return self._moved(self.data.cuda(*args, **kwargs))
 
     def pin_memory(self) -> PackedSequence:
         return self
@@ -163,7 +183,7 @@ def packed_positions(batch_sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _with_pad_row(data: Tensor, value) -> Tensor:
     """``data`` with one more row, all ``value``, at the end."""
-    pad = creation.full((1, *data.shape[1:]), value, dtype=data.dtype)
+    pad = creation.full((1, *data.shape[1:]), value, dtype=data.dtype, device=data.device)
     return shape.cat([data, pad], dim=0)
 
 
@@ -230,7 +250,7 @@ def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list
     """
     if not batch_first:
         padded_sequences = padded_sequences.transpose(0, 1)
-    lens = np.asarray(getattr(lengths, "data", lengths)).reshape(-1)
+    lens = _host_int64(lengths).reshape(-1)
     return [seq[: int(n)] for seq, n in zip(padded_sequences, lens)]
 
 
@@ -307,7 +327,8 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False, enforce_sort
     steps, cols = packed_positions(sizes)
     rows = cols if order is None else order[cols]
     data = input[(rows, steps) if batch_first else (steps, rows)]
-    sorted_indices = None if order is None else _int64(order)
+    # the sorting indices live with the data, batch_sizes on the CPU (as torch)
+    sorted_indices = None if order is None else _int64(order).to(input.device)
     return PackedSequence(data, _int64(sizes), sorted_indices, None)
 
 
@@ -329,7 +350,7 @@ def pad_packed_sequence(
     Raises:
         ValueError: ``total_length`` is shorter than the longest sequence.
     """
-    sizes = np.asarray(sequence.batch_sizes._data, dtype=np.int64)
+    sizes = _host_int64(sequence.batch_sizes)
     longest = sizes.size
     if total_length is not None:
         if total_length < longest:
@@ -342,7 +363,7 @@ def pad_packed_sequence(
     pos = padded_positions(sizes, longest)
     lengths = lengths_of(sizes)
     if sequence.unsorted_indices is not None:
-        unsorted = np.asarray(sequence.unsorted_indices._data, dtype=np.int64)
+        unsorted = _host_int64(sequence.unsorted_indices)
         pos, lengths = pos[:, unsorted], lengths[unsorted]
     padded = _with_pad_row(sequence.data, padding_value)[pos.T if batch_first else pos]
     return padded, _int64(lengths)
