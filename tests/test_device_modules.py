@@ -191,11 +191,6 @@ def test_deterministic_inits_on_the_device(cuda):
     assert (w.cpu().numpy() == 1).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nerve.strict.linalg.qr gives NumPy's QRResult (a namedtuple) unwrapped, as host "
-    "arrays; CuPy gives device arrays. Remove this mark once strict wraps namedtuple results.",
-)
 def test_orthogonal_init_on_the_device(cuda):
     w = nerve.empty(4, 6).cuda()
     nn.init.orthogonal_(w, gain=2.0)

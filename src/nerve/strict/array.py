@@ -60,6 +60,8 @@ def _out(x):
         return _wrap(_np.asarray(x))
     if t is tuple or t is list:
         return t(_out(v) for v in x)
+    if isinstance(x, tuple) and hasattr(t, "_fields"):  # QRResult, SVDResult, SlogdetResult...
+        return t(*(_out(v) for v in x))
     return x
 
 
