@@ -65,6 +65,33 @@ def _out(x):
     return x
 
 
+# Keywords NumPy takes and CuPy does not (CuPy's ufuncs: out, dtype, casting; its reductions
+# (sum, max, min, prod, mean...): axis, dtype, out, keepdims): code that passes them works on
+# the CPU and fails on the GPU, so the stand-in refuses them too.
+_NOT_IN_CUPY_UFUNCS = ("where", "initial")
+_NOT_IN_CUPY_REDUCTIONS = ("where", "initial")
+_REDUCTIONS = frozenset(
+    [
+        "sum",
+        "prod",
+        "max",
+        "min",
+        "amax",
+        "amin",
+        "mean",
+        "std",
+        "var",
+        "all",
+        "any",
+        "nansum",
+        "nanprod",
+        "nanmax",
+        "nanmin",
+        "nanmean",
+    ]
+)
+
+
 def _host_error(where: str) -> TypeError:
     return TypeError(
         f"{where}: a host numpy.ndarray cannot be mixed with device arrays (nerve.strict, as "
@@ -256,11 +283,12 @@ class StrictArray:
                 args.append(x)
             else:
                 return NotImplemented  # a Tensor, a list...: not an operand CuPy takes
+        for keyword in _NOT_IN_CUPY_UFUNCS:
+            if keyword in kwargs:
+                raise TypeError(f"{where}: CuPy's ufuncs take no {keyword}= (nerve.strict)")
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(_raw(o, where) for o in out)
-        if "where" in kwargs:
-            kwargs["where"] = _raw(kwargs["where"], where)
         result = getattr(ufunc, method)(*args, **kwargs)
         if out is not None:
             return out[0] if len(out) == 1 else tuple(out)
@@ -270,6 +298,9 @@ class StrictArray:
         if any(not issubclass(t, (StrictArray, _np.ndarray)) for t in types):
             return NotImplemented  # let a Tensor unwrap itself first
         where = f"numpy.{func.__name__}"
+        for keyword in _NOT_IN_CUPY_REDUCTIONS if func.__name__ in _REDUCTIONS else ():
+            if keyword in kwargs:
+                raise TypeError(f"{where}: CuPy's version takes no {keyword}= (nerve.strict)")
         return _out(func(*_raw(args, where), **_raw(kwargs, where)))
 
     # ------------------------------------------------------------ containers
