@@ -388,3 +388,23 @@ def test_a_cpu_scalar_beside_device_tensors_gets_its_gradient_on_the_cpu(cuda):
     assert type(s.grad._data) is np.ndarray and s.grad.item() == 3.0
     assert _on_device(x.grad, cuda)
     np.testing.assert_array_equal(x.grad.numpy(force=True), [3.0, 3.0])
+
+
+def test_the_error_says_why_an_installed_cupy_gave_no_device(monkeypatch):
+    """CuPy installed but the driver failing: the message says so instead of only asking to
+    pip install nerve[cuda]."""
+    import sys
+    import types
+
+    dev = sys.modules["nerve.device"]  # nerve.device is the device class, as torch.device
+
+    def no_driver():
+        raise RuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient")
+
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_driver))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.setattr(dev, "_probed", set())
+    monkeypatch.setattr(dev, "_cupy_problem", [None])
+    with pytest.raises(RuntimeError, match="found no usable GPU: cudaErrorInsufficientDriver"):
+        nerve.zeros(2, device="cuda")

@@ -131,13 +131,20 @@ def as_device(spec) -> device:
 
 
 def unavailable_message(what: str) -> str:
-    """The one sentence nerve says when code asks for a device it does not have."""
+    """The one sentence nerve says when code asks for a device it does not have (with why
+    CuPy could not give one, when it was looked for)."""
+    why = f" ({_cupy_problem[0]})" if _cupy_problem[0] else ""
     return (
         f"device {what!r} is not available: nerve runs on the CPU here "
         f"(nerve.cuda.is_available() is False; a CUDA device needs a GPU and CuPy: "
-        f"pip install nerve[cuda]). Use device='cpu', or write device-agnostic "
+        f"pip install nerve[cuda]){why}. Use device='cpu', or write device-agnostic "
         f"code: device = 'cuda' if nerve.cuda.is_available() else 'cpu'"
     )
+
+
+# Why the last look for CuPy found no CUDA device (None: not looked, or found): the message
+# must not say "pip install" to someone whose CuPy is installed but whose driver failed.
+_cupy_problem: list = [None]
 
 
 def array_module(spec=None):
@@ -189,13 +196,17 @@ def backend_module(kind: str = "cuda"):
 def _load_cupy():
     try:
         import cupy
-    except ImportError:
+    except ImportError as exc:
+        _cupy_problem[0] = None if exc.name == "cupy" else f"import cupy failed: {exc}"
         return None
     try:
         if cupy.cuda.runtime.getDeviceCount() < 1:
+            _cupy_problem[0] = "CuPy is installed but sees no GPU"
             return None
-    except Exception:  # no driver, no device: CuPy raises errors of its own
+    except Exception as exc:  # no driver, no device: CuPy raises errors of its own
+        _cupy_problem[0] = f"CuPy is installed but found no usable GPU: {exc}"
         return None
+    _cupy_problem[0] = None
     from nerve.cuda import install_peak_hook  # same level; it imports this module
 
     use_backend("cuda", cupy, cupy.ndarray)
