@@ -77,8 +77,13 @@ def build(case: tuple, side: str, data) -> callable:
         if side == "compiled":
             from nerve.compiler import compile as nerve_compile
 
-            fast = nerve_compile(model, (inputs[0],))
-            return lambda i: fast(inputs[i % count])
+            fast = nerve_compile(model, (inputs[0],), mode="inference")
+
+            def compiled_infer(i):
+                return fast(inputs[i % count])
+
+            compiled_infer.compiled = fast  # checked by time_case: no call may fall back
+            return compiled_infer
         if side == "torch":
             import torch
 
@@ -109,6 +114,7 @@ def build(case: tuple, side: str, data) -> callable:
             x, y = batches[i % len(batches)]
             return step(x, y).item()
 
+        compiled_step.compiled = step
         return compiled_step
 
     def eager_step(i):
@@ -141,7 +147,24 @@ def time_case(case: tuple, sides: tuple, data, quick: bool) -> dict:
                 times.append(time.perf_counter() - t0)
                 calls[side] += 1
             medians[side].append(statistics.median(times))
+    _assert_no_fallback(case, steps)
     return medians
+
+
+def _assert_no_fallback(case: tuple, steps: dict) -> None:
+    """A compiled side that fell back to eager would be timed as "compiled": refuse it."""
+    compiled = getattr(steps.get("compiled"), "compiled", None)
+    if compiled is None:
+        return
+    info = compiled.cache_info()
+    reasons = getattr(compiled, "fallback_reasons", None)
+    if reasons is None:  # a train step: its reasons are its gradients'
+        reasons = compiled.gradients.fallback_reasons
+    if info["fallbacks"] or not info["hits"]:
+        raise RuntimeError(
+            f"bench_compile: case {case[0]!r}: the compiled side did not replay its plan "
+            f"({info}; reasons: {list(reasons.values())})"
+        )
 
 
 def _keras_convnet(keras, width: int = 32):

@@ -10,11 +10,18 @@ names registered here; a coverage test checks every op has a form or a stated re
 
 from __future__ import annotations
 
+import threading
+
 OPS: dict[str, type] = {}
 
 # The op tracer: None, or hook(op_class, inputs, params, result, inplace=False) that
 # Function.apply calls after each op while an ONNX export traces a forward pass.
 TRACE: dict = {"hook": None}
+
+# Held by whoever swaps Function.apply (or Tensor methods) and sets TRACE["hook"] for a run
+# (nerve.onnx.trace, nerve.compiler.record), from the patch to the restore: two overlapping
+# runs in two threads would otherwise each save the other's wrapper as the original.
+PATCH_LOCK = threading.RLock()
 
 
 def register(name: str):

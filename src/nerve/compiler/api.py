@@ -1,181 +1,58 @@
 """``nerve.compile``: a model's recorded plans, one per input signature, with eager fallback.
 
-The first call with a new signature (the inputs' structure, shapes and dtypes, the other
-arguments, the model's training flag) runs eagerly while :mod:`nerve.compiler.record` writes
-the ops down; later calls with that signature replay the plan (:mod:`nerve.compiler.plan`).
-Before a plan is trusted it is checked: replayed on a perturbed copy of the inputs and compared
-bit for bit with eager on the same copy (outputs, buffers, and gradients in train mode), with the
-random generator and buffers put back after each run. A recording that fails or a check that
-differs makes that signature eager for good, with one UserWarning per compiled object that
-names the model and the reason, as ``torch.compile`` falls back on a graph break.
+The first call with a new signature (see :func:`nerve.compiler.calls.flatten`: the inputs'
+structure, shapes, dtypes, strides and devices, the other arguments' types and values, every
+module's training flag, and in train mode which parameters require grad) is recorded by
+:mod:`nerve.compiler.record` on a perturbed copy of its inputs; then the plan
+(:mod:`nerve.compiler.plan`) runs on the call's own inputs and is compared bit for bit with
+eager on them (outputs, buffers, gradients in train mode, and the random numbers drawn), with
+the generator, buffers and gradients put back in between. Eager runs last, so the call returns
+eager's result and leaves eager's state. Later calls with that signature replay the plan. A
+recording that fails or a check that differs makes that signature eager for good, with one
+UserWarning per compiled object that names the model and the reason (all of them are kept in
+``fallback_reasons``), as ``torch.compile`` falls back on a graph break. Plans are dropped when
+a module's structure changes (``nerve.nn.module.STRUCTURE_VERSION``).
+
+The check uses one set of values: a dependence it does not exercise (a padding mask made with
+NumPy, recorded on a batch without padding) is not seen. See :func:`compile` for the limits.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import OrderedDict
 
-import numpy as np
-
 from nerve import backend
-from nerve.autograd.grad_mode import enable_grad, no_grad
+from nerve.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 from nerve.autograd.tensor import Tensor
+from nerve.compiler.calls import (
+    _buffers,
+    _call_args,
+    _detached,
+    _grad_values,
+    _leaves,
+    _loss_tensor,
+    _parameters,
+    _perturbed,
+    _put_grads,
+    _random_outside,
+    _refuse_reason,
+    _same,
+    _side_effects,
+    _State,
+    _wants_grad,
+    flatten,
+    unflatten,
+)
 from nerve.compiler.plan import InferencePlan, TrainPlan
-from nerve.compiler.record import backward_schedule, record
+from nerve.compiler.record import RECORDING, backward_schedule, record
+from nerve.nn.module import STRUCTURE_VERSION as _VERSION  # one list, bumped in place
 
 _EAGER = "eager"
 _MODES = ("inference", "train")
-
-
-# ----------------------------------------------------------------------------- inputs
-def flatten(obj, leaves: list):
-    """The arrays of a nested structure of Tensors/arrays (into ``leaves``) and its shape
-    description, hashable, to key the cache and rebuild the structure."""
-    if isinstance(obj, Tensor):
-        a = obj._data
-        leaves.append(a)
-        return ("T", a.shape, a.dtype)
-    if isinstance(obj, np.ndarray):
-        leaves.append(obj)
-        return ("T", obj.shape, obj.dtype)
-    if isinstance(obj, (list, tuple)):
-        return (type(obj).__name__, tuple(flatten(o, leaves) for o in obj))
-    if isinstance(obj, dict):
-        return ("dict", tuple((k, flatten(v, leaves)) for k, v in obj.items()))
-    try:
-        hash(obj)
-    except TypeError:
-        raise TypeError(
-            f"nerve.compile: cannot key a call on an argument of type {type(obj).__name__}; "
-            "pass Tensors, arrays, or hashable Python values"
-        ) from None
-    return ("c", obj)
-
-
-def unflatten(spec, tensors: list, pos: list):
-    """Rebuild the structure ``spec`` from ``tensors`` (consumed from ``pos[0]``)."""
-    kind = spec[0]
-    if kind == "T":
-        t = tensors[pos[0]]
-        pos[0] += 1
-        return t
-    if kind == "c":
-        return spec[1]
-    if kind == "dict":
-        return {k: unflatten(s, tensors, pos) for k, s in spec[1]}
-    items = [unflatten(s, tensors, pos) for s in spec[1]]
-    return tuple(items) if kind == "tuple" else items
-
-
-def _perturbed(a: np.ndarray) -> np.ndarray:
-    """Other values of the same shape and dtype, in the same range (targets stay valid)."""
-    b = np.roll(a, 1, axis=0) if a.ndim and a.shape[0] > 1 else a.copy()
-    if a.dtype.kind == "f":
-        b = np.asarray(b * a.dtype.type(0.75) + a.dtype.type(0.125), dtype=a.dtype)
-    return b
-
-
-def _leaves(structure, out: list) -> list:
-    if isinstance(structure, Tensor):
-        out.append(structure._data)
-    elif isinstance(structure, (list, tuple)):
-        for s in structure:
-            _leaves(s, out)
-    elif isinstance(structure, dict):
-        for s in structure.values():
-            _leaves(s, out)
-    return out
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    return (
-        a.shape == b.shape
-        and a.dtype == b.dtype
-        and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
-    )
-
-
-# ----------------------------------------------------------------------------- state
-def _buffers(modules) -> list:
-    """Buffers and parameters that take no gradient (Keras's non-trainable weights, such as
-    BatchNormalization's moving statistics): the state a forward pass may update."""
-    seen, found = set(), []
-    for m in modules:
-        if m is None:
-            continue
-        state = list(m.buffers()) + [p for p in m.parameters() if not p.requires_grad]
-        for b in state:
-            if b is not None and id(b) not in seen:
-                seen.add(id(b))
-                found.append(b)
-    return found
-
-
-def _parameters(modules) -> list:
-    seen, found = set(), []
-    for m in modules:
-        if m is None:
-            continue
-        for p in m.parameters():
-            if id(p) not in seen:
-                seen.add(id(p))
-                found.append(p)
-    return found
-
-
-class _State:
-    """The random generator's state and every buffer's values, to put back after a check."""
-
-    def __init__(self, buffers: list):
-        self.rng = backend.rng().bit_generator.state
-        self.buffers = [(b, b._data.copy()) for b in buffers]
-
-    def restore(self) -> None:
-        backend.rng().bit_generator.state = self.rng
-        for b, saved in self.buffers:
-            if b._data.shape == saved.shape and b._data.dtype == saved.dtype:
-                np.copyto(b._data, saved)
-            else:
-                b._data = saved.copy()
-
-
-def _side_effects(before: _State, recording) -> tuple[list, str | None]:
-    """Buffers the run changed outside nerve's ops: integer counters (BatchNorm's
-    ``num_batches_tracked``) are replayed as the same increment; anything else is refused."""
-    read_by_ops = set()
-    for ev in recording.events:
-        for r in ev.refs:
-            if r[0] == "p":
-                read_by_ops.add(id(r[1]))
-    counters = []
-    for b, old in before.buffers:
-        new = b._data
-        if new.shape == old.shape and _same(new, old):
-            continue
-        if id(b) in read_by_ops and new.dtype.kind == "f":
-            continue  # an op updated it in place (running statistics): replayed with the op
-        if new.dtype.kind in "iu" and new.shape == old.shape:
-            counters.append((b, (new - old).astype(new.dtype)))
-            continue
-        return [], f"it changes a buffer of shape {old.shape} outside nerve's ops"
-    return counters, None
-
-
-def _refuse_reason(modules) -> str | None:
-    for m in modules:
-        if m is None:
-            continue
-        for sub in m.modules():
-            if (
-                sub.training
-                and getattr(sub, "track_running_stats", False)
-                and getattr(sub, "momentum", 0.1) is None
-            ):
-                return (
-                    f"{type(sub).__name__}(momentum=None) takes its momentum from the batch "
-                    "counter at each step"
-                )
-    return None
+# torch.compile's modes: plans when no gradient is wanted, eager otherwise
+_TORCH_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 # ----------------------------------------------------------------------------- the cache
@@ -194,6 +71,7 @@ class _Compiled:
         self._hits = self._misses = self._fallbacks = 0
         self._warned = False
         self.fallback_reasons: dict = {}
+        self._version = _VERSION[0]
 
     def cache_info(self) -> dict:
         """Counts of the plan cache: ``hits``, ``misses`` (recordings), ``fallbacks`` (calls
@@ -206,9 +84,26 @@ class _Compiled:
             "maxsize": self.cache_size_limit,
         }
 
+    def _guard(self) -> None:
+        # A module attribute, Parameter, sub-Module, hook, dtype or device changed since the
+        # plans were recorded (nn.module.STRUCTURE_VERSION): record again.
+        if self._version != _VERSION[0]:
+            self._cache.clear()
+            self.fallback_reasons.clear()
+            self.__dict__.pop("_flag_modules", None)
+            self.__dict__.pop("_param_list", None)
+            self._version = _VERSION[0]
+
+    def _own_changes(self, version: int) -> None:
+        # a forward run eagerly by this call may set attributes itself (self.attn = w): those
+        # are the model's own, not a change made by the user since the call began
+        if version == self._version:
+            self._version = _VERSION[0]
+
     def _training_flags(self):
         # every module's flag (a model with one Dropout put in eval mode is another program),
-        # read from a list made once: a walk of the module tree per call would cost more
+        # read from a list made once (again when the structure changes): a walk of the
+        # module tree per call would cost more
         mods = self.__dict__.get("_flag_modules")
         if mods is None:
             model = self.model
@@ -216,14 +111,25 @@ class _Compiled:
             self._flag_modules = mods
         return tuple([m.training for m in mods])
 
-    def _key(self, args: tuple):
+    def _params(self) -> list:
+        params = self.__dict__.get("_param_list")
+        if params is None:
+            params = self.__dict__["_param_list"] = _parameters(self._modules)
+        return params
+
+    def _key(self, args: tuple, kwargs: dict | None = None, grads: bool = False):
         training = self._training_flags()
-        if len(args) == 1 and type(args[0]) is Tensor:  # the common call: one tensor
-            a = args[0]._data
-            spec = ("tuple", (("T", a.shape, a.dtype),))
+        if grads:  # train plans: which parameters take a gradient, and their dtypes
+            training = (training, tuple([(p.requires_grad, p._data.dtype) for p in self._params()]))
+        if not kwargs and len(args) == 1 and type(args[0]) is Tensor:  # the common call
+            t = args[0]
+            a = t._data
+            spec = ("tuple", (("T", a.shape, a.dtype, a.strides, type(a), t.requires_grad),))
             return (spec, training), spec, [a]
         leaves: list = []
         spec = flatten(args, leaves)
+        if kwargs:
+            spec = ("kw", spec, flatten(kwargs, leaves))
         return (spec, training), spec, leaves
 
     def _lookup(self, key):
@@ -246,34 +152,80 @@ class _Compiled:
             self._warned = True
             warnings.warn(
                 f"nerve.compile: {type(self.model).__name__} runs eagerly for this input "
-                f"signature: {why}",
+                f"signature: {why} (all reasons: .fallback_reasons)",
                 UserWarning,
                 stacklevel=4,
             )
 
 
 class CompiledModule(_Compiled):
-    """A model's forward replayed from recorded plans (``nerve.compile(..., mode="inference")``).
+    """A model's forward replayed from recorded plans (what ``nerve.compile`` returns).
 
-    Calls take the model's positional arguments (Tensors, arrays, or nested lists/tuples/dicts
-    of them; other values become part of the signature) and return the model's outputs as
-    Tensors that do not require grad, as under ``nerve.inference_mode()``.
+    Calls take the model's arguments (Tensors, arrays, or nested lists/tuples/dicts of them,
+    positional or keyword; other values become part of the signature). With
+    ``mode="inference"`` every call is a plan and returns Tensors that do not require grad, as
+    under ``nerve.inference_mode()``. With torch's modes a call runs the model eagerly when a
+    gradient is wanted (grad mode on and a parameter or input requires grad), so a training
+    loop trains, and replays a plan otherwise (``no_grad``, frozen weights). Other attributes
+    (``parameters()``, ``train()``, ``eval()``, ``state_dict()``...) are the model's, as on
+    torch's ``OptimizedModule``; ``_orig_mod`` is the model.
     """
 
-    def __init__(self, model, forward=None, cache_size_limit: int = 8):
+    def __init__(self, model, forward=None, cache_size_limit: int = 8, grad_aware: bool = False):
         super().__init__(model, [model], cache_size_limit)
         self._forward = forward if forward is not None else model
+        self._grad_aware = grad_aware
 
-    def __call__(self, *args):
-        key, spec, leaves = self._key(args)
+    @property
+    def _orig_mod(self):
+        return self.model
+
+    def train(self, mode: bool = True) -> CompiledModule:
+        """Set the model's training flag (keys the plans); returns self, as torch's does."""
+        self.model.train(mode)
+        return self
+
+    def eval(self) -> CompiledModule:
+        """``train(False)``; returns self."""
+        return self.train(False)
+
+    def __getattr__(self, name: str):
+        # only reached for names the wrapper lacks: the model's attributes (torch's delegation)
+        if name.startswith("__") or "model" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.__dict__["model"], name)
+
+    def _wants_eager(self, args, kwargs) -> bool:
+        if not is_grad_enabled():
+            return False
+        if any(p.requires_grad for p in self._params()):
+            return True
+        leaves: list = []
+        return _wants_grad(flatten((args, kwargs), leaves))
+
+    def __call__(self, *args, **kwargs):
+        if self._version != _VERSION[0]:  # see _guard
+            self._guard()
+        if self._grad_aware and self._wants_eager(args, kwargs):
+            return self._forward(*args, **kwargs)  # torch.compile trains: eager's graph
+        if RECORDING[0] is not None and RECORDING[0] == threading.get_ident():
+            with no_grad():  # inside another model's recording: ops it can see
+                return self._forward(*args, **kwargs)
+        key, spec, leaves = self._key(args, kwargs)
         entry = self._lookup(key)
         if entry is None:
             self._misses += 1
-            return self._record(key, spec, leaves)
+            version = self._version
+            out = self._record(key, spec, leaves)
+            self._own_changes(version)
+            return out
         if entry is _EAGER:
             self._fallbacks += 1
+            version = self._version
             with no_grad():
-                return self._forward(*args)
+                out = self._forward(*args, **kwargs)
+            self._own_changes(version)
+            return out
         self._hits += 1
         plan, counters = entry
         for b, delta in counters:
@@ -281,71 +233,86 @@ class CompiledModule(_Compiled):
         return plan.outputs(plan.run(leaves))  # no Tensor op runs: no grad mode to set
 
     def _run_eager(self, spec, leaves):
-        tensors = [Tensor._wrap(a) for a in leaves]
-        return self._forward(*unflatten(spec, tensors, [0]))
+        args, kwargs = _call_args(spec, [Tensor._wrap(a) for a in leaves])
+        return self._forward(*args, **kwargs)
 
     def _record(self, key, spec, leaves):
-        why = _refuse_reason(self._modules)
+        # Recorded on a perturbed copy of the inputs, then checked on the real ones: the plan
+        # against eager, eager last, so the state and attributes this call leaves (buffers,
+        # self.attn = w) are the real input's, and this call returns eager's own result.
+        why = _refuse_reason(self._modules, leaves)
         if why is not None:
             self._fall_back(key, why)
             with no_grad():
                 return self._run_eager(spec, leaves)
         before = _State(_buffers(self._modules))
-        inputs = [Tensor._wrap(a) for a in leaves]
+        alt = [_perturbed(a) for a in leaves]
+        inputs = [Tensor._wrap(a) for a in alt]
 
         def fn(*tensors):
-            return self._forward(*unflatten(spec, list(tensors), [0]))
+            args, kwargs = _call_args(spec, list(tensors))
+            return self._forward(*args, **kwargs)
 
         with no_grad():
             rec = record(fn, inputs, self._modules)
-        out = rec.outputs
+        drawn = backend.rng().bit_generator.state  # what the recording drew, to match
+        counters: list = []
+        plan = None
         if rec.failure is None:
             counters, rec.failure = _side_effects(before, rec)
         if rec.failure is None:
             plan = InferencePlan(rec)
-            rec.failure = self._check(plan, counters, spec, leaves)
-        if rec.failure is not None:
-            # the recording run is not eager in every detail (an in-place update ran out of
-            # place): put the state back and give this call eager's result
-            self._fall_back(key, rec.failure)
-            before.restore()
+        before.restore()
+        if rec.failure is None:
+            rec.failure, out = self._check(plan, counters, spec, leaves, drawn)
+        else:
             with no_grad():
-                return self._run_eager(spec, leaves)
+                out = self._run_eager(spec, leaves)
+        if rec.failure is not None:
+            self._fall_back(key, rec.failure)
+            return out
         self._store(key, (plan, counters))
         return out
 
-    def _check(self, plan, counters, spec, leaves) -> str | None:
-        alt = [_perturbed(a) for a in leaves]
+    def _check(self, plan, counters, spec, leaves, drawn):
+        """The plan on the real inputs against eager on them (eager runs last and its result
+        and state stay); returns (the failure or None, eager's outputs)."""
         state = _State(_buffers(self._modules))
         try:
-            with no_grad():
-                for b, delta in counters:
-                    b._data += delta
-                got = _leaves(plan.outputs(plan.run(alt)), [])
-                got_state = [b._data.copy() for b, _ in state.buffers]
-                state.restore()
-                want = _leaves(self._run_eager(spec, alt), [])
-                want_state = [b._data.copy() for b, _ in state.buffers]
-        except Exception as exc:  # the plan or eager failed on other values
-            return f"a check on other input values raised {type(exc).__name__}: {exc}"
-        finally:
-            state.restore()
+            for b, delta in counters:
+                b._data += delta
+            got = _leaves(plan.outputs(plan.run(leaves)), [])
+            got_state = [b._data.copy() for b, _ in state.buffers]
+            failure = _random_outside(drawn)
+        except Exception as exc:  # the plan failed on other values
+            got = got_state = None
+            failure = f"a check on the call's inputs raised {type(exc).__name__}: {exc}"
+        state.restore()
+        with no_grad():
+            out = self._run_eager(spec, leaves)
+        if failure is not None:
+            return failure, out
+        want = _leaves(out, [])
+        want_state = [b._data for b, _ in state.buffers]
         if len(got) != len(want) or not all(map(_same, got, want)):
             return (
                 "its outputs depend on values the recorder cannot see (NumPy on a tensor's "
-                "array, or Python control flow on the data)"
-            )
+                "array, Python control flow on the data, a random tensor made outside nerve's "
+                "ops, or a compiled module inside)"
+            ), out
         if not all(map(_same, got_state, want_state)):
-            return "it updates a buffer in a way the recorder cannot see"
-        return None
+            return "it updates a buffer in a way the recorder cannot see", out
+        return None, out
 
 
 class CompiledTrainStep:
     """One training step replayed from recorded plans (``nerve.compile(..., mode="train")``).
 
-    ``step(*inputs, *targets)`` clears the gradients (``optimizer.zero_grad()``), runs forward,
-    the loss and backward (gradients land in each parameter's ``.grad`` exactly as
-    ``loss.backward()`` puts them), then ``optimizer.step()``; it returns the loss, detached.
+    ``step(*inputs, *targets)`` runs forward, the loss and backward (gradients land in each
+    parameter's ``.grad`` exactly as ``loss.backward()`` puts them, fresh arrays each step as in
+    eager: nothing is preallocated); with an optimizer it first clears the gradients
+    (``optimizer.zero_grad()``) and then calls ``optimizer.step()`` (without one, gradients
+    accumulate as with repeated ``backward()``). It returns the loss, detached.
     """
 
     def __init__(
@@ -387,7 +354,8 @@ class CompiledGradients(_Compiled):
     """Forward and backward of ``fn`` from plans: ``fn``'s first output Tensor is the loss; the
     gradients land in the parameters' ``.grad`` as ``loss.backward()`` puts them, and the call
     returns ``fn``'s outputs, detached. Used by :class:`CompiledTrainStep` and by the Keras
-    door's ``compile(jit_compile=True)``.
+    door's ``compile(jit_compile=True)``. A call whose inputs require grad runs eagerly (the
+    plan gives no gradient to inputs); the cache is keyed on which parameters require grad.
 
     Args:
         model: the model (its ``training`` flag keys the cache; named in warnings).
@@ -399,7 +367,6 @@ class CompiledGradients(_Compiled):
     def __init__(self, model, fn, modules=None, cache_size_limit: int = 8):
         super().__init__(model, modules if modules is not None else [model], cache_size_limit)
         self.fn = fn
-        self.modules = self._modules
 
     def _eager(self, spec, leaves):
         with enable_grad():
@@ -410,15 +377,28 @@ class CompiledGradients(_Compiled):
         return _detached(out), loss
 
     def __call__(self, *args):
-
-        key, spec, leaves = self._key(args)
+        if self._version != _VERSION[0]:  # see _guard
+            self._guard()
+        key, spec, leaves = self._key(args, grads=True)
+        if _wants_grad(spec):  # FGSM-style input gradients: eager's graph gives them
+            with enable_grad():
+                out = self.fn(*args)
+                loss = _loss_tensor(out)
+                if loss.requires_grad:
+                    loss.backward()
+            return _detached(out)
         entry = self._lookup(key)
+        version = self._version
         if entry is None:
             self._misses += 1
-            return self._record(key, spec, leaves)
+            out = self._record(key, spec, leaves)
+            self._own_changes(version)
+            return out
         if entry is _EAGER:
             self._fallbacks += 1
-            return self._eager(spec, leaves)[0]
+            out = self._eager(spec, leaves)[0]
+            self._own_changes(version)
+            return out
         self._hits += 1
         plan, counters = entry
         for b, delta in counters:
@@ -426,43 +406,70 @@ class CompiledGradients(_Compiled):
         return plan.outputs(plan.run(leaves))
 
     def _record(self, key, spec, leaves):
-
-        why = _refuse_reason(self.modules)
+        # As CompiledModule._record: recorded (forward and backward) on a perturbed copy, the
+        # state and gradients put back, then the plan checked against eager on the real inputs.
+        why = _refuse_reason(self._modules, leaves)
         if why is not None:
             self._fall_back(key, why)
             return self._eager(spec, leaves)[0]
-        before = _State(_buffers(self.modules))
-        params = _parameters(self.modules)
+        before = _State(_buffers(self._modules))
+        params = _parameters(self._modules)
         # backward may add into an existing .grad in place: keep its values too
         grads_before = [(p.grad, None if p.grad is None else p.grad._data.copy()) for p in params]
-        inputs = [Tensor._wrap(a) for a in leaves]
+        inputs = [Tensor._wrap(_perturbed(a)) for a in leaves]
 
         def fn(*tensors):
             return self.fn(*unflatten(spec, list(tensors), [0]))
 
         counters: list = []
-        with enable_grad():
-            rec = record(fn, inputs, self.modules)
-            loss = _loss_tensor(rec.outputs)
-            plan = None
-            if rec.failure is None:
-                plan = self._plan(rec, loss)
-            if rec.failure is None:
-                counters, rec.failure = _side_effects(before, rec)
-            if loss.requires_grad:
-                loss.backward()
-        out = _detached(rec.outputs)
-        if rec.failure is None:
-            rec.failure = self._check(plan, counters, spec, leaves)
-        if rec.failure is not None:
-            # as in CompiledModule._record: this call gets eager's result after all
-            self._fall_back(key, rec.failure)
+        plan = None
+        try:
+            with enable_grad():
+                rec = record(fn, inputs, self._modules)
+                loss = _loss_tensor(rec.outputs)
+                if rec.failure is None:
+                    plan = self._plan(rec, loss)
+                if rec.failure is None:
+                    counters, rec.failure = _side_effects(before, rec)
+                if loss.requires_grad:
+                    loss.backward()
+            drawn = backend.rng().bit_generator.state  # what the recording drew, to match
+        finally:
             before.restore()
-            for p, (g, values) in zip(params, grads_before):
-                p.grad = g
-                if g is not None:
-                    g._data = values
-            return self._eager(spec, leaves)[0]
+            params = _parameters(self._modules)  # a lazily built layer made its weights
+            _put_grads(params, grads_before)
+        state = _State(_buffers(self._modules))
+        got = None
+        if rec.failure is None:
+            # the plan on the real inputs, from copies of the gradients; then put them back
+            saved = [(p.grad, None if p.grad is None else p.grad._data.copy()) for p in params]
+            try:
+                for p, (g, values) in zip(params, saved):
+                    p.grad = None if g is None else Tensor._wrap(values.copy())
+                for b, delta in counters:
+                    b._data += delta
+                got = _leaves(plan.outputs(plan.run(leaves)), []) + _grad_values(params)
+                got += [b._data.copy() for b, _ in state.buffers]
+            except Exception as exc:  # the plan failed on the call's values
+                rec.failure = f"a check on the call's inputs raised {type(exc).__name__}: {exc}"
+            else:
+                rec.failure = _random_outside(drawn)
+            finally:
+                state.restore()
+                _put_grads(params, saved)
+        # eager on the real inputs, last: its gradients, state and result are this call's
+        out = self._eager(spec, leaves)[0]
+        if rec.failure is None:
+            want = _leaves(out, []) + _grad_values(params) + [b._data for b, _ in state.buffers]
+            if len(got) != len(want) or not all(map(_same, got, want)):
+                rec.failure = (
+                    "its loss or gradients depend on values the recorder cannot see (NumPy on a "
+                    "tensor's array, Python control flow on the data, a random tensor made "
+                    "outside nerve's ops)"
+                )
+        if rec.failure is not None:
+            self._fall_back(key, rec.failure)
+            return out
         self._store(key, (plan, counters))
         return out
 
@@ -471,7 +478,7 @@ class CompiledGradients(_Compiled):
         if schedule is None:
             rec.failure = "its loss depends on a graph built before the call"
             return None
-        params = {id(p) for p in _parameters(self.modules)}
+        params = {id(p) for p in _parameters(self._modules)}
         for _, targets in schedule:
             for t in targets:
                 if t is not None and t[0] == "leaf" and id(t[1]) not in params:
@@ -488,107 +495,74 @@ class CompiledGradients(_Compiled):
             return None
         return TrainPlan(rec, schedule, value)
 
-    def _check(self, plan, counters, spec, leaves) -> str | None:
-        alt = [_perturbed(a) for a in leaves]
-        params = _parameters(self.modules)
-        grads = [p.grad for p in params]
-        state = _State(_buffers(self.modules))
-        try:
-            for p in params:
-                p.grad = None
-            for b, delta in counters:
-                b._data += delta
-            got = _leaves(plan.outputs(plan.run(alt)), [])
-            got += [p.grad._data.copy() for p in params if p.grad is not None]
-            got += [b._data.copy() for b, _ in state.buffers]
-            state.restore()
-            for p in params:
-                p.grad = None
-            want = _leaves(self._eager(spec, alt)[0], [])
-            want += [p.grad._data.copy() for p in params if p.grad is not None]
-            want += [b._data.copy() for b, _ in state.buffers]
-        except Exception as exc:
-            return f"a check on other input values raised {type(exc).__name__}: {exc}"
-        finally:
-            state.restore()
-            for p, g in zip(params, grads):
-                p.grad = g
-        if len(got) != len(want) or not all(map(_same, got, want)):
-            return (
-                "its loss or gradients depend on values the recorder cannot see (NumPy on a "
-                "tensor's array, or Python control flow on the data)"
-            )
-        return None
-
-
-def _loss_tensor(out) -> Tensor:
-    found = []
-    _first_tensor(out, found)
-    if not found:
-        raise TypeError("nerve.compile: the train function returned no Tensor (the loss)")
-    return found[0]
-
-
-def _first_tensor(out, found: list) -> None:
-    if found:
-        return
-    if isinstance(out, Tensor):
-        found.append(out)
-    elif isinstance(out, (list, tuple)):
-        for o in out:
-            _first_tensor(o, found)
-    elif isinstance(out, dict):
-        for o in out.values():
-            _first_tensor(o, found)
-
-
-def _detached(out):
-    if isinstance(out, Tensor):
-        return Tensor._wrap(out._data)
-    if isinstance(out, (list, tuple)):
-        return type(out)(_detached(o) for o in out)
-    if isinstance(out, dict):
-        return {k: _detached(v) for k, v in out.items()}
-    return out
-
 
 # ----------------------------------------------------------------------------- the door
 def compile(  # noqa: A001 - torch.compile's name, deliberately
     model,
     example_inputs=None,
-    mode: str = "inference",
+    mode: str | None = None,
     *,
     loss_fn=None,
     optimizer=None,
     example_targets=None,
     cache_size_limit: int = 8,
+    fullgraph: bool = False,
+    dynamic=None,
+    backend="inductor",
+    options=None,
+    disable: bool = False,
 ):
     """Compile a model into recorded plans that replay its kernels on NumPy.
 
-    Each new input signature (shapes, dtypes, the training flag) is recorded on its first call
-    (which runs eagerly), checked against eager on other values, then replayed: no modules, no
-    Tensors, no autograd bookkeeping, no argument checks, and results equal to eager's bit for
-    bit. Up to ``cache_size_limit`` plans are kept (least recently used dropped). A forward the
-    recorder cannot follow (Python control flow on the data, NumPy on a tensor's array) runs
-    eagerly with a one-time UserWarning.
+    Each new input signature (the inputs' shapes, dtypes, strides and devices, the other
+    arguments' types and values, every module's training flag) is recorded on its first call,
+    checked against eager on the call's own inputs (eager runs last and gives that call's
+    result), then replayed: no modules, no Tensors, no autograd bookkeeping, no argument
+    checks, results equal to eager's bit for bit. Up to ``cache_size_limit`` plans are kept
+    (least recently used dropped). What the recorder cannot follow (Python control flow on the
+    data, a Python number read from a tensor computed from the inputs or from a parameter,
+    forward hooks) runs eagerly with a one-time UserWarning. Plans are dropped and recorded
+    again when a module attribute, Parameter, sub-module, hook, dtype or device changes
+    (``Dropout.p``, ``BatchNorm.momentum``, ``model.double()``, ``register_forward_hook``).
+
+    A plan is "preallocated" only where that pays: an inference Linear with a 2-D input whose
+    output (at most 64 KiB) is an intermediate writes it into a buffer the plan keeps; its
+    "fused epilogue" is the bias added in place after the GEMM (as eager does) and a ReLU,
+    tanh or sigmoid run in place on a dead intermediate. Train plans preallocate nothing:
+    each step allocates fresh gradients, as eager does.
+
+    Limits (not seen, so not guarded): NumPy on a tensor's array (``x._data != 0``) is caught
+    only when the check's inputs happen to take another path (a padding mask recorded on a
+    batch without padding is not); Python side effects of forward (``self.attn = w``, a
+    print) happen on recorded calls only; values read from non-module Python state.
 
     Args:
         model: an ``nn.Module`` (either door's models are Modules).
         example_inputs: a tuple of example inputs. In "inference" mode they are recorded at
             once; in "train" mode only their count is used (a recording runs a real step, so it
-            happens on the first call). Default: one input, recorded on the first call.
-        mode: "inference" (forward only, no gradients) or "train" (forward, loss, backward and
-            the optimizer's step).
+            happens on the first call). Default: none, recorded on the first call.
+        mode: torch's modes (None, "default", "reduce-overhead", "max-autotune",
+            "max-autotune-no-cudagraphs") give a module that runs eagerly when a gradient is
+            wanted (so ``model = nerve.compile(model)`` and a training loop train) and replays
+            plans otherwise (``no_grad``, ``eval()`` with frozen weights). nerve's own modes:
+            "inference" (always plans, outputs need no grad) and "train" (a whole step:
+            forward, loss, backward and the optimizer's step).
         loss_fn: train mode: ``loss_fn(output, *targets)`` gives the loss (e.g.
             ``nn.CrossEntropyLoss()``).
         optimizer: train mode: the optimizer stepped after backward (None: gradients only).
         example_targets: train mode: example targets; their count is then checked on each
             call (a step is ``step(*inputs, *targets)``).
         cache_size_limit: the number of plans kept (torch's ``cache_size_limit`` is 8 too).
+        fullgraph: torch's keyword, accepted; nerve never splits a graph (a forward it
+            cannot record runs eagerly whole, with a warning).
+        dynamic: torch's keyword, accepted; each shape gets its own plan.
+        backend: torch's keyword, accepted (nerve has one backend: recorded NumPy plans).
+        options: torch's keyword, accepted and unused.
+        disable: True returns ``model`` itself, as torch does.
 
     Returns:
-        In "inference" mode a :class:`CompiledModule`, called like the model; in "train" mode a
-        :class:`CompiledTrainStep`, called as ``step(*inputs, *targets)``, returning the loss.
+        A :class:`CompiledModule`, called like the model (in "train" mode a
+        :class:`CompiledTrainStep`, called as ``step(*inputs, *targets)``, returning the loss).
 
     Raises:
         ValueError: an unknown ``mode``; train mode without ``loss_fn``.
@@ -600,19 +574,29 @@ def compile(  # noqa: A001 - torch.compile's name, deliberately
     >>> net = nn.Sequential(nn.Linear(4, 3), nn.ReLU()).eval()
     >>> x = nerve.randn(2, 4)
     >>> fast = compile(net, (x,))
-    >>> bool((fast(x)._data == net(x)._data).all())
+    >>> with nerve.no_grad():
+    ...     bool((fast(x)._data == net(x)._data).all())
     True
     """
-    if mode not in _MODES:
-        raise ValueError(f"nerve.compile: mode must be one of {_MODES}, got {mode!r}")
+    if mode is None:
+        mode = "default"
+    if mode not in _MODES + _TORCH_MODES:
+        raise ValueError(
+            f"nerve.compile: mode must be one of {_MODES + _TORCH_MODES}, got {mode!r}"
+        )
     if not callable(model):
         raise TypeError(f"nerve.compile: the model must be callable, got {type(model).__name__}")
+    if disable:
+        return model
     if example_inputs is not None and not isinstance(example_inputs, (tuple, list)):
         example_inputs = (example_inputs,)
-    if mode == "inference":
-        compiled = CompiledModule(model, cache_size_limit=cache_size_limit)
+    if mode != "train":
+        compiled = CompiledModule(
+            model, cache_size_limit=cache_size_limit, grad_aware=mode != "inference"
+        )
         if example_inputs is not None:
-            compiled(*example_inputs)
+            with no_grad():
+                compiled(*example_inputs)
         return compiled
     if loss_fn is None:
         raise ValueError('nerve.compile: mode="train" needs loss_fn (the loss of output, target)')

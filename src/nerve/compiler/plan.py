@@ -3,11 +3,14 @@
 An inference plan calls each op's ``forward`` on a bare node (``needs_input_grad`` all False,
 as ``Function.apply`` does under no_grad), in the recorded order, and drops each intermediate
 array after its last use (so the plan holds no more memory than eager). Peepholes cut
-allocations and Python where the result stays bit-identical: a Linear whose output is a small
-intermediate writes it into a buffer the plan keeps (the same BLAS call, with ``out=``, and
-the bias added in place), and a ReLU, tanh or sigmoid whose input is dead afterwards (and shares
-no memory with another value, a parameter or a constant) runs in place. Each step is a closure
-made once, so a call is a loop over closures.
+allocations and Python where the result stays bit-identical. The only preallocated memory: a
+Linear with a 2-D input whose output is an intermediate of at most 64 KiB (not an output, not
+shared by a view) writes it into a buffer the plan keeps (the same BLAS call, with ``out=``).
+The "fused epilogue" is no new kernel: the bias added in place after the GEMM (as eager does),
+and a ReLU, tanh or sigmoid run in place on its input when that input is dead afterwards, is
+an op's own array (not a view, not a plan input) and shares no memory with another value, a
+parameter or a constant; a result in a kept buffer is never handed out, not even as a view.
+Each step is a closure made once, so a call is a loop over closures.
 
 A train plan keeps the nodes whose inputs want a gradient (``needs_input_grad`` as recorded),
 then runs their ``backward`` in the eager engine's order with the engine's accumulation:
@@ -18,6 +21,7 @@ gradients equal eager's bit for bit.
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
@@ -246,11 +250,12 @@ class InferencePlan(_Plan):
             if k < self.n_inputs or k not in frees or k in recording.aliased:
                 continue
             if k in kept:
-                if outs[0] in outputs:
+                # the result lives in the kept buffer: never hand it out, not even as a view
+                if outs[0] in outputs or outs[0] in recording.aliased:
                     continue
                 kept.add(outs[0])
             self.in_place[i] = (kernel, k)
-        self._busy = False
+        self._lock = threading.Lock()
 
         self._program = self._compile_steps()
         self._safe_program = [_forward_step(*step) for step in self.steps]
@@ -272,18 +277,18 @@ class InferencePlan(_Plan):
         """Run the plan on the input arrays; returns the list of values (outputs kept)."""
         vals = [None] * self.n_values
         vals[: self.n_inputs] = arrays
-        if self._busy:
+        vals.append(arrays)  # after the values: what in-place steps must never write into
+        if not self._lock.acquire(blocking=False):
             # kept buffers serve one call at a time: a plan called again from inside a call,
             # or from another thread meanwhile, runs the ops' own forward
             for step in self._safe_program:
                 step(vals)
             return vals
-        self._busy = True
         try:
             for step in self._program:
                 step(vals)
         finally:
-            self._busy = False
+            self._lock.release()
         return vals
 
 
@@ -348,12 +353,27 @@ def _kernel_step(kernel, refs, out, frees):
     return step
 
 
+def _root(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
 def _in_place_step(kernel, k, out, frees, fallback):
     def step(vals):
         a = vals[k]
-        if not a.flags.writeable:  # a read-only array (np.broadcast_to...): the op's forward
+        # A read-only array (np.broadcast_to...), or a view of a plan input (an op may return
+        # a view where the recorded layout gave a copy: Flatten on a contiguous batch): the
+        # op's own forward, never a write into the caller's memory.
+        if not a.flags.writeable:
             fallback(vals)
             return
+        if a.base is not None:
+            root = _root(a)
+            # vals[-1]: the call's input arrays (their slots may be freed already)
+            if any(_root(x) is root for x in vals[-1] if isinstance(x, np.ndarray)):
+                fallback(vals)
+                return
         vals[out] = kernel(a)
         for f in frees:
             vals[f] = None

@@ -11,17 +11,23 @@ each input comes from and which arrays it returned. An input comes from one of:
 - ``("x", k, dtype, shape)``: plan input k converted by NumPy outside the ops (a loss making
   its labels int64): the same values at that dtype and shape;
 - ``("c", obj)``: a constant (an array made inside the forward from shapes only, a Python
-  scalar, None...).
+  scalar, None...);
+- ``("a", array)``: provisional, during the run only: an array no op made, resolved after the
+  run to ``("p", tensor)`` when it is a parameter's or buffer's, else to ``("c", array)``.
 
 The trace hook of ``nerve.autograd.registry`` is set during the run too, so an in-place update
 of a Tensor (``out += identity``) runs out of place through the recorded ops.
 
 What the recorder cannot follow makes the recording fail with a reason, and the caller runs
-eagerly: a tensor computed from the inputs turned into a Python value (``if x.sum() > 0``,
-``.item()``, ``.numpy()``: data-dependent control flow), a torch-style custom Function (its
-forward works on Tensors, not arrays), an in-place update reported to the trace hook. What it
-cannot see at all (NumPy on ``._data``) is caught by replaying the plan on other inputs and
-comparing with eager (see ``nerve.compiler.api``).
+eagerly: a tensor computed from the inputs, or a parameter or buffer, turned into a Python value
+(``if x.sum() > 0``, ``.item()``, ``.numpy()``, ``float(temperature)``), a torch-style custom
+Function (its forward works on Tensors, not arrays), an in-place update reported to the trace
+hook. What it cannot see at all (NumPy on ``._data``, a random tensor made outside the ops) is
+caught only when the check against eager (see ``nerve.compiler.api``) takes another path on the
+call's values: a one-sample check, not a proof.
+
+Only one recording (or ONNX trace) patches ``Function.apply`` at a time
+(``nerve.autograd.registry.PATCH_LOCK``); ops other threads run meanwhile pass through unseen.
 """
 
 from __future__ import annotations
@@ -32,12 +38,17 @@ import numpy as np
 
 from nerve.autograd import function as _function
 from nerve.autograd.function import Edge, Function
-from nerve.autograd.registry import TRACE
+from nerve.autograd.registry import PATCH_LOCK, TRACE
 from nerve.autograd.tensor import Tensor
 
 # Tensor methods that turn a tensor into a Python value or hand out its array: on a tensor
 # computed from the inputs, each one means the forward's path may depend on the data.
 _ESCAPES = ("__bool__", "item", "tolist", "numpy", "__index__", "__float__", "__int__", "__array__")
+
+
+# The thread ident of the recording that runs now (None: none): a compiled module called inside
+# it runs its model eagerly, so that the outer recorder sees the ops (a plan's would not be).
+RECORDING: list = [None]
 
 
 class Event:
@@ -136,7 +147,10 @@ class _Recorder:
     def _converted_input(self, arr):
         """The plan input that ``arr`` is a NumPy conversion of (a loss turning its int32
         labels into int64, a contiguous copy), or None. Only inputs of the same size (over one
-        element) and equal values count; a wrong guess is caught by the check against eager."""
+        element) and equal values count. A wrong guess (a constant that happens to equal the
+        input, e.g. ``arange(T)`` for a prompt ``0..T-1``) is caught by the check, whose inputs
+        are the call's and the recording's a rolled copy of them (other values), unless the
+        two happen to be equal too (an input of one repeated value)."""
         if arr.size <= 1 or arr.dtype.kind not in "biuf":
             return None
         if id(arr) in self.params_by_id:
@@ -189,14 +203,21 @@ class _Recorder:
     def inplace_hook(self, cls, inputs, params, result, inplace: bool = False):
         # Called only by registry.trace_inplace (Function.apply's own report is switched off
         # around each op above): an in-place update the plan cannot replay.
-        if self.depth == 0:
+        if self.depth == 0 and threading.get_ident() == self.thread:  # not another thread's op
             self.fail(f"it updates a tensor in place with {cls.op_name!r} outside nerve's ops")
 
     def escape(self, t: Tensor, what: str) -> None:
-        if self.depth == 0 and id(t._data) in self.index and threading.get_ident() == self.thread:
+        if self.depth or threading.get_ident() != self.thread:
+            return
+        if id(t._data) in self.index:
             self.fail(
                 f"its forward reads the values of a tensor computed from the inputs ({what}): "
                 "data-dependent control flow"
+            )
+        elif id(t._data) in self.params_by_id:
+            # a learnable scalar read as a Python number would be frozen into the plan
+            self.fail(
+                f"its forward reads a parameter's or buffer's value as a Python value ({what})"
             )
 
     def resolve(self, ref, params_by_id: dict):
@@ -250,13 +271,9 @@ def record(fn, input_tensors: list, modules) -> Recording:
     autocast = getattr(_function, "_AUTOCAST", None)
     if autocast is not None and autocast[0] is not None:
         rec.fail("it runs inside a nerve.autocast region (the op inputs' casts are not recorded)")
-    original = Function.__dict__["apply"].__func__
 
     def apply(cls, *inputs, **params):
         return rec.apply_hook(original, cls, inputs, params)
-
-    own = {name: Tensor.__dict__.get(name) for name in _ESCAPES}  # None: inherited
-    saved_escapes = {name: getattr(Tensor, name) for name in _ESCAPES}
 
     def watch(name, method):
         def wrapper(self, *args, **kwargs):
@@ -265,21 +282,28 @@ def record(fn, input_tensors: list, modules) -> Recording:
 
         return wrapper
 
-    previous_hook = TRACE["hook"]
-    Function.apply = classmethod(apply)
-    for name, method in saved_escapes.items():
-        setattr(Tensor, name, watch(name, method))
-    TRACE["hook"] = rec.inplace_hook
-    try:
-        out = fn(*input_tensors)
-    finally:
-        TRACE["hook"] = previous_hook
-        Function.apply = classmethod(original)
-        for name, method in own.items():
-            if method is None:
-                delattr(Tensor, name)
-            else:
-                setattr(Tensor, name, method)
+    with PATCH_LOCK:  # patch, run and restore as one (another thread's recording, an export)
+        original = Function.__dict__["apply"].__func__
+        own = {name: Tensor.__dict__.get(name) for name in _ESCAPES}  # None: inherited
+        saved_escapes = {name: getattr(Tensor, name) for name in _ESCAPES}
+        previous_hook = TRACE["hook"]
+        Function.apply = classmethod(apply)
+        for name, method in saved_escapes.items():
+            setattr(Tensor, name, watch(name, method))
+        TRACE["hook"] = rec.inplace_hook
+        outer = RECORDING[0]
+        RECORDING[0] = rec.thread
+        try:
+            out = fn(*input_tensors)
+        finally:
+            RECORDING[0] = outer
+            TRACE["hook"] = previous_hook
+            Function.apply = classmethod(original)
+            for name, method in own.items():
+                if method is None:
+                    delattr(Tensor, name)
+                else:
+                    setattr(Tensor, name, method)
     result = rec.rec
     result.outputs = out
     params_by_id = state_tensors(modules)

@@ -127,6 +127,16 @@ def _array_of(value):
 
 _HOOK_IDS = itertools.count()
 
+# Bumped when a module's structure changes (a non-Tensor attribute, Parameter or sub-Module set
+# or deleted, a registration, a dtype or device move, a hook added or removed): nerve.compiler
+# drops its plans then. One list item, bumped in place: cheaper than a module global store.
+STRUCTURE_VERSION = [0]
+_VERSION = STRUCTURE_VERSION
+
+
+def _bump_structure() -> None:
+    _VERSION[0] += 1
+
 
 class _Hook:
     """Handle returned by register_*_hook; ``remove()`` unregisters it."""
@@ -136,6 +146,7 @@ class _Hook:
 
     def remove(self) -> None:
         self._hooks.pop(self._key, None)
+        _bump_structure()
 
     def __enter__(self) -> _Hook:
         return self
@@ -214,11 +225,13 @@ class Module:
             )
         params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
         if isinstance(value, Parameter):
+            _VERSION[0] += 1  # STRUCTURE_VERSION, inline: __init__ calls this a lot
             buffers.pop(name, None)
             modules.pop(name, None)
             d.pop(name, None)
             params[name] = value
         elif isinstance(value, Module):
+            _VERSION[0] += 1
             params.pop(name, None)
             buffers.pop(name, None)
             d.pop(name, None)
@@ -234,8 +247,11 @@ class Module:
                     f"cannot assign {type(value).__name__} as {kind} {name!r} of "
                     f"{type(self).__name__} (wrap it in nn.Parameter, or del it first)"
                 )
+            _VERSION[0] += 1
             (params if name in params else modules)[name] = None
         else:
+            if type(value) is not Tensor:  # a plain Tensor attribute is data, not structure
+                _VERSION[0] += 1
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str):
@@ -247,6 +263,7 @@ class Module:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name: str) -> None:
+        _bump_structure()
         for table in ("_parameters", "_buffers", "_modules"):
             if name in self.__dict__[table]:
                 del self.__dict__[table][name]
@@ -270,6 +287,7 @@ class Module:
         self._buffers.pop(name, None)
         self._modules.pop(name, None)
         self._parameters[name] = param
+        _bump_structure()
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register state that is not trained (e.g. ``running_mean``).
@@ -290,6 +308,7 @@ class Module:
         self.__dict__.pop(name, None)
         self._modules.pop(name, None)
         self._buffers[name] = tensor
+        _bump_structure()
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -309,6 +328,7 @@ class Module:
         self._parameters.pop(name, None)
         self._buffers.pop(name, None)
         self._modules[name] = module
+        _bump_structure()
 
     register_module = add_module
 
@@ -358,6 +378,7 @@ class Module:
         hooks = self.__dict__[table]
         key = next(_HOOK_IDS)
         hooks[key] = hook
+        _bump_structure()
         if prepend:
             hooks.move_to_end(key, last=False)
         if with_kwargs:
@@ -513,6 +534,7 @@ class Module:
     def _apply_dtype(self, dtype: np.dtype) -> Module:
         """Cast every floating parameter, gradient and buffer in place (objects keep identity,
         so an optimizer built before still holds them)."""
+        _bump_structure()
         for m in self.modules():
             for table in (m._parameters, m._buffers):
                 for t in table.values():
@@ -546,6 +568,7 @@ class Module:
     def _apply_device(self, dev, non_blocking: bool = False) -> Module:
         """Move every parameter, gradient and buffer to ``dev`` in place (objects keep their
         identity, as in torch, so an optimizer built before still holds them)."""
+        _bump_structure()
         for m in self.modules():
             for table in (m._parameters, m._buffers):
                 for t in table.values():

@@ -23,7 +23,7 @@ import numpy as np
 
 from nerve.autograd import function as _function
 from nerve.autograd.function import Function
-from nerve.autograd.registry import OPS, TRACE
+from nerve.autograd.registry import OPS, PATCH_LOCK, TRACE
 from nerve.autograd.tensor import Tensor
 from nerve.onnx import (  # noqa: F401  (they register forms)
     forms_extra,
@@ -238,18 +238,19 @@ def _run(module, args, kwargs, which: str, recorder: _Recorder, names: dict):
         handles.append(m.register_forward_hook(_leave(recorder)))
     wired = getattr(_function, "_TRACE", None) is TRACE
     original = None
-    if not wired:
-        original, patched = _hooked_apply()
-        Function.apply = patched
-    TRACE["hook"] = recorder.hook
-    try:
-        out = module(*_tensors(args, which), **_tensors(kwargs, which))
-    finally:
-        TRACE["hook"] = None
-        if original is not None:
-            Function.apply = original
-        for h in handles:
-            h.remove()
+    with PATCH_LOCK:  # one patcher at a time (a compile recording in another thread)
+        if not wired:
+            original, patched = _hooked_apply()
+            Function.apply = patched
+        TRACE["hook"] = recorder.hook
+        try:
+            out = module(*_tensors(args, which), **_tensors(kwargs, which))
+        finally:
+            TRACE["hook"] = None
+            if original is not None:
+                Function.apply = original
+            for h in handles:
+                h.remove()
     return out
 
 
