@@ -382,3 +382,21 @@ def test_weights_come_to_the_host_and_go_back_to_the_device(cuda):
     assert all((to_host(p) == 1.5).all() for p in model.parameters())
     var = model.layers[0].kernel
     assert type(var.numpy()) is np.ndarray
+
+
+def test_item_assignment_copies_a_value_from_another_device(cuda):
+    """torch copies a tensor value across devices in ``t[i] = v``; so does nerve, and the
+    gradient of a differentiable assignment flows back to the value's own device."""
+    target = nerve.zeros(4, 3, device="cuda")
+    target[1:3] = nerve.ones(2, 3)  # a CPU value into a device tensor
+    assert _on_device(target, cuda)
+    assert to_host(target).sum() == 6
+    host = nerve.zeros(2, 3)
+    host[0] = nerve.full((3,), 2.0, device="cuda")  # and back
+    assert type(host._data) is np.ndarray and host.numpy()[0].tolist() == [2.0, 2.0, 2.0]
+    value = nerve.ones(3, requires_grad=True)  # on the CPU
+    base = nerve.zeros(2, 3, device="cuda")
+    out = base.clone()
+    out[0] = value * 3
+    out.sum().backward()
+    assert type(value.grad._data) is np.ndarray and value.grad.numpy().tolist() == [3.0, 3.0, 3.0]

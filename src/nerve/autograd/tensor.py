@@ -599,6 +599,8 @@ class Tensor(TensorMethods, TensorOps):
         return _index.getitem(self, index)
 
     def __setitem__(self, index, value):
+        if isinstance(value, Tensor) and type(value._data) is not type(self._data):
+            value = value.to(_device_of(self._data))  # torch copies a value across devices
         grad_wanted = self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
         if grad_wanted and _grad_state["enabled"]:
             # differentiable: a scatter into a copy, written back in place
