@@ -15,12 +15,18 @@ from nerve import losses as losses_module
 from nerve import metrics as metrics_module
 from nerve import optimizers as optimizers_module
 from nerve.autograd.tensor import Tensor
-from nerve.backend import DEVICE_MODULES
 from nerve.compiler import CompiledGradients, CompiledModule
-from nerve.device import to_host
 from nerve.layers.base import Layer, call_training
 from nerve.layers.input_layer import InputLayer, KerasTensor, substitute
 from nerve.models import training
+from nerve.models.compile_utils import (
+    CompileMetrics,
+    as_list,
+    flat,
+    host_values,
+    metric_lists,
+    per_output,
+)
 from nerve.models.data_adapter import (
     pack_x_y_sample_weight,
     pythonify_logs,
@@ -29,14 +35,6 @@ from nerve.models.data_adapter import (
 from nerve.models.summary import summary_table
 from nerve.nn.module import Module
 from nerve.primitives import reduction, shape
-
-
-def _flat(structure) -> list:
-    if isinstance(structure, dict):
-        return list(structure.values())
-    if isinstance(structure, (list, tuple)):
-        return list(structure)
-    return [structure]
 
 
 class Model(Layer):
@@ -68,7 +66,7 @@ class Model(Layer):
 
     # ------------------------------------------------------------------ functional graph
     def _init_graph(self, inputs, outputs) -> None:
-        flat_in, flat_out = _flat(inputs), _flat(outputs)
+        flat_in, flat_out = flat(inputs), flat(outputs)
         for t in flat_in + flat_out:
             if not isinstance(t, KerasTensor):
                 raise TypeError(
@@ -118,7 +116,7 @@ class Model(Layer):
                     f"{[t.name for t in flat_in]}"
                 ) from None
         else:
-            given = _flat(inputs)
+            given = flat(inputs)
         if len(given) != len(flat_in):
             raise ValueError(
                 f"model {self.name!r} expects {len(flat_in)} input(s), got {len(given)}"
@@ -265,7 +263,7 @@ class Model(Layer):
         self._losses = (
             [None] * len(names)
             if loss is None
-            else self._per_output(loss, names, "loss", losses_module.get)
+            else per_output(loss, names, "loss", losses_module.get)
         )
         self._loss_fns = [
             None
@@ -280,11 +278,11 @@ class Model(Layer):
         else:
             self._loss_weights = [
                 1.0 if w is None else float(w)
-                for w in self._per_output(loss_weights, names, "loss_weights", float)
+                for w in per_output(loss_weights, names, "loss_weights", float)
             ]
-        metric_lists = self._metric_lists(metrics, names)
+        per_output_metrics = metric_lists(metrics, names)
         self._metrics = []
-        for k, group in enumerate(metric_lists):
+        for k, group in enumerate(per_output_metrics):
             for m in group:
                 metric = metrics_module.get(m)
                 if len(names) > 1:
@@ -293,40 +291,12 @@ class Model(Layer):
         self._loss_trackers = [metrics_module.Mean(name="loss")] + (
             [metrics_module.Mean(name=f"{n}_loss") for n in names] if len(names) > 1 else []
         )
-        self._compile_metrics = _CompileMetrics(self._metrics) if self._metrics else None
+        self._compile_metrics = CompileMetrics(self._metrics) if self._metrics else None
         # compiled inside a strategy's scope(): every fit of this model is data-parallel
         self.__dict__["_distribute_strategy"] = training.current_scope()
         self.jit_compile = jit_compile is True
         self.__dict__["_jit_plans"] = {} if self.jit_compile else None
         self.compiled = True
-
-    @staticmethod
-    def _per_output(value, names: list, what: str, convert) -> list:
-        if isinstance(value, dict):
-            unknown = set(value) - set(names)
-            if unknown:
-                raise ValueError(
-                    f"compile: {what} names unknown outputs {sorted(unknown)}; outputs are {names}"
-                )
-            return [None if n not in value else convert(value[n]) for n in names]
-        if isinstance(value, (list, tuple)) and len(names) > 1:
-            if len(value) != len(names):
-                raise ValueError(f"compile: {len(value)} {what} for {len(names)} outputs")
-            return [None if v is None else convert(v) for v in value]
-        return [convert(value)] * len(names)
-
-    @staticmethod
-    def _metric_lists(metrics, names: list) -> list:
-        if metrics is None:
-            return [[] for _ in names]
-        if isinstance(metrics, str) or not isinstance(metrics, (list, tuple, dict)):
-            metrics = [metrics]  # compile(metrics="accuracy"): one metric, not its letters
-        if isinstance(metrics, dict):
-            return [list(_flat(metrics.get(n, []))) for n in names]
-        metrics = list(metrics)
-        if len(names) > 1 and metrics and all(isinstance(m, (list, tuple)) for m in metrics):
-            return [list(m) for m in metrics]
-        return [list(metrics) for _ in names]
 
     def _check_compiled(self, what: str) -> None:
         if not self.compiled:
@@ -343,8 +313,8 @@ class Model(Layer):
 
     def _compute_losses(self, y, y_pred, sample_weight=None) -> tuple[Tensor, list]:
         """(total loss, the per-output compiled losses) for the default steps."""
-        preds = _flat(y_pred)
-        targets = [None] * len(preds) if y is None else _flat(y)
+        preds = flat(y_pred)
+        targets = [None] * len(preds) if y is None else flat(y)
         if len(targets) != len(preds):
             raise ValueError(
                 f"model {self.name!r} has {len(preds)} output(s) but y holds {len(targets)} "
@@ -480,16 +450,16 @@ class Model(Layer):
         return self.get_metrics_result()
 
     def _update_metrics(self, loss, parts, x, y, y_pred, sample_weight) -> None:
-        n = len(_flat(x)[0]) if _flat(x) else 1
+        n = len(flat(x)[0]) if flat(x) else 1
         self._loss_trackers[0].add_scalar(loss._data, n)
         for tracker, part in zip(self._loss_trackers[1:], parts):
             if part is not None:
                 tracker.add_scalar(part._data, n)
         if y is not None:
-            targets, preds = _flat(y), _flat(y_pred)
-            sample_weight = _host(sample_weight)
+            targets, preds = flat(y), flat(y_pred)
+            sample_weight = host_values(sample_weight)
             for k, metric in self._metrics:
-                metric.update_state(_host(targets[k]), _host(preds[k]), sample_weight)
+                metric.update_state(host_values(targets[k]), host_values(preds[k]), sample_weight)
 
     @property
     def metrics(self) -> list:
@@ -622,21 +592,21 @@ class Model(Layer):
             logs = self.train_step(pack_x_y_sample_weight(xb, yb, sw))
         finally:
             training._set_module_modes(self, False)
-        return logs if return_dict else _as_list(logs)
+        return logs if return_dict else as_list(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
         logs = self.evaluate(
             x,
             y,
-            batch_size=len(_flat(x)[0]),
+            batch_size=len(flat(x)[0]),
             verbose=0,
             sample_weight=sample_weight,
             return_dict=True,
         )
-        return logs if return_dict else _as_list(logs)
+        return logs if return_dict else as_list(logs)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=len(_flat(x)[0]), verbose=0)
+        return self.predict(x, batch_size=len(flat(x)[0]), verbose=0)
 
     # ------------------------------------------------------------------ saving
     # The file formats live in nerve.saving (level 8, above models): it installs its functions
@@ -752,44 +722,5 @@ def _keras_layer_order(flat_out: list, order: list) -> list:
     return [first_node[k] for k in layers]
 
 
-class _CompileMetrics(metrics_module.Metric):
-    """The metrics given to compile, as one metric (Keras's "compile_metrics")."""
-
-    def __init__(self, entries: list):
-        super().__init__(name="compile_metrics")
-        self.entries = entries  # (output index, metric)
-
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        targets, preds = _flat(y_true), _flat(y_pred)
-        sample_weight = _host(sample_weight)
-        for k, metric in self.entries:
-            metric.update_state(_host(targets[k]), _host(preds[k]), sample_weight)
-
-    def result(self) -> dict:
-        out = {}
-        for _, metric in self.entries:
-            value = metric.result()
-            out[metric.name] = float(value) if np.ndim(value) == 0 else value
-        return out
-
-    def reset_state(self) -> None:
-        for _, metric in self.entries:
-            metric.reset_state()
-
-
-def _host(value):
-    """A Tensor's array (or an array) for the metrics, which keep their totals on the host: a
-    device array is copied there; anything else passes as it is."""
-    data = value._data if isinstance(value, Tensor) else value
-    if data is None or type(data) is np.ndarray:
-        return data
-    return to_host(data) if type(data) in DEVICE_MODULES else data
-
-
 def _stack_scalars(values: list) -> Tensor:
     return shape.stack([v.reshape(()) for v in values])
-
-
-def _as_list(logs: dict):
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
