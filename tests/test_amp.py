@@ -202,3 +202,28 @@ def test_grad_scaler_misuse_errors_as_torch():
     assert off.scale(loss) is loss and off.get_scale() == 1.0 and off.state_dict() == {}
     with pytest.raises(ValueError, match="growth_factor"):
         GradScaler(growth_factor=1.0)
+
+
+@pytest.mark.parametrize("overflow", [False, True], ids=["finite", "inf-in-one-gradient"])
+def test_unscale_reads_the_device_once_per_step(overflow):
+    """GradScaler.unscale_ checks every gradient for inf/NaN on the device and reads one flag
+    for all of them (torch reads one too), not one per parameter: each read waits for the GPU."""
+    from nerve import strict
+    from nerve.testing import strict_cuda
+
+    with strict_cuda():
+        model = nerve.nn.Sequential(
+            nerve.nn.Linear(4, 8), nerve.nn.ReLU(), nerve.nn.Linear(8, 8), nerve.nn.Linear(8, 2)
+        ).to("cuda")
+        opt = nerve.optim.SGD(model.parameters(), lr=0.1)
+        scaler = GradScaler("cuda", init_scale=4.0)
+        loss = model(nerve.randn(3, 4, device="cuda")).sum()
+        scaler.scale(loss).backward()
+        if overflow:
+            model[2].bias.grad._data[0] = float("inf")
+        before = strict.HOST_READS[0]
+        scaler.unscale_(opt)
+        assert strict.HOST_READS[0] - before == 1  # six gradients, one read
+        scaler.step(opt)
+        scaler.update()
+        assert scaler.get_scale() == (2.0 if overflow else 4.0)

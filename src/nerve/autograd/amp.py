@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from nerve.backend import array_module_of
 from nerve.device import device_of, to_device
 
 # The op lists (registered op names), from torch's autocast op reference.
@@ -348,7 +349,7 @@ class GradScaler:
         if state["stepped"]:
             raise RuntimeError("unscale_() is being called after step().")
         inv = float(np.float32(1.0 / self._scale))  # torch: a float32 reciprocal
-        found = False
+        finite = {}  # array type -> per-gradient "all finite" flags, read once per device
         for group in optimizer.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -357,8 +358,13 @@ class GradScaler:
                 if g.dtype == np.float16:
                     raise ValueError("Attempting to unscale FP16 gradients.")
                 g *= inv
-                if not bool(np.isfinite(g).all()):
-                    found = True
+                finite.setdefault(type(g), []).append(np.isfinite(g).all())
+        found = False
+        for kind, flags in finite.items():
+            if kind is np.ndarray:
+                found |= not all(flags)
+            else:  # one host read for all of a device's gradients, not one per parameter
+                found |= not bool(array_module_of(flags[0]).stack(flags).all())
         state["unscaled"] = True
         state["found_inf"] = found
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as _np
 
 from nerve.strict.array import (
+    HOST_READS,
     Device,
     StrictArray,
     _out,

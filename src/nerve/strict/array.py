@@ -92,6 +92,11 @@ _REDUCTIONS = frozenset(
 )
 
 
+# How many times device values were read on the host (item, float, bool, int, index, tolist,
+# get/asnumpy): each one waits for the GPU on CuPy. Tests read it to count a step's syncs.
+HOST_READS = [0]
+
+
 def _host_error(where: str) -> TypeError:
     return TypeError(
         f"{where}: a host numpy.ndarray cannot be mixed with device arrays (nerve.strict, as "
@@ -162,33 +167,40 @@ class StrictArray:
 
     def get(self, stream=None, order="C", out=None, blocking=True) -> _np.ndarray:
         """A host copy (NumPy), as ``cupy.ndarray.get``."""
+        HOST_READS[0] += 1
         if out is not None:
             out[...] = self._a
             return out
         return _np.array(self._a, order=order, copy=True)
 
     def item(self, *args):
+        HOST_READS[0] += 1
         return self._a.item(*args)
 
     def tolist(self):
+        HOST_READS[0] += 1
         return self._a.tolist()
 
     def tobytes(self, order="C") -> bytes:
         return self._a.tobytes(order)
 
     def __float__(self):
+        HOST_READS[0] += 1
         return float(self._a)
 
     def __int__(self):
+        HOST_READS[0] += 1
         return int(self._a)
 
     def __complex__(self):
         return complex(self._a)
 
     def __bool__(self):
+        HOST_READS[0] += 1
         return bool(self._a)
 
     def __index__(self):
+        HOST_READS[0] += 1
         return self._a.__index__()
 
     def __repr__(self) -> str:
