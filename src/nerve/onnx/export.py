@@ -17,6 +17,7 @@ import numpy as np
 from nerve import nn
 from nerve.autograd.grad_mode import no_grad
 from nerve.autograd.tensor import Tensor
+from nerve.device import to_host
 from nerve.files import atomic_write_bytes
 from nerve.layers.input_layer import InputLayer, substitute
 from nerve.models.model import Model, ModuleModel
@@ -33,7 +34,7 @@ from nerve.onnx._deps import require_onnx, require_onnxruntime
 from nerve.onnx.graph import ExportError, GraphBuilder, Value
 from nerve.onnx.registry import NOT_EXPORTABLE, TRACED, Call, find_converter
 from nerve.onnx.trace import grown_run_failed, trace
-from nerve.quantization.quantize import host_array, host_copy
+from nerve.quantization.quantize import host_copy
 
 MIN_OPSET = 13  # Unsqueeze/Squeeze/Split with their axes as inputs
 DEFAULT_OPSET = 17  # LayerNormalization
@@ -358,7 +359,7 @@ def _axes_spec(spec, name: str, ndim: int) -> dict:
 
 # ----------------------------------------------------------------------------- inputs
 def _array(x) -> np.ndarray:
-    a = host_array(x)  # an example on a GPU is copied to the host
+    a = to_host(x)  # an example on a GPU is copied to the host
     if a.dtype.kind == "f":
         a = a.astype(np.float32)
     elif a.dtype.kind not in "iub":

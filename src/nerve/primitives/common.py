@@ -8,6 +8,7 @@ import numpy as np
 from nerve import backend
 from nerve.autograd.tensor import Tensor, _to_array
 from nerve.backend import array_module_of
+from nerve.device import to_host
 
 
 def as_tensor(x, name: str = "input") -> Tensor:
@@ -301,14 +302,3 @@ def device_special(x, name: str):
 
     fn = getattr(host, name)
     return lambda *args: xp.asarray(fn(*(to_host(a) for a in args)))
-
-
-def to_host(a):
-    """``a`` (an array of either device, or a scalar) as a NumPy array: the explicit copy an op
-    makes when it must read values (sizes, counts) on the host."""
-    if type(a) is np.ndarray:
-        return a
-    xp = array_module_of(a)
-    if xp is np:
-        return np.asarray(a)
-    return xp.asnumpy(a)

@@ -32,15 +32,9 @@ def host_copy(model: Module) -> Module:
     return copy.deepcopy(model, memo) if memo else model
 
 
-def host_array(x):
-    """A Tensor's or an array's values as a NumPy array (a device array copied to the host)."""
-    data = x._data if isinstance(x, Tensor) else x
-    return data if type(data) is np.ndarray else to_host(data)
-
-
 def _batches(data, batch_size: int) -> list:
     if isinstance(data, (np.ndarray, Tensor)):
-        a = host_array(data)
+        a = to_host(data)
         if a.dtype.kind == "f":
             a = a.astype(np.float32)
         return [a[i : i + batch_size] for i in range(0, len(a), batch_size)]
@@ -122,7 +116,7 @@ def quantize(
 
     def observe(module, args):
         x = args[0]
-        data = host_array(x)
+        data = to_host(x)
         r = ranges[id(module)]
         r[0], r[1] = min(r[0], float(data.min())), max(r[1], float(data.max()))
 
@@ -132,7 +126,7 @@ def quantize(
         with no_grad():
             for batch in batches:
                 inputs = batch if isinstance(batch, (tuple, list)) else (batch,)
-                qmodel(*[Tensor._wrap(host_array(b)) for b in inputs])
+                qmodel(*[Tensor._wrap(to_host(b)) for b in inputs])
     finally:
         for h in hooks:
             h.remove()
