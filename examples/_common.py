@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 
 
