@@ -634,11 +634,8 @@ def test_bench_compile_smoke(capsys, tmp_path):
     assert "random data" in out  # no Fashion-MNIST in tmp_path: seeded random images
 
 
-# Keras's BatchNormalization updates its moving statistics with NumPy after the op (layers/
-# normalization.py), where no recorder can see it: those models fit eagerly, with the warning.
-KERAS_BN_RECIPES = ("cnn-bn", "resnet")
-
-
+# Keras's BatchNormalization (cnn-bn, resnet) updates its moving statistics inside the op, so
+# those models compile too: no fallback, and the moving statistics equal eager's.
 @pytest.mark.parametrize("name", ["mlp", "cnn-bn", "lstm", "transformer", "resnet"])
 def test_recipe_models_jit_fit_equals_eager(name):
     from nerve import losses
@@ -667,11 +664,7 @@ def test_recipe_models_jit_fit_equals_eager(name):
         assert same(w_e, w_f)
     info = fast.__dict__["_jit_plans"]["train"].cache_info()
     messages = [str(w.message) for w in caught if "nerve.compile" in str(w.message)]
-    if name in KERAS_BN_RECIPES:
-        assert len(messages) == 1 and "outside nerve's ops" in messages[0]
-        assert info["fallbacks"] > 0
-    else:
-        assert not messages and info["hits"] > 0 and info["fallbacks"] == 0
+    assert not messages and info["hits"] > 0 and info["fallbacks"] == 0
 
 
 @pytest.mark.parametrize("cls", [DataDependent, ViewSeesInPlace])

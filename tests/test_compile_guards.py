@@ -16,6 +16,7 @@ from nerve.autograd.function import Function
 from nerve.compiler import compile as nerve_compile
 from nerve.compiler.plan import _IN_PLACE, _in_place_step
 from nerve.nn import module as nn_module
+from nerve.primitives.activation import ReLU
 
 
 def same(a, b) -> bool:
@@ -77,7 +78,7 @@ def test_in_place_step_never_writes_into_an_input_view():
     def forward(vals):
         vals[2] = np.maximum(vals[1], 0)
 
-    step = _in_place_step(_IN_PLACE["relu"], 1, 2, (1,), forward)
+    step = _in_place_step(_IN_PLACE[ReLU], 1, 2, (1,), forward)
     vals = [None, x.reshape(-1), None, [x]]  # the input's slot already freed; a view of it
     step(vals)
     assert np.array_equal(x, before) and np.array_equal(vals[2], np.maximum(before, 0).ravel())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 # registers "sync_batch_norm" (a process of its own is a world of one: plain training batch norm)
 from nerve.distributed.sync_batchnorm import SyncBatchNormFunction
+from nerve.nn.functional.normalization import keras_batch_norm
 from op_db import ErrorSample, Sample, positive, rand, randn
 
 N, C = 6, 4
@@ -98,6 +99,18 @@ SAMPLES = {
             lambda m, x, w: m.F.batch_norm(x, None, None, w, training=True, eps=1e-3),
             (X3, W),
             desc="3d-train-no-running-weight-only",
+        ),
+        # Keras BatchNormalization's training step: batch_norm with Keras's moving-statistics
+        # update inside the op (its outputs and gradients are torch's training batch norm; the
+        # update itself is checked against Keras in tests/test_compile_keras_bn.py)
+        Sample(
+            lambda m, x, rm, rv, w, b: keras_batch_norm(x, rm, rv, w, b, 0.99, 1e-3),
+            (X4, RM, RV, W, B),
+            grad=(0, 3, 4),
+            torch_fn=lambda m, x, rm, rv, w, b: m.F.batch_norm(
+                x, rm, rv, w, b, training=True, eps=1e-3
+            ),
+            desc="4d-train-keras-moving-statistics",
         ),
         Sample(
             lambda m, x, rm, rv, b: m.F.batch_norm(x, rm, rv, bias=b, training=True, momentum=0.3),

@@ -5,11 +5,13 @@ as ``Function.apply`` does under no_grad), in the recorded order, and drops each
 array after its last use (so the plan holds no more memory than eager). Peepholes cut
 allocations and Python where the result stays bit-identical. The only preallocated memory: a
 Linear with a 2-D input whose output is an intermediate of at most 64 KiB (not an output, not
-shared by a view) writes it into a buffer the plan keeps (the same BLAS call, with ``out=``).
-The "fused epilogue" is no new kernel: the bias added in place after the GEMM (as eager does),
-and a ReLU, tanh or sigmoid run in place on its input when that input is dead afterwards, is
-an op's own array (not a view, not a plan input) and shares no memory with another value, a
-parameter or a constant; a result in a kept buffer is never handed out, not even as a view.
+shared by a view) writes it into a buffer the plan keeps. The "fused epilogue" is no new
+kernel: the bias added in place after the GEMM (as eager does), and a ReLU, tanh or sigmoid run
+in place on its input when that input is dead afterwards, is an op's own array (not a view, not
+a plan input) and shares no memory with another value, a parameter or a constant; a result in
+a kept buffer is never handed out, not even as a view. Each peephole calls the op's own kernel
+with an ``out=`` array (``linear_out``, ``relu_out``, ``tanh_out``, ``sigmoid_out``: the
+functions the ops' forwards call), never a copy of its math, so it stays bit-identical.
 Each step is a closure made once, so a call is a loop over closures.
 
 A train plan keeps the nodes whose inputs want a gradient (``needs_input_grad`` as recorded),
@@ -29,6 +31,8 @@ import numpy as np
 from nerve.autograd import engine
 from nerve.autograd.engine import unbroadcast
 from nerve.autograd.tensor import Tensor
+from nerve.nn.functional.linear import linear_out
+from nerve.primitives.activation import ReLU, Sigmoid, Tanh, relu_out, sigmoid_out, tanh_out
 
 _NO_GRAD = [[False] * n for n in range(64)]
 
@@ -141,39 +145,10 @@ def _args(refs, vals):
     return [_arg(code, p, vals) for code, p in refs]
 
 
-_ZEROS: dict = {}
-_BLOCK = 8192
-
-
-def _relu_(x: np.ndarray) -> np.ndarray:
-    if x.size <= 4096 or not x.flags.c_contiguous:
-        return np.maximum(x, 0, out=x)
-    # NumPy's maximum against an array of zeros runs 1.5-3x faster than against the scalar 0
-    zeros = _ZEROS.get(x.dtype)
-    if zeros is None:
-        zeros = _ZEROS[x.dtype] = np.zeros(_BLOCK, x.dtype)
-    flat = x.reshape(-1)
-    for start in range(0, flat.size, _BLOCK):
-        part = flat[start : start + _BLOCK]
-        np.maximum(part, zeros[: part.size], out=part)
-    return x
-
-
-def _tanh_(x: np.ndarray) -> np.ndarray:
-    return np.tanh(x, out=x)
-
-
-def _sigmoid_(x: np.ndarray) -> np.ndarray:
-    # the ops of nerve.primitives.activation._sigmoid, on x's own memory
-    np.negative(x, out=x)
-    with np.errstate(over="ignore"):
-        np.exp(x, out=x)
-    x += 1
-    return np.divide(1, x, out=x)
-
-
-# elementwise activations that a plan may run in place when their input is dead afterwards
-_IN_PLACE = {"relu": _relu_, "tanh": _tanh_, "sigmoid": _sigmoid_}
+# Op class -> the op's own forward kernel with ``out=`` (nerve.primitives.activation), for the
+# elementwise activations a plan may run in place when their input is dead afterwards: the
+# function the op's forward calls, never a copy of its math.
+_IN_PLACE = {ReLU: relu_out, Tanh: tanh_out, Sigmoid: sigmoid_out}
 
 
 # Outputs of at most this many bytes get a buffer the plan keeps from call to call: at batch 1
@@ -182,34 +157,13 @@ _IN_PLACE = {"relu": _relu_, "tanh": _tanh_, "sigmoid": _sigmoid_}
 _KEPT_BUFFER_BYTES = 64 * 1024
 
 
-def _linear_kernel(x_shape: tuple, w_shape: tuple, dtype, with_bias: bool):
-    """Linear.forward on a kept output buffer: the same BLAS call (gemv for one row, gemm
-    otherwise) and the same in-place bias add, so the result is bit-identical."""
+def _linear_buffer(x_shape: tuple, w_shape: tuple, dtype) -> np.ndarray | None:
+    """The kept output buffer of a Linear with a 2-d input (None: the output is too large),
+    written by Linear's own kernel (``linear_out``), so the result is bit-identical."""
     rows = int(np.prod(x_shape[:-1]))
-    out_shape = (*x_shape[:-1], w_shape[0])
     if len(x_shape) != 2 or rows * w_shape[0] * np.dtype(dtype).itemsize > _KEPT_BUFFER_BYTES:
         return None
-    buf = np.empty((rows, w_shape[0]), dtype)
-    row = buf[0]
-
-    if rows == 1:
-
-        def kernel(x, w, b):
-            np.matmul(w, x[0], out=row)
-            if with_bias:
-                np.add(buf, b, out=buf)
-            return buf
-
-    else:
-
-        def kernel(x, w, b):
-            np.matmul(x, w.T, out=buf)
-            if with_bias:
-                np.add(buf, b, out=buf)
-            return buf
-
-    kernel.out_shape = out_shape
-    return kernel
+    return np.empty((rows, w_shape[0]), dtype)
 
 
 class InferencePlan(_Plan):
@@ -218,7 +172,7 @@ class InferencePlan(_Plan):
     def __init__(self, recording):
         super().__init__(recording, keep=())
         # Linear ops whose output is a small intermediate that no view shares: a kept buffer,
-        # written by the same BLAS call (see _linear_kernel).
+        # written by Linear's own kernel (see _linear_buffer).
         outputs = set(_output_values(self.output_refs, []))
         self.kernels = {}
         kept = set()  # values that live in a kept buffer
@@ -234,16 +188,16 @@ class InferencePlan(_Plan):
             shape, dtype = recording.shapes.get(xs), recording.dtypes.get(xs)
             if shape is None or w._data.dtype != dtype:
                 continue
-            kernel = _linear_kernel(shape, w._data.shape, dtype, bk == "p")
-            if kernel is not None:
-                self.kernels[i] = kernel
+            buf = _linear_buffer(shape, w._data.shape, dtype)
+            if buf is not None:
+                self.kernels[i] = (linear_out, buf)
                 kept.add(out)
         # Peephole: an activation whose input is an op's own array (no view, no alias, not a
         # plan input) that no later op reads writes its result over that input; never where
         # that would hand a kept buffer out as a result.
         self.in_place = {}
         for i, (_cls, refs, params, _dyn, outs, _tup, frees) in enumerate(self.steps):
-            kernel = _IN_PLACE.get(getattr(_cls, "op_name", None))
+            kernel = _IN_PLACE.get(_cls)
             if kernel is None or len(refs) != 1 or params or refs[0][0] != _VALUE:
                 continue
             k = refs[0][1]
@@ -265,7 +219,8 @@ class InferencePlan(_Plan):
         for i, step in enumerate(self.steps):
             _cls, refs, _params, _dyn, outs, _tup, frees = step
             if i in self.kernels:
-                program.append(_kernel_step(self.kernels[i], refs, outs[0], frees))
+                kernel, buf = self.kernels[i]
+                program.append(_kernel_step(kernel, buf, refs, outs[0], frees))
             elif i in self.in_place:
                 kernel, k = self.in_place[i]
                 program.append(_in_place_step(kernel, k, outs[0], frees, _forward_step(*step)))
@@ -342,11 +297,12 @@ def _forward_step(cls, refs, params, dyn, outs, tuple_out, frees):
     return step
 
 
-def _kernel_step(kernel, refs, out, frees):
+def _kernel_step(kernel, buf, refs, out, frees):
+    """A Linear into its kept buffer: ``kernel(x, weight, bias, buf)``."""
     (_, xk), (_, w), (_, b) = refs
 
     def step(vals):
-        vals[out] = kernel(vals[xk], w._data, None if b is None else b._data)
+        vals[out] = kernel(vals[xk], w._data, None if b is None else b._data, buf)
         for k in frees:
             vals[k] = None
 
@@ -374,7 +330,7 @@ def _in_place_step(kernel, k, out, frees, fallback):
             if any(_root(x) is root for x in vals[-1] if isinstance(x, np.ndarray)):
                 fallback(vals)
                 return
-        vals[out] = kernel(a)
+        vals[out] = kernel(a, a)
         for f in frees:
             vals[f] = None
 

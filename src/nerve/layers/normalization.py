@@ -19,6 +19,7 @@ from nerve.layers.core import (
     serialize_regularizer,
 )
 from nerve.nn import functional as F
+from nerve.nn.functional.normalization import keras_batch_norm
 from nerve.primitives import shape as shape_ops
 from nerve.primitives.common import as_tensor
 
@@ -179,7 +180,11 @@ class BatchNormalization(Layer):
                     f"BatchNormalization layer {self.name!r}: training needs more than one value "
                     f"per feature to take batch statistics, got input of shape {x.shape}"
                 )
-            out = self._train_step(xv, gamma, beta)
+            # the moving statistics are updated inside the op (Keras's formula), where a
+            # compiled plan (jit_compile=True) replays the update
+            out = keras_batch_norm(
+                xv, self.moving_mean, self.moving_variance, gamma, beta, self.momentum, self.epsilon
+            )
         else:
             out = F.batch_norm(
                 xv, self.moving_mean, self.moving_variance, gamma, beta, False, eps=self.epsilon
@@ -187,24 +192,6 @@ class BatchNormalization(Layer):
         if perm is not None:
             return shape_ops.permute(out, np.argsort(perm).tolist())
         return shape_ops.reshape(out, x.shape)
-
-    def _train_step(self, xv, gamma, beta):
-        # F.batch_norm's own running update is torch's (unbiased variance, other momentum).
-        # With momentum 1 it writes the batch mean and the unbiased batch variance into fresh
-        # buffers instead, with no second pass over the data; Keras's update is applied here.
-        moving_mean, moving_var = self.moving_mean._data, self.moving_variance._data
-        batch_mean = np.zeros_like(moving_mean)
-        batch_var = np.zeros_like(moving_var)
-        out = F.batch_norm(xv, batch_mean, batch_var, gamma, beta, True, 1.0, self.epsilon)
-        count = xv._data.size // xv.shape[1]
-        t = moving_var.dtype.type
-        batch_var *= t((count - 1) / count)  # unbiased -> biased (population) variance
-        m = t(self.momentum)
-        moving_mean *= m
-        moving_mean += batch_mean * (t(1.0) - m)
-        moving_var *= m
-        moving_var += batch_var * (t(1.0) - m)
-        return out
 
     def compute_mask(self, inputs, mask=None):
         return input_mask(inputs, mask)

@@ -32,9 +32,24 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- activations
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) in x's dtype; exp overflows to inf for very negative x, giving 0."""
-    e = np.empty_like(x)  # out= keeps 0-d results arrays
+# ReLU, sigmoid and tanh have their forward in a function that writes into a given array
+# (``out``, which may be ``x`` itself): the op's forward calls it with a fresh array and a
+# compiled plan (nerve.compiler.plan) calls it over a dead intermediate, so both run one
+# kernel and give the same bits.
+
+
+def sigmoid_out(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """1 / (1 + exp(-x)) in x's dtype, written into ``out`` (x's shape and dtype; may be x
+    itself) or into a new array; exp overflows to inf for very negative x, giving 0.
+
+    Args:
+        x: a floating-point array.
+        out: where the result goes, or None for a new array of x's layout.
+
+    Returns:
+        ``out`` (the new array when None was given).
+    """
+    e = np.empty_like(x) if out is None else out  # out= keeps 0-d results arrays
     np.negative(x, out=e)
     with np.errstate(over="ignore"):
         np.exp(e, out=e)
@@ -58,21 +73,52 @@ def _relu_into(x: np.ndarray, out: np.ndarray) -> None:
         np.maximum(x[start:stop], zeros[: stop - start], out=out[start:stop])
 
 
+def relu_out(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """max(x, 0) written into ``out`` (x's shape and dtype; may be x itself) or into a new
+    array of x's memory order.
+
+    Args:
+        x: an array.
+        out: where the result goes, or None for a new array.
+
+    Returns:
+        ``out`` (the new array when None was given).
+    """
+    # Below 4096 elements the scalar maximum's fixed cost is the smallest; the blocks of zeros
+    # are host memory, so a device array takes the plain maximum. Not split over threads: one
+    # core already saturates the memory bandwidth here (4M elements: 1.42 ms on one thread,
+    # 1.41 ms on two; benchmarks/bench_threads.py).
+    if x.size > 4096 and type(x) is np.ndarray:
+        dest = np.empty_like(x) if out is None else out  # x's memory order
+        flat = flat_memory(x, dest)
+        if flat is not None:
+            _relu_into(*flat)
+            return dest
+        return np.maximum(x, 0, out=dest)
+    if out is None:
+        return np.maximum(x, 0)
+    return np.maximum(x, 0, out=out)
+
+
+def tanh_out(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """tanh(x) written into ``out`` (x's shape and dtype; may be x itself) or a new array.
+
+    Args:
+        x: a floating-point array.
+        out: where the result goes, or None for a new array.
+
+    Returns:
+        ``out`` (the new array when None was given).
+    """
+    if out is None:
+        return np.tanh(x)
+    return np.tanh(x, out=out)
+
+
 @register("relu")
 class ReLU(Function):
     def forward(self, x):
-        flat = None
-        # below 4096 the scalar maximum's fixed cost is the smallest; the blocks of zeros are
-        # host memory, so a device array takes the plain maximum
-        if x.size > 4096 and type(x) is np.ndarray:
-            out = np.empty_like(x)  # x's memory order
-            flat = flat_memory(x, out)
-        # Not split over threads: one core already saturates the memory bandwidth here (4M
-        # elements: 1.42 ms on one thread, 1.41 ms on two; benchmarks/bench_threads.py).
-        if flat is None:
-            out = np.maximum(x, 0)
-        else:
-            _relu_into(*flat)
+        out = relu_out(x)
         self.out = out  # backward reads the output, not the input
         return out
 
@@ -101,7 +147,7 @@ def _relu_grad_into(g: np.ndarray, out: np.ndarray, dx: np.ndarray) -> None:
 @register("sigmoid")
 class Sigmoid(Function):
     def forward(self, x):
-        self.out = _sigmoid(x)
+        self.out = sigmoid_out(x)
         return self.out
 
     def backward(self, g):
@@ -114,7 +160,7 @@ class Sigmoid(Function):
 @register("tanh")
 class Tanh(Function):
     def forward(self, x):
-        self.out = np.tanh(x)
+        self.out = tanh_out(x)
         return self.out
 
     def backward(self, g):
@@ -297,7 +343,7 @@ def erf_array(x: np.ndarray) -> np.ndarray:
 class SiLU(Function):
     def forward(self, x):
         self.x = x
-        self.s = _sigmoid(x)
+        self.s = sigmoid_out(x)
         return x * self.s
 
     def backward(self, g):
@@ -324,7 +370,7 @@ class Softplus(Function):
 
     def backward(self, g):
         bx = self.x if self.beta == 1 else self.x * self.beta
-        d = _sigmoid(bx)
+        d = sigmoid_out(bx)
         np.putmask(d, bx > self.threshold, 1)
         d *= g
         return d

@@ -3,6 +3,8 @@ layout): each one fused op with one matmul per gradient in backward."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from nerve.autograd import amp
 from nerve.autograd.amp import ACTIVE as _AUTOCAST
 from nerve.autograd.function import Function
@@ -13,6 +15,35 @@ from nerve.primitives.common import as_tensor
 __all__ = ["dense", "linear"]
 
 
+def linear_out(x2, weight, bias, out=None):
+    """``x2 @ weight.T + bias`` for a 2-d ``x2``, written into ``out`` or into a new array.
+
+    Linear's forward, and what a compiled plan (nerve.compiler.plan) calls with a buffer it
+    keeps: one kernel, so both give the same bits.
+
+    Args:
+        x2: (rows, in_features).
+        weight: (out_features, in_features).
+        bias: (out_features,) or None.
+        out: a C-contiguous (rows, out_features) array of x2's dtype, or None.
+
+    Returns:
+        ``out`` (the new array when None was given).
+    """
+    if x2.shape[0] == 1:  # one row: BLAS's gemv, 2x faster than a 1-row gemm
+        if out is None:
+            out = (weight @ x2[0])[None]
+        else:
+            np.matmul(weight, x2[0], out=out[0])
+    elif out is None:
+        out = x2 @ weight.T  # BLAS reads the transposed view directly; no copy of W
+    else:
+        np.matmul(x2, weight.T, out=out)
+    if bias is not None:
+        out += bias
+    return out
+
+
 @register("linear")
 class Linear(Function):
     """y = x @ W.T + b over the last dim of x; every leading dim is flattened into one batch."""
@@ -20,12 +51,7 @@ class Linear(Function):
     def forward(self, x, weight, bias):
         need_x, need_w, _ = self.needs_input_grad
         x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-        if x2.shape[0] == 1:
-            out = (weight @ x2[0])[None]  # one row: BLAS's gemv, 2x faster than a 1-row gemm
-        else:
-            out = x2 @ weight.T  # BLAS reads the transposed view directly; no copy of W
-        if bias is not None:
-            out += bias
+        out = linear_out(x2, weight, bias)
         self.x2 = x2 if need_w else None
         self.weight = weight if need_x else None
         self.x_shape = x.shape

@@ -89,9 +89,17 @@ def _unrows(v: np.ndarray, layout) -> np.ndarray:
     return v.reshape(tshape).transpose(tuple(np.argsort(order).tolist()))
 
 
-def _update_running(running: np.ndarray, value: np.ndarray, momentum: float) -> None:
-    """running = (1 - momentum) * running + momentum * value, in place (torch's convention)."""
+def _update_running(
+    running: np.ndarray, value: np.ndarray, momentum: float, keras: bool = False
+) -> None:
+    """running = (1 - momentum) * running + momentum * value, in place (torch's convention);
+    with ``keras``, Keras's: running * momentum + value * (1 - momentum), the momentum the old
+    value's weight and ``1 - momentum`` taken in Python floats as Keras does."""
     t = running.dtype.type
+    if keras:
+        running *= t(momentum)
+        running += value.astype(running.dtype, copy=False) * t(1.0 - momentum)
+        return
     running *= t(1.0 - momentum)
     running += t(momentum) * value.astype(running.dtype, copy=False)
 
@@ -102,12 +110,24 @@ class BatchNorm(Function):
     """Per-channel normalization of (N, C, *) over every axis but C.
 
     Inputs: x, weight, bias (differentiable), running_mean, running_var (buffers, read in eval and
-    updated in place in training).
+    updated in place in training: torch's update, or with ``keras_update`` Keras's, whose
+    ``momentum`` weighs the old value and whose variance is the biased one).
     """
 
     differentiable = (0, 1, 2)
 
-    def forward(self, x, weight, bias, running_mean, running_var, training, momentum, eps):
+    def forward(
+        self,
+        x,
+        weight,
+        bias,
+        running_mean,
+        running_var,
+        training,
+        momentum,
+        eps,
+        keras_update=False,
+    ):
         need_x, need_w, _ = self.needs_input_grad[:3]
         c = x.shape[1]
         xv, self.layout = _channel_rows(x)
@@ -136,9 +156,11 @@ class BatchNorm(Function):
         var = np.einsum(f"{spec},{spec}->c", xhat, xhat)
         var *= t(1.0 / count)
         if running_mean is not None:
-            _update_running(running_mean, mean, momentum)
+            _update_running(running_mean, mean, momentum, keras_update)
         if running_var is not None:
-            _update_running(running_var, var * t(count / (count - 1)), momentum)
+            # torch keeps the unbiased batch variance, Keras the biased one
+            stat = var if keras_update else var * t(count / (count - 1))
+            _update_running(running_var, stat, momentum, keras_update)
         invstd = _invstd(var, eps)
         xhat *= invstd.reshape(pshape)
         out = _affine_out(xhat, weight, bias, pshape)
@@ -229,6 +251,44 @@ def batch_norm(
     >>> y.shape, bool((rm._data != 0).all())
     ((8, 3), True)
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def keras_batch_norm(input, moving_mean, moving_variance, gamma, beta, momentum, epsilon):
+    """Training-mode batch norm whose moving statistics follow Keras (``layers.
+    BatchNormalization`` in training): normalized by the batch mean and biased variance, and
+    ``moving = moving * momentum + batch_stat * (1 - momentum)`` in place, both statistics
+    biased. The update runs inside the op, so a compiled plan replays it.
+
+    Args:
+        input: (N, C) or (N, C, *).
+        moving_mean, moving_variance: (C,) Tensors, updated in place.
+        gamma, beta: (C,) affine parameters or None.
+        momentum: the old moving value's weight (Keras's 0.99).
+        epsilon: added to the variance.
+
+    Returns:
+        A tensor of the input's shape.
+
+    Raises:
+        ValueError: as :func:`batch_norm` in training.
+
+    >>> import nerve
+    >>> from nerve.nn.functional.normalization import keras_batch_norm
+    >>> mean, var = nerve.zeros(2), nerve.ones(2)
+    >>> x = nerve.tensor([[0.0, 1.0], [2.0, 3.0]])
+    >>> y = keras_batch_norm(x, mean, var, None, None, momentum=0.5, epsilon=1e-3)
+    >>> mean.tolist(), var.tolist()  # batch means 1, 2; biased variances 1, 1
+    ([0.5, 1.0], [1.0, 1.0])
+    """
+    return _batch_norm(
+        input, moving_mean, moving_variance, gamma, beta, True, momentum, epsilon, True
+    )
+
+
+def _batch_norm(
+    input, running_mean, running_var, weight, bias, training, momentum, eps, keras_update=False
+) -> Tensor:
     x = as_tensor(input, "batch_norm")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must be (N, C) or (N, C, *), got shape {x.shape}")
@@ -266,10 +326,19 @@ def batch_norm(
             training=bool(training),
             momentum=float(momentum),
             eps=float(eps),
+            keras_update=keras_update,
         )
         return out.half()
     return BatchNorm.apply(
-        x, w, b, rm, rv, training=bool(training), momentum=float(momentum), eps=float(eps)
+        x,
+        w,
+        b,
+        rm,
+        rv,
+        training=bool(training),
+        momentum=float(momentum),
+        eps=float(eps),
+        keras_update=keras_update,
     )
 
 
