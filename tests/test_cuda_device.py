@@ -204,14 +204,34 @@ def test_memory_allocated_follows_device_arrays(cuda):
     nerve.cuda.empty_cache()
 
 
-def test_cuda_without_a_backend_says_so():
-    assert not nerve.cuda.is_available()
+@pytest.fixture
+def no_cuda():
+    """A machine without a CUDA backend, on any machine: a real GPU's (CuPy's) is hidden."""
+    from nerve.device import hidden_backend
+
+    with hidden_backend("cuda"):
+        yield
+
+
+def test_cuda_without_a_backend_says_so(no_cuda):
+    assert not nerve.cuda.is_available() and nerve.cuda.device_count() == 0
     with pytest.raises(RuntimeError, match="not available"):
         nerve.ones(2).cuda()
     with pytest.raises(RuntimeError, match="not available"):
         nn.Linear(2, 2).to("cuda")
     with pytest.raises(RuntimeError, match="not available"):
         nerve.cuda.Event()
+    with pytest.raises(RuntimeError, match=r"synchronize\(\): device 'cuda' is not available"):
+        nerve.cuda.synchronize()
+
+
+def test_hiding_the_backend_puts_it_back(cuda):
+    from nerve.device import hidden_backend
+
+    with hidden_backend("cuda"):
+        assert not nerve.cuda.is_available()
+    assert nerve.cuda.is_available()
+    assert _on_device(nerve.ones(2).cuda(), cuda)
 
 
 # ---------------------------------------------------------------------------- modules, training
@@ -336,7 +356,7 @@ def test_checkpoint_of_a_device_model_and_optimizer_saves(cuda):
     assert type(back["model"]["0.weight"]) is cuda.StrictArray
 
 
-def test_map_location_cuda_without_a_device_is_an_error():
+def test_map_location_cuda_without_a_device_is_an_error(no_cuda):
     buffer = io.BytesIO()
     nerve.save(nn.Linear(2, 2).state_dict(), buffer)
     buffer.seek(0)
@@ -354,6 +374,7 @@ def test_gpu_check_dry_run_on_the_strict_backend(tmp_path, torch):
     sys.path.insert(0, str(root))
     from benchmarks import gpu_check
 
+    real = nerve.cuda.is_available()  # a GPU machine's CuPy
     status = gpu_check.main(
         ["--strict", "--quick", "--only", "epoch,bench", "--out", str(tmp_path)]
     )
@@ -363,7 +384,7 @@ def test_gpu_check_dry_run_on_the_strict_backend(tmp_path, torch):
     epoch = report["sections"]["epoch"]
     assert epoch["nerve"]["images"] == 256 and 0 <= epoch["nerve"]["test_accuracy"] <= 1
     assert set(report["sections"]["bench"]["rows"]) == {"mlp", "infer_mlp_b1024"}
-    assert not nerve.cuda.is_available()  # the strict backend is off again
+    assert nerve.cuda.is_available() is real  # the strict backend is off again
 
 
 def test_gpu_check_without_a_gpu_says_what_is_missing(tmp_path, capsys):
@@ -390,7 +411,7 @@ def test_a_cpu_scalar_beside_device_tensors_gets_its_gradient_on_the_cpu(cuda):
     np.testing.assert_array_equal(x.grad.numpy(force=True), [3.0, 3.0])
 
 
-def test_the_error_says_why_an_installed_cupy_gave_no_device(monkeypatch):
+def test_the_error_says_why_an_installed_cupy_gave_no_device(monkeypatch, no_cuda):
     """CuPy installed but the driver failing: the message says so instead of only asking to
     pip install nerve[cuda]."""
     import sys

@@ -21,6 +21,9 @@ from nerve.device import to_host
 from nerve.models.training import default_keras_device, keras_device
 from nerve.testing import assert_close, strict_cuda
 
+# what nerve does without a GPU: on a GPU machine these run with CUDA hidden (conftest)
+pytestmark = pytest.mark.no_cuda
+
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((40, 5)).astype(np.float32)
 Y_REG = RNG.standard_normal((40, 3)).astype(np.float32)

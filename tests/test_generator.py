@@ -6,6 +6,9 @@ import pytest
 import nerve
 from nerve.utils.data import DataLoader, TensorDataset, random_split
 
+# what nerve does without a GPU: on a GPU machine these run with CUDA hidden (conftest)
+pytestmark = pytest.mark.no_cuda
+
 
 def test_a_seeded_generator_repeats_its_draws():
     g = nerve.Generator().manual_seed(42)

@@ -2,7 +2,7 @@
 one (see :mod:`nerve.cuda`) and as a CPU-only torch does when there is none.
 
 >>> import nerve
->>> nerve.accelerator.current_accelerator() is None
+>>> (nerve.accelerator.current_accelerator() is None) == (not nerve.accelerator.is_available())
 True
 """
 

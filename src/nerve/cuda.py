@@ -9,14 +9,15 @@ RuntimeError that says so. Under ``nerve.testing.strict_cuda()`` the strict test
 (one device).
 
 >>> import nerve
->>> "cuda" if nerve.cuda.is_available() else "cpu"
-'cpu'
+>>> device = "cuda" if nerve.cuda.is_available() else "cpu"
+>>> nerve.ones(2, device=device).device.type == device
+True
 """
 
 from __future__ import annotations
 
 from nerve import backend
-from nerve.device import as_device, backend_module, device, unavailable_message
+from nerve.device import as_device, backend_module, check_pending, device, unavailable_message
 from nerve.device import device_count as _device_count
 
 # Peak bytes held by the pool (CuPy has no peak counter: nerve's allocator hook keeps it).
@@ -87,14 +88,17 @@ def set_device(device) -> None:
 
 
 def synchronize(device=None) -> None:
-    """Wait for the CUDA device to finish its queued work.
+    """Wait for the CUDA device to finish its queued work, and read the device-side checks the
+    ops queued (an index out of range...), as CUDA reports its device-side asserts here.
 
     Raises:
         RuntimeError: there is no CUDA device.
+        Exception: a queued device-side check failed (the error of the op that queued it).
     """
     module = _module("synchronize()")
     module.cuda.Device(_index(device, "synchronize()")).synchronize()
     _sample_peak()
+    check_pending()
 
 
 def _properties(device, what: str) -> dict:

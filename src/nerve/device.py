@@ -8,9 +8,15 @@ while :func:`nerve.testing.strict_cuda` is on. Without one, asking for "cuda" is
 
 The array type of each backend is registered in ``backend.DEVICE_MODULES``; that is how an op
 finds its array module from its inputs (:func:`nerve.backend.array_module_of`).
+
+Ops that check device data (indices in range) queue the check (:func:`check_on_sync`) and it is
+read with the next copy to the host, as CUDA's device-side asserts: a step waits once.
 """
 
 from __future__ import annotations
+
+import contextlib
+import threading
 
 import numpy as np
 
@@ -179,6 +185,37 @@ def drop_backend(kind: str, array_type) -> None:
     """Undo :func:`use_backend` (tensors made on it keep their arrays)."""
     _backends.pop(kind, None)
     backend.DEVICE_MODULES.pop(array_type, None)
+    # the checks of a backend that went away can no longer be read (nor mean anything)
+    with _pending_lock:
+        _pending[:] = [c for c in _pending if type(c[0]) is not array_type]
+
+
+@contextlib.contextmanager
+def hidden_backend(kind: str = "cuda"):
+    """Inside the block, device type ``kind`` has no backend, as on a machine without a GPU;
+    the real one (CuPy), when loaded, comes back afterwards. Tests of what nerve says without
+    a device use it, so they hold on GPU machines too.
+
+    >>> import nerve
+    >>> with hidden_backend("cuda"):
+    ...     nerve.cuda.is_available()
+    False
+    """
+    check_pending()  # its flags could not be read inside the block
+    module = backend_module(kind)  # looked for now, so that nothing looks for it inside
+    types = [t for t, m in backend.DEVICE_MODULES.items() if m is module]
+    problem = _cupy_problem[0]
+    if module is not None:
+        for t in types:
+            drop_backend(kind, t)
+    _cupy_problem[0] = None
+    try:
+        yield
+    finally:
+        _cupy_problem[0] = problem
+        if module is not None:
+            for t in types:
+                use_backend(kind, module, t)
 
 
 def backend_module(kind: str = "cuda"):
@@ -238,7 +275,7 @@ def to_device(array, dest: device, non_blocking: bool = False):
     if dest.type == "cpu":
         if src.type == "cpu":
             return array
-        return backend.DEVICE_MODULES[type(array)].asnumpy(array)
+        return host_copy(array)
     index = dest.index if dest.index is not None else _current_index(dest.type)
     if src.type == dest.type and src.index == index:
         return array
@@ -256,8 +293,9 @@ def to_host(value):
     """A Tensor's or an array's values as a NumPy array: a device array is copied to the host
     (explicitly, as CuPy asks); host data is ``np.asarray`` of it (a Tensor shares memory)."""
     data = getattr(value, "_data", value)  # a Tensor's array
-    module = backend.DEVICE_MODULES.get(type(data))
-    return np.asarray(data) if module is None else module.asnumpy(data)
+    if backend.DEVICE_MODULES.get(type(data)) is None:
+        return np.asarray(data)
+    return host_copy(data)
 
 
 # Host arrays of asynchronous host-to-device copies, with an event recorded after each copy:
@@ -308,3 +346,108 @@ def get_default_device() -> device:
     device(type='cpu')
     """
     return _default
+
+
+# ---------------------------------------------------------------- deferred device checks
+# An op that checks its input against values held on a device (an index in range, a class
+# target below C) would make the host wait for the device on every call if it read the answer at
+# once. As CUDA's device-side asserts in torch, it queues the device-side flag instead, and the
+# flags are read together, in the same copy as the data, where the host waits anyway: a copy to
+# the host (item, tolist, cpu, numpy(force=True), to_host, printing) and nerve.cuda.synchronize().
+# Values computed between a bad op and that point may be garbage, as in torch; the error names
+# the op. On the CPU the ops check at once and never come here.
+_pending: list = []  # (bad: a 0-d bool device array, raise_error, values: device arrays)
+_pending_lock = threading.Lock()  # ops on several threads (the recurrent and data threads)
+_MAX_PENDING = 256  # a loop that never syncs still reads its flags once per this many checks
+
+
+def check_on_sync(bad, raise_error, *values) -> None:
+    """Queue a check of data on a device, to be read at the next synchronization point.
+
+    Args:
+        bad: a 0-d boolean array on the device, True when the op was given bad input.
+        raise_error: called with host (NumPy) copies of ``values`` when ``bad`` is read True;
+            it raises the op's error, the same one the op raises at once on the CPU.
+        *values: device arrays the error message needs (small ones: the offending min, max).
+    """
+    if type(bad) not in backend.DEVICE_MODULES:  # host values: nothing to wait for
+        if bad:
+            raise_error(*values)
+        return
+    with _pending_lock:
+        _pending.append((bad, raise_error, values))
+    if len(_pending) >= _MAX_PENDING:
+        check_pending()
+
+
+def check_pending() -> None:
+    """Read the flags of the queued device checks (one copy per device) and raise the error of
+    the first failing one; the queue is empty afterwards.
+
+    Raises:
+        Exception: the error of the first queued op whose device-side check failed.
+    """
+    if _pending:
+        _read_checked(None)
+
+
+def host_copy(array) -> np.ndarray:
+    """A device array copied to the host (NumPy), the queued checks' flags read in the same
+    copy: one wait for the device, as the copy alone.
+
+    Raises:
+        Exception: a queued device check failed (the error of the op that queued it).
+    """
+    if not _pending:
+        return backend.DEVICE_MODULES[type(array)].asnumpy(array)
+    return _read_checked(array)
+
+
+def _read_checked(array):
+    with _pending_lock:  # a failed check is reported once, as torch reports a device assert once
+        checks = _pending[:]
+        _pending.clear()
+    by_type: dict = {}
+    for check in checks:
+        by_type.setdefault((type(check[0]), device_of(check[0]).index), []).append(check)
+    host = None
+    if array is not None:
+        key = (type(array), device_of(array).index)
+        host = _read_with(array, by_type.pop(key, []))
+    for group in by_type.values():
+        _read_with(None, group)
+    return host
+
+
+def _read_with(array, checks: list):
+    """``array`` (or None) and the flags of ``checks`` (all on its device) in one copy; the first
+    failing check raises."""
+    if not checks:
+        return backend.DEVICE_MODULES[type(array)].asnumpy(array)
+    module = backend.DEVICE_MODULES[type(checks[0][0])]
+    flags = module.stack([bad.reshape(()) for bad, _, _ in checks]).astype(np.uint8)
+    if array is None:
+        host, read = None, module.asnumpy(flags)
+    else:  # the data's bytes and the flags in one buffer: one copy, then split on the host
+        raw = module.ascontiguousarray(array).reshape(-1).view(np.uint8)
+        both = module.asnumpy(module.concatenate([raw, flags]))
+        host = both[: raw.size].view(array.dtype).reshape(array.shape)
+        read = both[raw.size :]
+    for (_, raise_error, values), flag in zip(checks, read):
+        if flag:
+            _raise_deferred(module, raise_error, values)
+    return host
+
+
+def _raise_deferred(module, raise_error, values) -> None:
+    try:
+        raise_error(*(module.asnumpy(v) for v in values))
+    except Exception as exc:
+        if hasattr(exc, "add_note"):  # Python 3.11+
+            exc.add_note(
+                "(checked on the device and reported at the next synchronization, as CUDA "
+                "reports device-side errors: the traceback shows where the host waited, not "
+                "the op; values computed after the op are not valid)"
+            )
+        raise
+    raise RuntimeError(f"a device-side check failed ({raise_error!r} raised nothing)")

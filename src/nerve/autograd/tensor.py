@@ -19,8 +19,15 @@ from nerve.autograd.tensor_methods import TensorMethods
 from nerve.autograd.tensor_ops import TensorOps
 from nerve.device import CPU as _CPU
 from nerve.device import device_of as _device_of
+from nerve.device import host_copy as _host_copy
 
 _FLOAT_KINDS = "f"
+
+
+def _host(data):
+    """``data`` where the host can read it: a device array is copied, with the device-side
+    checks queued by ops read in the same copy (nerve.device.check_on_sync)."""
+    return _host_copy(data) if type(data) in backend.DEVICE_MODULES else data
 
 
 class Tensor(TensorMethods, TensorOps):
@@ -203,10 +210,10 @@ class Tensor(TensorMethods, TensorOps):
             raise ValueError(
                 f"item() needs a tensor with one element, this one has shape {self._data.shape}"
             )
-        return self._data.item()
+        return _host(self._data).item()
 
     def tolist(self):
-        return self._data.tolist()
+        return _host(self._data).tolist()
 
     def __float__(self):
         return float(self.item())
@@ -225,7 +232,7 @@ class Tensor(TensorMethods, TensorOps):
                 f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self._data.item())
+        return bool(_host(self._data).item())
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph."""
@@ -328,7 +335,7 @@ class Tensor(TensorMethods, TensorOps):
     def __format__(self, spec: str) -> str:
         # torch: a 0-d tensor formats as its number (f"{loss:.4f}"); others only with no spec
         if self._data.ndim == 0:
-            return format(self._data.item(), spec)
+            return format(_host(self._data).item(), spec)
         if spec:
             raise TypeError("unsupported format string passed to Tensor.__format__")
         return repr(self)

@@ -20,6 +20,7 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import array_module_of
+from nerve.device import check_on_sync
 from nerve.primitives.common import add_at, as_tensor, is_array, normalize_dim, to_host
 from nerve.primitives.index_checks import check_range as _check_range
 from nerve.primitives.index_checks import int_index as _int_index
@@ -244,7 +245,7 @@ def take_along_dim(input, indices, dim=None) -> Tensor:
         d = normalize_dim(dim, x.ndim, "take_along_dim")
     n = x.shape[d]
     _check_range("take_along_dim", idx, -n, n, d, x.shape)
-    if idx.size and idx.min() < 0:
+    if type(idx) is not np.ndarray or (idx.size and idx.min() < 0):  # a device: no read
         idx = np.where(idx < 0, idx + n, idx)
     out_shape = []
     for a, (p, q) in enumerate(zip(x.shape, idx.shape)):
@@ -393,19 +394,32 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         if num_classes < 0:
             raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass it")
         return OneHot.apply(t, num_classes=num_classes)
+    if num_classes >= 0 and type(labels) is not np.ndarray:  # on a device: checked at the sync
+        lo, hi = labels.min(), labels.max()
+        check_on_sync(
+            (lo < 0) | (hi >= num_classes),
+            lambda lo, hi: _one_hot_error(int(lo), int(hi), num_classes),
+            lo,
+            hi,
+        )
+        return OneHot.apply(t, num_classes=num_classes)
     lo, hi = int(labels.min()), int(labels.max())
+    if num_classes < 0 and lo >= 0:
+        num_classes = hi + 1
+    _one_hot_error(lo, hi, num_classes)
+    return OneHot.apply(t, num_classes=num_classes)
+
+
+def _one_hot_error(lo: int, hi: int, num_classes: int) -> None:
     if lo < 0:
         raise ValueError(
             f"one_hot: class values must be non-negative, got {lo} (num_classes={num_classes})"
         )
-    if num_classes < 0:
-        num_classes = hi + 1
-    elif hi >= num_classes:
+    if hi >= num_classes:
         raise ValueError(
             f"one_hot: class value {hi} is out of range for num_classes={num_classes} "
             "(values must be smaller than num_classes)"
         )
-    return OneHot.apply(t, num_classes=num_classes)
 
 
 # ----------------------------------------------------------------------------- select by mask

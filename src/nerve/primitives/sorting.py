@@ -433,7 +433,7 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, skip_na
     v_hi = gather(order, d, Tensor._wrap(hi.astype(np.int64)))
     out = ew.add(v_lo, ew.mul(ew.sub(v_hi, v_lo), Tensor._wrap(weight.astype(x.dtype))))
     undefined = (valid == 0) if skip_nan else (nans > 0)  # all nan / any nan: the result is nan
-    if undefined.any():
+    if type(x._data) is not np.ndarray or undefined.any():  # a device: no read, always where
         out = ew.where(Tensor._wrap(np.broadcast_to(undefined, out.shape)), np.nan, out)
     if qs.ndim == 0:
         out = out.reshape(out.shape[:d] + out.shape[d + 1 :]) if not keepdim or whole else out

@@ -131,14 +131,63 @@ def _raw_index(index):
     return index
 
 
+def _wrapped(index, shape: tuple):
+    """``index`` (raw) with its integer arrays wrapped into their axes' ranges: CuPy's rule for
+    out-of-bounds integer array indices (it wraps them around where NumPy raises IndexError;
+    a device kernel cannot raise). Python ints out of range still raise, as in CuPy."""
+    items = index if type(index) is tuple else (index,)
+    used = 0
+    for i in items:
+        if i is None or i is Ellipsis:
+            continue
+        used += i.ndim if isinstance(i, _np.ndarray) and i.dtype == bool else 1
+    out, axis = [], 0
+    for i in items:
+        if i is Ellipsis:
+            axis += len(shape) - used
+        elif isinstance(i, _np.ndarray) and i.dtype == bool:
+            axis += i.ndim
+        elif i is not None:
+            if isinstance(i, (_np.ndarray, list)) and axis < len(shape) and shape[axis]:
+                a = _np.asarray(i)
+                i = _np.mod(a, shape[axis]) if a.dtype.kind in "iu" else i
+            axis += 1
+        out.append(i)
+    return tuple(out) if type(index) is tuple else out[0]
+
+
+def _wrap_axis(indices, arr: _np.ndarray, axis):
+    """Integer ``indices`` along ``axis`` of ``arr`` (None: the flat array), wrapped (CuPy)."""
+    n = arr.size if axis is None else arr.shape[axis]
+    return _np.mod(indices, n) if n else indices
+
+
+# NumPy functions taking integer indices into an axis: CuPy wraps where NumPy raises IndexError.
+_WRAPPING = {
+    "take": lambda args, kw: (args, {**kw, "mode": "wrap"}),
+    "take_along_axis": lambda args, kw: (
+        (args[0], _wrap_axis(args[1], args[0], _axis(args, kw, 2)), *args[2:]),
+        kw,
+    ),
+    "put_along_axis": lambda args, kw: (
+        (args[0], _wrap_axis(args[1], args[0], _axis(args, kw, 3)), *args[2:]),
+        kw,
+    ),
+}
+
+
+def _axis(args, kwargs, position: int):
+    return args[position] if len(args) > position else kwargs.get("axis", -1)
+
+
 # ndarray methods CuPy's ndarray has; each takes and gives device arrays.
 # fmt: off
 _METHODS = (
     "all", "any", "argmax", "argmin", "argpartition", "argsort", "astype", "choose", "clip",
     "compress", "conj", "conjugate", "copy", "cumprod", "cumsum", "diagonal", "dot", "fill",
     "flatten", "max", "mean", "min", "nonzero", "partition", "prod", "put", "ravel", "repeat",
-    "reshape", "round", "searchsorted", "sort", "squeeze", "std", "sum", "swapaxes", "take",
-    "trace", "transpose", "var", "view",
+    "reshape", "round", "searchsorted", "sort", "squeeze", "std", "sum", "swapaxes", "trace",
+    "transpose", "var", "view",
 )
 # fmt: on
 
@@ -301,7 +350,13 @@ class StrictArray:
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(_raw(o, where) for o in out)
-        result = getattr(ufunc, method)(*args, **kwargs)
+        try:
+            result = getattr(ufunc, method)(*args, **kwargs)
+        except IndexError:
+            if method != "at":
+                raise
+            args[1] = _wrapped(args[1], args[0].shape)  # CuPy's scatter wraps around
+            result = ufunc.at(*args, **kwargs)
         if out is not None:
             return out[0] if len(out) == 1 else tuple(out)
         return _out(result)
@@ -313,7 +368,15 @@ class StrictArray:
         for keyword in _NOT_IN_CUPY_REDUCTIONS if func.__name__ in _REDUCTIONS else ():
             if keyword in kwargs:
                 raise TypeError(f"{where}: CuPy's version takes no {keyword}= (nerve.strict)")
-        return _out(func(*_raw(args, where), **_raw(kwargs, where)))
+        args, kwargs = _raw(args, where), _raw(kwargs, where)
+        try:
+            return _out(func(*args, **kwargs))
+        except IndexError:
+            retry = _WRAPPING.get(func.__name__)
+            if retry is None:
+                raise
+            args, kwargs = retry(args, kwargs)
+            return _out(func(*args, **kwargs))
 
     # ------------------------------------------------------------ containers
     def __len__(self) -> int:
@@ -325,7 +388,11 @@ class StrictArray:
         return (_wrap(self._a[i]) for i in range(self._a.shape[0]))
 
     def __getitem__(self, index):
-        return _out(self._a[_raw_index(index)])
+        index = _raw_index(index)
+        try:
+            return _out(self._a[index])
+        except IndexError:
+            return _out(self._a[_wrapped(index, self._a.shape)])  # CuPy wraps around
 
     def __setitem__(self, index, value):
         # CuPy's rules: device arrays and numbers go anywhere; a host array only through the
@@ -345,7 +412,16 @@ class StrictArray:
                 )
         elif t is not _np.ndarray and not isinstance(value, (numbers.Number, _np.generic)):
             raise TypeError(f"cannot assign a {t.__name__} into a device array")
-        self._a[_raw_index(index)] = value
+        index = _raw_index(index)
+        try:
+            self._a[index] = value
+        except IndexError:
+            self._a[_wrapped(index, self._a.shape)] = value  # CuPy wraps around
+
+    def take(self, indices, axis=None, out=None):
+        """``ndarray.take``; out-of-bounds indices wrap around, as on CuPy."""
+        raw = _raw(indices, "ndarray.take")
+        return _out(self._a.take(raw, axis=axis, out=_raw(out, "ndarray.take"), mode="wrap"))
 
     def __copy__(self):
         return _wrap(self._a.copy())

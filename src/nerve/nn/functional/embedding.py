@@ -8,6 +8,7 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import array_module_of
+from nerve.device import check_on_sync
 from nerve.primitives.common import add_at, as_tensor
 
 __all__ = ["embedding"]
@@ -75,7 +76,11 @@ class Embedding(Function):
         rows = g.reshape(index.size, g.shape[-1])
         gw = scatter_add_rows(index, rows, self.num)
         if self.by_freq:
-            counts = np.bincount(index, minlength=self.num)
+            if type(index) is np.ndarray:
+                counts = np.bincount(index, minlength=self.num)
+            else:  # a scatter-add: a device's bincount would read the largest index first
+                counts = array_module_of(gw).zeros(self.num, dtype=gw.dtype)
+                add_at(counts, index, gw.dtype.type(1))
             gw /= np.maximum(counts, 1).astype(gw.dtype)[:, None]
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
@@ -133,13 +138,7 @@ def embedding(
     num = w.shape[0]
     ids = idx._data
     if ids.size:
-        lo, hi = ids.min(), ids.max()
-        if lo < 0 or hi >= num:
-            bad = lo if lo < 0 else hi
-            raise IndexError(
-                f"embedding: index {int(bad)} is out of range for num_embeddings={num} "
-                f"(weight of shape {w.shape}); indices must be in [0, {num})"
-            )
+        _check_ids(ids, num, w.shape)
     if padding_idx is not None:
         padding_idx = int(padding_idx)
         if not -num <= padding_idx < num:
@@ -154,9 +153,36 @@ def embedding(
     )
 
 
+def _check_ids(ids, num: int, shape: tuple) -> None:
+    """IndexError for an index outside [0, num); on a device it is queued and raised at the next
+    synchronization (reading it now would make every lookup wait for the device)."""
+    lo, hi = ids.min(), ids.max()
+    if type(ids) is np.ndarray:
+        _range_error(lo, hi, num, shape)
+    else:
+        check_on_sync((lo < 0) | (hi >= num), lambda a, b: _range_error(a, b, num, shape), lo, hi)
+
+
+def _range_error(lo, hi, num: int, shape: tuple) -> None:
+    if lo < 0 or hi >= num:
+        bad = lo if lo < 0 else hi
+        raise IndexError(
+            f"embedding: index {int(bad)} is out of range for num_embeddings={num} "
+            f"(weight of shape {shape}); indices must be in [0, {num})"
+        )
+
+
 def _renorm_rows(weight: np.ndarray, ids: np.ndarray, max_norm: float, norm_type: float) -> None:
     """Rescale, in place, the rows named by ``ids`` whose norm exceeds ``max_norm`` (torch's rule:
     scale = max_norm / (norm + 1e-7)); like torch, this is not recorded in the graph."""
+    if type(weight) is not np.ndarray:
+        # on a device, no read: every looked-up row (repeats write the same value), the rows
+        # within max_norm scaled by 1; np.unique and big.any() would wait for the device
+        rows = ids.reshape(-1)
+        norms = np.linalg.norm(weight[rows], ord=norm_type, axis=1)
+        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1).astype(weight.dtype)
+        weight[rows] = weight[rows] * scale[:, None]
+        return
     rows = np.unique(ids)
     norms = np.linalg.norm(weight[rows], ord=norm_type, axis=1)
     big = norms > max_norm

@@ -12,15 +12,16 @@ import numpy as np
 
 from nerve.autograd.tensor import Tensor
 from nerve.backend import array_module_of
+from nerve.device import check_on_sync
 from nerve.nn.functional.embedding import embedding
-from nerve.primitives.common import as_tensor, is_array, to_host, ufunc_at
+from nerve.primitives.common import add_at, as_tensor, is_array, ufunc_at
 
 __all__ = ["embedding_bag"]
 
 
 def _bags(op: str, ids: np.ndarray, offsets, include_last_offset: bool):
-    """(flat ids, bag of each id, number of bags); the bags are worked out on the host (the
-    offsets are small), the bag of each id is made on the ids' device."""
+    """(flat ids, bag of each id, number of bags); host offsets are checked and turned into
+    bags on the host (they are small), device offsets on the device (see _device_bags)."""
     xp = array_module_of(ids)
     if ids.ndim == 2:
         if offsets is not None:
@@ -35,11 +36,13 @@ def _bags(op: str, ids: np.ndarray, offsets, include_last_offset: bool):
     if offsets is None:
         raise ValueError(f"{op}: offsets has to be a 1-d tensor when input is 1-d")
     offs = offsets._data if isinstance(offsets, Tensor) else offsets
-    offs = to_host(offs) if is_array(offs) else np.asarray(offs)
+    offs = offs if is_array(offs) else np.asarray(offs)
     if offs.ndim != 1 or offs.dtype.kind not in "iu":
         raise ValueError(
             f"{op}: offsets must be a 1-d integer tensor, got {offs.dtype} {offs.shape}"
         )
+    if type(offs) is not np.ndarray:
+        return _device_bags(op, ids, offs, include_last_offset)
     if include_last_offset:
         if offs.size < 1 or offs[-1] != ids.size:
             raise ValueError(
@@ -55,6 +58,28 @@ def _bags(op: str, ids: np.ndarray, offsets, include_last_offset: bool):
     ends = np.append(offs[1:], ids.size)
     bag_of = np.repeat(np.arange(offs.size), ends - offs)
     return ids, xp.asarray(bag_of), offs.size
+
+
+def _device_bags(op: str, ids, offs, include_last_offset: bool):
+    """:func:`_bags` for offsets on a device: the bag of each id by a search of the offsets, and
+    their checks queued as a device-side flag read at the next synchronization (where the
+    error is the CPU's, from a host copy of the offsets), so a step does not wait here."""
+    xp = array_module_of(offs)
+    given = offs
+    bad = xp.zeros((), dtype=bool)
+    if include_last_offset:
+        if offs.size < 1:
+            raise ValueError(
+                f"{op}: with include_last_offset the last offset must be the input's length "
+                f"{ids.size}, got offsets []"
+            )
+        bad = offs[-1] != ids.size
+        offs = offs[:-1]
+    if offs.size:
+        bad = bad | (offs[0] != 0) | (offs[-1] > ids.size) | (offs[1:] < offs[:-1]).any()
+    check_on_sync(bad, lambda host: _bags(op, ids, host, include_last_offset), given)
+    bag_of = xp.searchsorted(offs, xp.arange(ids.size), side="right") - 1
+    return ids, bag_of, offs.size
 
 
 def embedding_bag(
@@ -123,7 +148,11 @@ def embedding_bag(
         return _bag_max(rows, bag_of, keep, n_bags)
     coef = keep.astype(dtype)
     if mode == "mean":
-        counts = np.bincount(bag_of[keep], minlength=n_bags).astype(dtype)
+        if type(ids) is np.ndarray:
+            counts = np.bincount(bag_of[keep], minlength=n_bags).astype(dtype)
+        else:  # a scatter-add: no mask whose size the host must wait to learn
+            counts = xp.zeros(n_bags, dtype=dtype)
+            add_at(counts, bag_of, coef)
         coef = coef / np.maximum(counts, 1)[bag_of]
     if per_sample_weights is not None:
         psw = as_tensor(per_sample_weights, op)
@@ -144,8 +173,11 @@ def _bag_max(rows: Tensor, bag_of: np.ndarray, keep: np.ndarray, n_bags: int) ->
     dim = data.shape[1]
     xp = array_module_of(data)
     best = xp.full((n_bags, dim), -np.inf, dtype=data.dtype)
-    valid = np.flatnonzero(keep)
-    ufunc_at(np.maximum, best, (bag_of[valid][:, None], xp.arange(dim)), data[valid])
+    on_host = type(data) is np.ndarray
+    # on a device, masks instead of the kept rows' positions, whose count the host would wait for
+    valid = np.flatnonzero(keep) if on_host else slice(None)
+    vals = data[valid] if on_host else xp.where(keep[:, None], data, data.dtype.type(-np.inf))
+    ufunc_at(np.maximum, best, (bag_of[valid][:, None], xp.arange(dim)), vals)
     # the first row of each bag that reaches the maximum gets the gradient, as torch picks one
     pos = xp.arange(data.shape[0])[:, None].repeat(dim, 1)
     hit = keep[:, None] & (data == best[bag_of])
@@ -157,6 +189,6 @@ def _bag_max(rows: Tensor, bag_of: np.ndarray, keep: np.ndarray, n_bags: int) ->
     out = (
         rows.gather(0, Tensor._wrap(first)) if data.shape[0] else Tensor._wrap(np.zeros_like(best))
     )
-    if empty.any():
+    if not on_host or empty.any():
         out = out * Tensor._wrap((~empty).astype(data.dtype))
     return out

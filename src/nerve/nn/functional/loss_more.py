@@ -6,12 +6,14 @@ hot losses (cross-entropy, BCE, MSE, ...) are fused Functions in loss.py.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from nerve.autograd.tensor import Tensor
 from nerve.backend import array_module_of
+from nerve.device import check_on_sync
 from nerve.nn.functional.activation import logsigmoid
 from nerve.nn.functional.distance import pairwise_distance
 from nerve.primitives.common import as_tensor, is_array, to_host
@@ -252,11 +254,17 @@ def _class_target(op: str, x: Tensor, target) -> np.ndarray:
             f"{op}: expected input (N, C) or (C,) and target (N,) or (), got input "
             f"{tuple(x.shape)} and target {t.shape}"
         )
-    if t.size and (t.min() < 0 or t.max() >= x.shape[-1]):
-        raise IndexError(
-            f"{op}: target values must be in [0, {x.shape[-1]}), got min {t.min()} max {t.max()}"
-        )
+    if t.size:
+        lo, hi = t.min(), t.max()
+        c = x.shape[-1]
+        check_on_sync((lo < 0) | (hi >= c), functools.partial(_target_error, op, c), lo, hi)
     return t
+
+
+def _target_error(op: str, c: int, lo, hi) -> None:
+    """The error of _class_target; on a device raised at the next sync (check_on_sync)."""
+    if lo < 0 or hi >= c:
+        raise IndexError(f"{op}: target values must be in [0, {c}), got min {lo} max {hi}")
 
 
 def multi_margin_loss(
@@ -516,7 +524,7 @@ def ctc_loss(
         last = where(dev(np.stack([tg_len >= 0, tg_len > 0], 1)), last, neg)
     loss = -logsumexp(last, 1)
     impossible = loss._data > -neg / 2
-    if impossible.any():
+    if type(impossible) is not np.ndarray or impossible.any():  # a device: no read, always
         fill = 0.0 if zero_infinity else np.inf
         loss = where(Tensor._wrap(impossible), fill, loss)
     if reduction == "mean":
