@@ -2,22 +2,21 @@
 ``Model(inputs=Input(...), outputs=...)``; ``compile`` then ``fit``/``evaluate``/``predict``.
 
 The loop itself lives in ``training.py``; this file describes the network, its compiled loss
-and metrics, and the per-batch steps users may override (``train_step``, as in Keras).
+and metrics, and the per-batch steps users may override (``train_step``, as in Keras). The
+functional graph lives in ``functional.py`` and the save / load / config methods in
+``model_saving.py``: both are base classes of Model.
 """
 
 from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
 from nerve import losses as losses_module
 from nerve import metrics as metrics_module
 from nerve import optimizers as optimizers_module
 from nerve.autograd.tensor import Tensor
 from nerve.compiler import CompiledGradients, CompiledModule
-from nerve.layers.base import Layer, call_training
-from nerve.layers.input_layer import InputLayer, KerasTensor, substitute
+from nerve.layers.base import Layer
 from nerve.models import training
 from nerve.models.compile_utils import (
     CompileMetrics,
@@ -32,12 +31,16 @@ from nerve.models.data_adapter import (
     pythonify_logs,
     unpack_x_y_sample_weight,
 )
+from nerve.models.functional import FunctionalGraph
+from nerve.models.model_saving import ModelSaving, register_saving_hooks
 from nerve.models.summary import summary_table
 from nerve.nn.module import Module
 from nerve.primitives import reduction, shape
 
+__all__ = ["Model", "ModuleModel", "register_saving_hooks"]
 
-class Model(Layer):
+
+class Model(ModelSaving, FunctionalGraph, Layer):
     """A trainable network with Keras's API.
 
     >>> import numpy as np
@@ -63,129 +66,6 @@ class Model(Layer):
             if inputs is None or outputs is None:
                 raise ValueError("Model: pass both inputs= and outputs= for a functional model")
             self._init_graph(inputs, outputs)
-
-    # ------------------------------------------------------------------ functional graph
-    def _init_graph(self, inputs, outputs) -> None:
-        flat_in, flat_out = flat(inputs), flat(outputs)
-        for t in flat_in + flat_out:
-            if not isinstance(t, KerasTensor):
-                raise TypeError(
-                    f"Model: inputs and outputs must be symbolic tensors from layers.Input and "
-                    f"layer calls, got {type(t).__name__}"
-                )
-        for t in flat_in:
-            if not isinstance(t.node.layer, InputLayer):
-                raise ValueError(f"Model: input {t!r} does not come from layers.Input")
-        order, seen = [], set()
-        stack = [(t.node, False) for t in flat_out]
-        while stack:  # iterative post-order DFS: each node after the nodes it reads
-            node, done = stack.pop()
-            if done:
-                order.append(node)
-                continue
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((t.node, False) for t in node.inputs if id(t.node) not in seen)
-        missing = [
-            n.layer.name
-            for n in order
-            if isinstance(n.layer, InputLayer) and n.outputs[0] not in flat_in
-        ]
-        if missing:
-            raise ValueError(f"Model: the outputs depend on inputs {missing} not in inputs=")
-        names = set()
-        for node in _keras_layer_order(flat_out, order):
-            layer = node.layer
-            if layer.name in names and self._modules.get(layer.name) is not layer:
-                raise ValueError(f"Model: two different layers are named {layer.name!r}")
-            names.add(layer.name)
-            self._modules[layer.name] = layer
-        self.__dict__["_graph"] = (inputs, outputs, flat_in, flat_out, order)
-        self.__dict__["built"] = True
-
-    def _run_graph(self, inputs):
-        structure, outputs, flat_in, flat_out, order = self._graph
-        if isinstance(inputs, dict):
-            try:
-                given = [inputs[t.name] for t in flat_in]
-            except KeyError as exc:
-                raise ValueError(
-                    f"model {self.name!r}: missing input {exc.args[0]!r}; the model's inputs are "
-                    f"{[t.name for t in flat_in]}"
-                ) from None
-        else:
-            given = flat(inputs)
-        if len(given) != len(flat_in):
-            raise ValueError(
-                f"model {self.name!r} expects {len(flat_in)} input(s), got {len(given)}"
-            )
-        values = {}
-        for kt, x in zip(flat_in, given):
-            x = x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x, dtype=np.float32))
-            expected = kt.shape[1:]
-            if len(x.shape) != len(kt.shape) or any(
-                e is not None and e != g for e, g in zip(expected, x.shape[1:])
-            ):
-                raise ValueError(
-                    f"Input {kt.name!r} of model {self.name!r} is incompatible: expected shape "
-                    f"{kt.shape}, got {tuple(x.shape)}"
-                )
-            values[id(kt)] = x
-        # As Keras 3: a training flag given to the model's call overrides the one recorded in
-        # the graph (base(x, training=False) trains its BatchNormalization once unfrozen).
-        training = call_training()
-        for node in order:
-            if isinstance(node.layer, InputLayer):
-                continue
-            args = substitute(node.args, values)
-            kwargs = substitute(node.kwargs, values)
-            if training is not None and "training" in kwargs:
-                kwargs["training"] = training
-            out = node.layer(*args, **kwargs)
-            outs = out if isinstance(out, (list, tuple)) else [out]
-            for kt, value in zip(node.outputs, outs):
-                values[id(kt)] = value
-        return substitute(outputs, values)
-
-    def call(self, inputs, training=None, mask=None):
-        if self._graph is None:
-            raise NotImplementedError(
-                f"{type(self).__name__} has no call(): subclass Model and write call(), or build "
-                "it functionally with Model(inputs=..., outputs=...)"
-            )
-        return self._run_graph(inputs)
-
-    @property
-    def inputs(self) -> list:
-        return [] if self._graph is None else self._graph[2]
-
-    @property
-    def input_shape(self):
-        """The batch input shape, ``(None, ...)``, or a list of them for several inputs."""
-        batch_shape = self.__dict__.get("_batch_input_shape")  # Sequential keeps its own
-        if batch_shape is not None:
-            return tuple(batch_shape)
-        if not self.inputs:
-            raise AttributeError(
-                f"model {self.name!r} has no defined input shape yet: call it on data first"
-            )
-        shapes = [tuple(t.shape) for t in self.inputs]
-        return shapes[0] if len(shapes) == 1 else shapes
-
-    @property
-    def outputs(self) -> list:
-        return [] if self._graph is None else self._graph[3]
-
-    @property
-    def output_names(self) -> list[str]:
-        if self._graph is None:
-            return ["output"]
-        _, outputs, _, flat_out, _ = self._graph
-        if isinstance(outputs, dict):
-            return list(outputs)
-        return [t.node.layer.name for t in flat_out]
 
     @classmethod
     def from_module(cls, module: Module, name: str | None = None) -> Model:
@@ -608,63 +488,6 @@ class Model(Layer):
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=len(flat(x)[0]), verbose=0)
 
-    # ------------------------------------------------------------------ saving
-    # The file formats live in nerve.saving (level 8, above models): it installs its functions
-    # here when imported, and the first save or load imports it through the package facade.
-    def save(self, filepath, overwrite: bool = True, zipped=None, **kwargs) -> None:
-        """Write the whole model (architecture, weights, compile and optimizer state) to a
-        ``.nerve`` file, or Keras's ``.keras`` / ``.h5``; ``nerve.load_model`` reads it back.
-        See ``nerve.saving.save_model``. Keras's ``include_optimizer=`` and ``zipped=`` are
-        accepted; ``include_optimizer=False`` is refused (the optimizer state is always kept)."""
-        if kwargs.pop("include_optimizer", True) is False:
-            raise ValueError(
-                f"model {self.name!r}: save(include_optimizer=False) is not supported; the "
-                "optimizer state is always saved (save_weights writes the weights alone)"
-            )
-        if kwargs:
-            raise TypeError(f"save() got unexpected keyword argument(s) {sorted(kwargs)}")
-        _saving_hook("save_model")(self, filepath, overwrite=overwrite)
-
-    def save_weights(self, filepath, overwrite: bool = True) -> None:
-        """Write the weights (the state_dict) to a ``.weights.safetensors`` file, atomically."""
-        _saving_hook("save_weights")(self, filepath, overwrite=overwrite)
-
-    def load_weights(self, filepath) -> None:
-        """Read weights from ``.weights.safetensors``, a ``.nerve`` file, or an old ``.npz``."""
-        _saving_hook("load_weights")(self, filepath)
-
-    def _build_from(self, inputs) -> None:
-        # Remembered so that a saved subclassed model can build its weights again on loading.
-        items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-        shapes = [tuple(x.shape) for x in items if hasattr(x, "shape")]
-        if len(shapes) == len(items):
-            self.__dict__["_build_input_shape"] = shapes if len(shapes) > 1 else shapes[0]
-        super()._build_from(inputs)
-
-    def get_config(self) -> dict:
-        """The constructor arguments; for a functional model its whole topology (layers and
-        the calls between them), which ``Model.from_config`` rebuilds."""
-        if self._graph is not None:
-            return _saving_hook("functional_config")(self)
-        return super().get_config()
-
-    def to_json(self, **kwargs) -> str:
-        """The architecture as JSON (``keras.models.model_from_json`` rebuilds it)."""
-        import json
-
-        return json.dumps(
-            {"class_name": type(self).__name__, "config": self.get_config()}, **kwargs
-        )
-
-    @classmethod
-    def from_config(cls, config: dict, custom_objects=None):
-        """The model ``config`` describes: a functional topology from ``get_config`` (its
-        custom layer classes found through ``custom_objects`` or the registry), or the
-        constructor arguments of a subclassed model."""
-        if "nodes" in config and "outputs" in config:
-            return _saving_hook("functional_from_config")(config, custom_objects)
-        return cls(**config)
-
 
 class ModuleModel(Model):
     """The Model made by ``Model.from_module``: its call is the module's forward."""
@@ -676,50 +499,6 @@ class ModuleModel(Model):
 
     def call(self, inputs):
         return self.module(inputs)
-
-
-_SAVING_HOOKS: dict = {}
-
-
-def register_saving_hooks(**hooks) -> None:
-    """Called by nerve.saving when imported: the functions behind save/save_weights/load_weights."""
-    _SAVING_HOOKS.update(hooks)
-
-
-def _saving_hook(name: str):
-    if name not in _SAVING_HOOKS:
-        import nerve
-
-        nerve.saving  # noqa: B018  (the facade imports nerve.saving, which registers the hooks)
-    return _SAVING_HOOKS[name]
-
-
-def _keras_layer_order(flat_out: list, order: list) -> list:
-    """One node per layer, in the order of Keras's ``model.layers`` (and so of its weights):
-    deepest first (longest path to an output), ties in the order a depth-first walk from the
-    outputs meets them."""
-    discovered: dict[int, int] = {}
-    seen: set[int] = set()
-    stack = [t.node for t in reversed(flat_out)]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        discovered.setdefault(id(node.layer), len(discovered))
-        stack.extend(t.node for t in reversed(node.inputs))
-    node_depth: dict[int, int] = {}
-    layer_depth: dict[int, int] = {}
-    first_node: dict[int, object] = {}
-    for node in reversed(order):  # outputs first
-        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
-        layer_depth[id(node.layer)] = depth
-        node_depth[id(node)] = depth
-        first_node.setdefault(id(node.layer), node)
-        for t in node.inputs:
-            node_depth[id(t.node)] = max(depth + 1, node_depth.get(id(t.node), 0))
-    layers = sorted(first_node, key=lambda k: (-layer_depth[k], discovered.get(k, 0)))
-    return [first_node[k] for k in layers]
 
 
 def _stack_scalars(values: list) -> Tensor:

@@ -1,9 +1,10 @@
-"""Reductions: sum, mean, var/std, max/min, prod, logsumexp, softmax, norm, arg*, all/any, and
-the nan-aware and paired ones (nansum, nanmean, count_nonzero, aminmax, var_mean, std_mean).
+"""Reductions: sum, mean, var/std, prod, logsumexp, softmax, norm, all/any, and the nan-aware and
+paired ones (nansum, nanmean, count_nonzero, aminmax, var_mean, std_mean).
 
-Re-exported here: the scans of scan.py (cumsum, cumprod, cummax, cummin, logcumsumexp) and the
-sorting and counting of sorting.py (sort, argsort, msort, topk, kthvalue, median, nanmedian, mode,
-quantile, nanquantile, unique, bincount, searchsorted, bucketize, histc).
+Re-exported here: max/min, amax/amin and argmax/argmin of minmax.py; the scans of scan.py
+(cumsum, cumprod, cummax, cummin, logcumsumexp); the sorting and counting of sorting.py (sort,
+argsort, msort, topk, kthvalue, median, nanmedian, mode, quantile, nanquantile, unique, bincount,
+searchsorted, bucketize, histc). Helpers shared by the reductions live in reduce_axes.py.
 
 Each takes torch's ``dim=``/``keepdim=`` or NumPy's ``axis=``/``keepdims=``; for max/min the
 keywords also choose the result: torch's give the (values, indices) pair, NumPy's the values.
@@ -13,7 +14,6 @@ outside the graph.
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 
 import numpy as np
@@ -27,12 +27,32 @@ from nerve.primitives.common import (
     divide_where,
     is_array,
     keep,
-    normalize_dim,
     reduction_axes,
+)
+from nerve.primitives.minmax import (  # re-exported, the same objects
+    Amax,  # noqa: F401
+    Amin,  # noqa: F401
+    MaxDim,  # noqa: F401
+    MinDim,  # noqa: F401
+    _MaxResult,  # noqa: F401
+    _MinResult,  # noqa: F401
+    amax,
+    amin,
+    argmax,
+    argmin,
+    max,
+    min,
+)
+from nerve.primitives.reduce_axes import (
+    _axes,
+    _count,
+    _expand_back,
+    _require_float,
+    _require_nonempty,
+    _squeeze,
 )
 from nerve.primitives.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
 from nerve.primitives.sorting import (
-    TakeAlong,
     argsort,
     bincount,
     bucketize,
@@ -95,70 +115,6 @@ __all__ = [
     "var",
     "var_mean",
 ]
-
-# The (values, indices) pair that max/min return along a dim, like torch.return_types.max.
-_MaxResult = namedtuple("max", ("values", "indices"))
-_MinResult = namedtuple("min", ("values", "indices"))
-
-
-# ----------------------------------------------------------------------------- helpers
-def _axes(op: str, x: Tensor, dim, axis):
-    """Reduced axes as None (all) or a tuple; a 0-d tensor accepts dim 0/-1 as torch does."""
-    axes = reduction_axes(op, x.ndim, dim, axis)
-    return None if x.ndim == 0 else axes
-
-
-def _count(shape: tuple, axes) -> int:
-    """How many elements each output element reduces over."""
-    return math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
-
-
-def _expand_back(g: np.ndarray, axes, keepdims: bool) -> np.ndarray:
-    """Reinsert reduced axes into ``g`` so it broadcasts against the input."""
-    if axes is not None and not keepdims:
-        g = np.expand_dims(g, axes)
-    return g
-
-
-def _squeeze(out: np.ndarray, axes, keepdims: bool) -> np.ndarray:
-    """Drop the reduced axes of a keepdims result unless keepdims was asked for."""
-    if keepdims:
-        return out
-    return out.reshape(()) if axes is None else np.squeeze(out, axis=axes)
-
-
-def _require_nonempty(op: str, shape: tuple, axes) -> None:
-    """max-like reductions have no identity: say which dim is empty, as torch does."""
-    if axes is None:
-        if math.prod(shape) == 0:
-            raise RuntimeError(
-                f"{op}(): cannot reduce a tensor of shape {shape} with no elements; "
-                "pass dim= to reduce over a non-empty dimension"
-            )
-        return
-    for a in axes:
-        if shape[a] == 0:
-            raise IndexError(
-                f"{op}(): dim {a} of a tensor of shape {shape} has size 0, and the reduction "
-                "has no identity"
-            )
-
-
-def _require_float(op: str, x: Tensor) -> None:
-    if x._data.dtype.kind != "f":
-        raise TypeError(
-            f"{op} needs a floating-point tensor, got dtype {x.dtype}; call .float() first"
-        )
-
-
-def _single_dim(op: str, x: Tensor, dim, axis) -> int:
-    if axis is not None:
-        if dim is not None:
-            raise TypeError(f"{op}: pass dim= or axis=, not both")
-        dim = axis
-    if isinstance(dim, (tuple, list)):
-        raise TypeError(f"{op}: dim must be one int, got {tuple(dim)}")
-    return normalize_dim(int(dim), x.ndim, op)
 
 
 # ----------------------------------------------------------------------------- sum, mean
@@ -304,147 +260,6 @@ def std(
     dim, c = _correction("std", dim, unbiased, correction, ddof)
     axes = _axes("std", x, dim, axis)
     return Std.apply(x, axes=axes, keepdims=keep(keepdim, keepdims), correction=c)
-
-
-# ----------------------------------------------------------------------------- max, min
-@register("max")
-class MaxDim(TakeAlong):
-    """max(x, dim): the values at argmax."""
-
-
-@register("min")
-class MinDim(TakeAlong):
-    """min(x, dim): the values at argmin."""
-
-
-class _Extreme(Function):
-    """amax/amin: the gradient is split evenly among the elements equal to the result."""
-
-    reduce: staticmethod  # np.max or np.min, set by the subclass
-
-    def forward(self, x, axes, keepdims):
-        out = self.reduce(x, axis=axes, keepdims=True)
-        self.mask, self.axes, self.keepdims = x == out, axes, keepdims
-        return _squeeze(out, axes, keepdims)
-
-    def backward(self, g):
-        g = _expand_back(g, self.axes, self.keepdims)
-        mask = self.mask
-        ties = mask.sum(axis=self.axes, keepdims=True, dtype=g.dtype)
-        with np.errstate(invalid="ignore", divide="ignore"):  # nan in the input: no match
-            return np.where(mask, g / ties, g.dtype.type(0))
-
-
-@register("amax")
-class Amax(_Extreme):
-    reduce = staticmethod(np.max)
-
-
-@register("amin")
-class Amin(_Extreme):
-    reduce = staticmethod(np.min)
-
-
-def _numpy_style(op: str, dim, keepdim, axis, keepdims) -> bool:
-    """True when the call uses NumPy's keywords (axis=/keepdims=): NumPy semantics, values only.
-
-    torch's ``dim``/``keepdim`` give the (values, indices) pair; a call mixing both styles is
-    ambiguous (which result did it mean?) and refused.
-    """
-    numpy_style = axis is not None or keepdims is not None
-    if numpy_style and (dim is not None or keepdim):
-        raise TypeError(
-            f"{op}: use torch's dim=/keepdim= (returns (values, indices)) or NumPy's "
-            "axis=/keepdims= (returns values), not both in one call"
-        )
-    return numpy_style
-
-
-def _extreme(op, x, dim, keepdim, axis, keepdims, along_cls, all_cls, arg, result):
-    x = as_tensor(x, op)
-    if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
-        from nerve.primitives import elementwise
-
-        return (elementwise.maximum if op == "max" else elementwise.minimum)(x, dim)
-    if _numpy_style(op, dim, keepdim, axis, keepdims):
-        # NumPy's x.max(axis=..., keepdims=...): the values, as amax computes them.
-        return _amaxmin(op, all_cls, x, None, False, axis, bool(keepdims))
-    if dim is None:
-        _require_nonempty(op, x.shape, None)
-        return all_cls.apply(x, axes=None, keepdims=False)
-    keepdims = bool(keepdim)
-    ax = _single_dim(op, x, dim, None)
-    if x.ndim == 0:
-        return result(x.clone(), Tensor._wrap(array_module_of(x._data).zeros((), np.int64)))
-    _require_nonempty(op, x.shape, (ax,))
-    idx = np.expand_dims(arg(x._data, axis=ax), ax)
-    values = along_cls.apply(x, indices=idx, axis=ax, keepdims=keepdims)
-    return result(values, Tensor._wrap(idx if keepdims else np.squeeze(idx, axis=ax)))
-
-
-def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """The largest element, or ``(values, indices)`` along ``dim`` as torch.max returns.
-
-    Without ``dim`` the gradient is shared evenly among tied maxima; along ``dim`` it goes to the
-    element at ``indices`` (int64, not differentiable). ``max(a, b)`` is the elementwise maximum.
-    NumPy's keywords mean NumPy's semantics: ``x.max(axis=-1, keepdims=True)`` returns the values
-    only (``axis`` may be a tuple), so ``x - x.max(axis=-1, keepdims=True)`` broadcasts right.
-
-    Raises:
-        TypeError: torch's dim=/keepdim= mixed with NumPy's axis=/keepdims= in one call.
-
-    >>> import nerve
-    >>> nerve.max(nerve.tensor([[1.0, 5.0], [7.0, 2.0]]), dim=1).indices
-    tensor([1, 0])
-    """
-    return _extreme("max", x, dim, keepdim, axis, keepdims, MaxDim, Amax, np.argmax, _MaxResult)
-
-
-def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """The smallest element, or ``(values, indices)`` along ``dim`` (see :func:`max`)."""
-    return _extreme("min", x, dim, keepdim, axis, keepdims, MinDim, Amin, np.argmin, _MinResult)
-
-
-def _amaxmin(op, cls, x, dim, keepdim, axis, keepdims) -> Tensor:
-    x = as_tensor(x, op)
-    axes = _axes(op, x, dim, axis)
-    _require_nonempty(op, x.shape, axes)
-    return cls.apply(x, axes=axes, keepdims=keep(keepdim, keepdims))
-
-
-def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
-    """Maximum over ``dim`` (int, tuple or None); ties share the gradient evenly."""
-    return _amaxmin("amax", Amax, x, dim, keepdim, axis, keepdims)
-
-
-def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
-    """Minimum over ``dim`` (int, tuple or None); ties share the gradient evenly."""
-    return _amaxmin("amin", Amin, x, dim, keepdim, axis, keepdims)
-
-
-def _arg(op, fn, x, dim, keepdim, axis, keepdims) -> Tensor:
-    x = as_tensor(x, op)
-    keepdims = keep(keepdim, keepdims)
-    if dim is None and axis is None:
-        _require_nonempty(op, x.shape, None)
-        out = fn(x._data.reshape(-1))
-        shape = (1,) * x.ndim if keepdims else ()
-        return Tensor._wrap(array_module_of(x._data).asarray(out, dtype=np.int64).reshape(shape))
-    ax = _single_dim(op, x, dim, axis)
-    if x.ndim == 0:
-        return Tensor._wrap(array_module_of(x._data).zeros((), dtype=np.int64))
-    _require_nonempty(op, x.shape, (ax,))
-    return Tensor._wrap(fn(x._data, axis=ax, keepdims=keepdims).astype(np.int64, copy=False))
-
-
-def argmax(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
-    """Index (int64) of the largest element along ``dim``, or into the flattened tensor."""
-    return _arg("argmax", np.argmax, x, dim, keepdim, axis, keepdims)
-
-
-def argmin(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
-    """Index (int64) of the smallest element along ``dim``, or into the flattened tensor."""
-    return _arg("argmin", np.argmin, x, dim, keepdim, axis, keepdims)
 
 
 # ----------------------------------------------------------------------------- prod, logsumexp
