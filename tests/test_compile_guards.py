@@ -352,8 +352,8 @@ def test_overlapping_recordings_restore_function_apply():
     a, b = _Slow(0.2).eval(), _Slow(0.3).eval()
     ca, cb = inference(a), inference(b)
     x = nerve.randn(2, 4)
-    # grad mode is process-wide in nerve: the two recordings' no_grad may interleave, so the
-    # main thread's mode is put back by its own context manager, entered first and left last
+    # the main thread's grad mode is put back by its own context manager, entered first and
+    # left last (each recording thread's no_grad is its own: grad mode is per thread)
     with warnings.catch_warnings(), nerve.enable_grad():
         warnings.simplefilter("error")
         ta = threading.Thread(target=lambda: ca(x))

@@ -27,6 +27,7 @@ from nerve.backend import DEVICE_MODULES as _DEVICE_MODULES
 from nerve.device import device_of
 
 _grad_state = grad_mode._state
+_modes = grad_mode._modes  # this thread's grad mode
 _AUTOCAST = _amp.ACTIVE
 
 
@@ -97,7 +98,7 @@ class Function:
             inputs = _amp.cast_inputs(cls, inputs)
         if _DEVICE_MODULES:  # a device backend is loaded: inputs may live apart
             inputs = _one_device(cls, inputs)
-        if not _grad_state["enabled"]:
+        if not _modes.enabled:
             # No graph under no_grad: the lean path (inference at batch 1 is mostly this call).
             n = len(inputs)
             self.needs_input_grad = _NO_GRAD[n] if n < len(_NO_GRAD) else [False] * n

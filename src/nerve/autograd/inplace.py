@@ -17,7 +17,7 @@ import weakref
 
 import numpy as np
 
-from nerve.autograd.grad_mode import _state
+from nerve.autograd.grad_mode import _modes, _state
 from nerve.autograd.registry import TRACE
 from nerve.backend import DEVICE_MODULES as _DEVICE_MODULES
 from nerve.device import device_of
@@ -105,7 +105,7 @@ def _saves(node, root: np.ndarray) -> bool:
 
 def check_leaf(t, what: str) -> None:
     """The error for an in-place op on a leaf that requires grad while grad mode is on."""
-    if t.requires_grad and t._node is None and _state["enabled"]:
+    if t.requires_grad and t._node is None and _modes.enabled:
         raise RuntimeError(
             f"a leaf Variable that requires grad is being used in an in-place operation "
             f"({what}). Do it under nerve.no_grad() (a parameter update), or write the "
@@ -118,7 +118,7 @@ _VIEW_OPS = frozenset({"reshape", "permute", "expand", "split", "getitem", "flip
 
 
 def _needs_graph(t, operands) -> bool:
-    if not _state["enabled"]:
+    if not _modes.enabled:
         return False
     return t.requires_grad or any(getattr(o, "requires_grad", False) for o in operands)
 
@@ -242,7 +242,7 @@ def _traced(t, what: str, compute):
             f"tensor of shape {t._data.shape} in place"
         )
     t._data = result._data
-    if _state["enabled"] and result.requires_grad:
+    if _modes.enabled and result.requires_grad:
         t._node, t._index, t.requires_grad = result._node, result._index, True
     return t
 

@@ -14,7 +14,7 @@ from nerve.autograd import conversion as _conv
 from nerve.autograd import engine
 from nerve.autograd import inplace as _inplace
 from nerve.autograd import printing as _printing
-from nerve.autograd.grad_mode import _state as _grad_state
+from nerve.autograd.grad_mode import _modes as _grad_modes
 from nerve.autograd.tensor_methods import TensorMethods
 from nerve.autograd.tensor_ops import TensorOps
 from nerve.device import CPU as _CPU
@@ -609,7 +609,7 @@ class Tensor(TensorMethods, TensorOps):
         if isinstance(value, Tensor) and type(value._data) is not type(self._data):
             value = value.to(_device_of(self._data))  # torch copies a value across devices
         grad_wanted = self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
-        if grad_wanted and _grad_state["enabled"]:
+        if grad_wanted and _grad_modes.enabled:
             # differentiable: a scatter into a copy, written back in place
             self._assign(index, value)
             return

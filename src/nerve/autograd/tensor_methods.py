@@ -15,7 +15,7 @@ from nerve import backend
 from nerve.autograd import conversion as _conv
 from nerve.autograd import hooks as _hooks
 from nerve.autograd import inplace as _inplace
-from nerve.autograd.grad_mode import _state as _grad_state
+from nerve.autograd.grad_mode import _modes as _grad_modes
 from nerve.device import CPU as _CPU
 from nerve.device import array_module as _array_module
 from nerve.device import as_device as _as_device
@@ -233,7 +233,7 @@ class TensorMethods:
                     f"fill_ only supports 0-dimension value tensor but got tensor with "
                     f"{value._data.ndim} dimensions"
                 )
-            if value.requires_grad and _grad_state["enabled"]:
+            if value.requires_grad and _grad_modes.enabled:
                 return _inplace.update(
                     self, "fill_", lambda s: s * 0.0 + value.reshape(()), (value,)
                 )
@@ -243,7 +243,7 @@ class TensorMethods:
 
     def copy_(self, src, non_blocking: bool = False) -> Tensor:
         """Copy ``src`` (broadcast to self's shape, cast to self's dtype) into self."""
-        if isinstance(src, _t.Tensor) and src.requires_grad and _grad_state["enabled"]:
+        if isinstance(src, _t.Tensor) and src.requires_grad and _grad_modes.enabled:
             src = src.to(self.device)  # differentiable across devices, as in torch
             shape = self._data.shape
             return _inplace.update(

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from nerve.autograd.grad_mode import _state as _grad_state
+from nerve.autograd.grad_mode import _modes as _grad_modes
 from nerve.autograd.grad_mode import no_grad
 from nerve.autograd.inplace import bump as _bump
 from nerve.autograd.tensor import Tensor
@@ -37,7 +37,7 @@ def write_out(what: str, out, operands, compute, exact_dtype: bool = False) -> T
     """
     if not isinstance(out, Tensor):
         raise TypeError(f"{what}(): argument 'out' must be Tensor, not {type(out).__name__}")
-    if _grad_state["enabled"] and (
+    if _grad_modes.enabled and (
         out.requires_grad or any(getattr(o, "requires_grad", False) for o in operands)
     ):
         raise RuntimeError(
