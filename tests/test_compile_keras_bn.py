@@ -146,3 +146,21 @@ def test_keras_moving_statistics_match_keras(keras):
     want_v = np.asarray(theirs.moving_variance.numpy())
     np.testing.assert_allclose(got_m, want_m, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(got_v, want_v, rtol=1e-5, atol=1e-6)
+
+
+def test_epochs_and_fit_calls_reuse_the_recorded_plans():
+    # fit's bookkeeping (model.history, model.stop_training, History's per-epoch assignment)
+    # is not structure: the plans of the first epoch serve every later epoch and fit() call
+    nerve.manual_seed(5)
+    model = conv_bn_model()
+    model.compile(
+        optimizer="adam",
+        loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=True,
+    )
+    x, y = data()
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    info = model.__dict__["_jit_plans"]["train"].cache_info()
+    assert info["misses"] == 1 and info["fallbacks"] == 0
+    assert info["hits"] == 5 * 3 - 1  # 3 batches an epoch, the first recorded
