@@ -141,8 +141,8 @@ def is_inference_mode_enabled() -> bool:
 
 class set_detect_anomaly:  # noqa: N801 - torch's name
     """Check every backward result for NaN and name the node that made it (slower; for
-    debugging). Works as a call, a context manager, or a decorator, as in torch. Anomaly mode
-    holds for every thread, as torch's does.
+    debugging). Works as a call or a context manager, as in torch (neither torch's nor this one
+    is a decorator). Anomaly mode holds for every thread, as torch's does.
 
     Args:
         mode: True to check, False to stop.
