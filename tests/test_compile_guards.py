@@ -136,6 +136,24 @@ def test_attribute_change_rerecords():
     np.testing.assert_allclose(bn.running_mean._data, want, rtol=1e-6)
 
 
+class _Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.s = np.array([1.0, 2.0], np.float32)
+
+    def forward(self, x):
+        return x * nerve.tensor(self.s)
+
+
+def test_an_attribute_changed_in_place_and_assigned_again_rerecords():
+    # ``m.s *= 10`` assigns the same (changed) array object: still a change the plan must see
+    m = _Scaled()
+    x = nerve.ones(2)
+    c = inference(m, x)
+    m.s *= 10
+    assert same(c(x), eager(m, x)) and c.cache_info()["misses"] == 2
+
+
 def test_structure_version_bumps():
     m = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.1))
     x = nerve.randn(1, 2)

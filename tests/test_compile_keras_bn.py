@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import nerve
-from nerve import layers, losses
+from nerve import callbacks, layers, losses
 from nerve.models import Sequential
 from nerve.nn.functional.normalization import keras_batch_norm
 
@@ -164,3 +164,19 @@ def test_epochs_and_fit_calls_reuse_the_recorded_plans():
     info = model.__dict__["_jit_plans"]["train"].cache_info()
     assert info["misses"] == 1 and info["fallbacks"] == 0
     assert info["hits"] == 5 * 3 - 1  # 3 batches an epoch, the first recorded
+
+
+def test_early_stopping_keeps_the_plans_for_the_next_fit():
+    nerve.manual_seed(5)
+    model = conv_bn_model()
+    model.compile(
+        optimizer="adam",
+        loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=True,
+    )
+    x, y = data()
+    stop = callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=1e9)  # stops at once
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[stop])
+    assert model.stop_training
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert model.__dict__["_jit_plans"]["train"].cache_info()["misses"] == 1

@@ -40,6 +40,12 @@ from nerve.primitives import reduction, shape
 __all__ = ["Model", "ModuleModel", "register_saving_hooks"]
 
 
+# Attributes fit and its callbacks set every epoch (History, EarlyStopping, TerminateOnNaN...)
+# and a forward never reads: assigning them does not bump nn.module's structure version, which
+# would drop the plans jit_compile recorded.
+_LOOP_STATE = frozenset({"history", "stop_training"})
+
+
 class Model(ModelSaving, FunctionalGraph, Layer):
     """A trainable network with Keras's API.
 
@@ -66,6 +72,12 @@ class Model(ModelSaving, FunctionalGraph, Layer):
             if inputs is None or outputs is None:
                 raise ValueError("Model: pass both inputs= and outputs= for a functional model")
             self._init_graph(inputs, outputs)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _LOOP_STATE:  # fit's bookkeeping, not structure: keeps jit_compile's plans
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
 
     @classmethod
     def from_module(cls, module: Module, name: str | None = None) -> Model:

@@ -311,10 +311,8 @@ def fit(
         )
     steps = steps_per_epoch or data.num_batches(batch_size)
     cb, history = _callbacks(model, callbacks, verbose, epochs, steps, add_history=True)
-    # loop bookkeeping, not structure: set past Module.__setattr__ so that a new fit() keeps
-    # the plans jit_compile recorded (a forward never reads these)
-    object.__setattr__(model, "history", history)
-    object.__setattr__(model, "stop_training", False)
+    model.history = history
+    model.stop_training = False
     logs: dict = {}
     if isinstance(data, ArrayData):  # callbacks that check the data (Doctor) get the arrays
         val_arrays = (val.x, val.y) if isinstance(val, ArrayData) else None

@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 _VERSION = STRUCTURE_VERSION  # one list, bumped in place by Module.__setattr__
-_UNSET = object()
 
 
 @contextlib.contextmanager
@@ -189,10 +188,7 @@ class Module(ModuleState):
             _VERSION[0] += 1
             (params if name in params else modules)[name] = None
         else:
-            # A plain Tensor attribute is data, not structure; nor is a value assigned again as
-            # itself (fit's callbacks set model.history = self and stop_training = False every
-            # epoch): neither drops the compiled plans.
-            if type(value) is not Tensor and d.get(name, _UNSET) is not value:
+            if type(value) is not Tensor:  # a plain Tensor attribute is data, not structure
                 _VERSION[0] += 1
             object.__setattr__(self, name, value)
 
