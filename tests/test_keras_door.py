@@ -268,6 +268,19 @@ def test_from_config_rebuilds_a_functional_topology():
         assert_close(a, b)
 
 
+def test_sequential_from_config_round_trips():
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4), keras.layers.Dense(2)])
+    _set_random_weights(model)
+    clone = keras.Sequential.from_config(model.get_config())
+    assert type(clone) is keras.Sequential and clone.built  # the input shape came along
+    assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
+    clone.set_weights(model.get_weights())
+    data = np.ones((2, 5, 3), np.float32)
+    assert_close(model.predict(data, verbose=0), clone.predict(data, verbose=0))
+    unbuilt = keras.Sequential.from_config(keras.Sequential([keras.layers.Dense(2)]).get_config())
+    assert not unbuilt.built and len(unbuilt.layers) == 1  # built on first call, as Keras
+
+
 def test_summary_show_trainable():
     model = _bn_model(keras)
     model.layers[0].trainable = False

@@ -9,6 +9,7 @@ from nerve.autograd.tensor import Tensor
 from nerve.layers.base import Layer
 from nerve.layers.input_layer import InputLayer, KerasTensor
 from nerve.models.model import Model
+from nerve.models.model_saving import _saving_hook
 from nerve.nn.module import Module
 
 
@@ -127,6 +128,12 @@ class Sequential(Model):
         for layer in self._modules.values():
             x = layer(x)
         return x
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """The model ``get_config`` describes: its layers rebuilt from their configs, in order,
+        and built when the config has the input shape (as Keras's ``Sequential.from_config``)."""
+        return _saving_hook("sequential_from_config")(config, custom_objects)
 
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable, "layers": []}

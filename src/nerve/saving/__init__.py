@@ -28,6 +28,7 @@ _model.register_saving_hooks(
     load_weights=load_weights,
     functional_config=_model_config._functional_config,
     functional_from_config=_model_config._functional_from_config,
+    sequential_from_config=_model_config._sequential_from_config,
 )
 
 __all__ = [
