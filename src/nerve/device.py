@@ -188,6 +188,8 @@ def drop_backend(kind: str, array_type) -> None:
     # the checks of a backend that went away can no longer be read (nor mean anything)
     with _pending_lock:
         _pending[:] = [c for c in _pending if type(c[0]) is not array_type]
+        for owner in [o for o, c in _parked.items() if type(c[0]) is array_type]:
+            del _parked[owner]
 
 
 @contextlib.contextmanager
@@ -356,92 +358,144 @@ def get_default_device() -> device:
 # the host (item, tolist, cpu, numpy(force=True), to_host, printing) and nerve.cuda.synchronize().
 # Values computed between a bad op and that point may be garbage, as in torch; the error names
 # the op. On the CPU the ops check at once and never come here.
-_pending: list = []  # (bad: a 0-d bool device array, raise_error, values: device arrays)
+# A read takes every thread's flags (one copy), but a failure is raised only in the thread that
+# queued it: one found by another thread's read is parked for its owner (see check_on_sync).
+_pending: list = []  # (bad: a 0-d bool device array, raise_error, values, owner Thread)
+_parked: dict = {}  # owner Thread -> its first failed check, found by another thread's read
 _pending_lock = threading.Lock()  # ops on several threads (the recurrent and data threads)
 _MAX_PENDING = 256  # a loop that never syncs still reads its flags once per this many checks
+_JOIN_BYTES = 64 * 1024  # arrays up to this size are copied in one buffer with the flags
 
 
 def check_on_sync(bad, raise_error, *values) -> None:
     """Queue a check of data on a device, to be read at the next synchronization point.
 
+    The queue holds ``bad`` and ``values`` until then (up to ``_MAX_PENDING`` checks): pass 0-d
+    arrays only (a reduction such as ``bad_mask.any()``, the offending value), never an input.
+
+    A failed check is raised in the thread that queued it, once: the flags of all threads are
+    read together, and a failure that another thread's read finds is kept for its owner, which
+    raises it at its own next synchronization. (Torch's device-side asserts are sticky for the
+    whole process instead; per owner, an unrelated thread, a logger say, is not handed an
+    error it cannot act on, and the thread whose op was bad never goes on with garbage.)
+
     Args:
         bad: a 0-d boolean array on the device, True when the op was given bad input.
         raise_error: called with host (NumPy) copies of ``values`` when ``bad`` is read True;
             it raises the op's error, the same one the op raises at once on the CPU.
-        *values: device arrays the error message needs (small ones: the offending min, max).
+        *values: 0-d device arrays the error message needs (the offending min, max).
     """
     if type(bad) not in backend.DEVICE_MODULES:  # host values: nothing to wait for
         if bad:
             raise_error(*values)
         return
     with _pending_lock:
-        _pending.append((bad, raise_error, values))
-    if len(_pending) >= _MAX_PENDING:
+        _pending.append((bad, raise_error, values, threading.current_thread()))
+        full = len(_pending) >= _MAX_PENDING
+    if full:
         check_pending()
 
 
 def check_pending() -> None:
     """Read the flags of the queued device checks (one copy per device) and raise the error of
-    the first failing one; the queue is empty afterwards.
+    this thread's first failing one; the checks read leave the queue.
 
     Raises:
-        Exception: the error of the first queued op whose device-side check failed.
+        Exception: the error of this thread's first queued op whose device-side check failed
+            (found now, or earlier by another thread's read).
     """
-    if _pending:
+    if _pending or _parked:
         _read_checked(None)
 
 
 def host_copy(array) -> np.ndarray:
-    """A device array copied to the host (NumPy), the queued checks' flags read in the same
-    copy: one wait for the device, as the copy alone.
+    """A device array copied to the host (NumPy), the queued checks' flags read with it.
+
+    An array up to 64 KiB and the flags go in one copy: one wait for the device, as the copy
+    alone. A bigger one is copied after the flags are read (two reads), rather than joined with
+    them in a temporary device copy of the whole array.
 
     Raises:
-        Exception: a queued device check failed (the error of the op that queued it).
+        Exception: a device check this thread queued failed (the error of the op that queued it).
     """
-    if not _pending:
+    if not _pending and not _parked:
         return backend.DEVICE_MODULES[type(array)].asnumpy(array)
     return _read_checked(array)
 
 
 def _read_checked(array):
-    with _pending_lock:  # a failed check is reported once, as torch reports a device assert once
+    me = threading.current_thread()
+    with _pending_lock:
+        parked = _parked.pop(me, None)
         checks = _pending[:]
-        _pending.clear()
-    by_type: dict = {}
+    if parked is not None:
+        _raise_deferred(parked)
+    by_device: dict = {}
     for check in checks:
-        by_type.setdefault((type(check[0]), device_of(check[0]).index), []).append(check)
+        by_device.setdefault((type(check[0]), device_of(check[0]).index), []).append(check)
     host = None
+    read = []  # (checks, their flags on the host)
     if array is not None:
         key = (type(array), device_of(array).index)
-        host = _read_with(array, by_type.pop(key, []))
-    for group in by_type.values():
-        _read_with(None, group)
+        if key in by_device and array.nbytes <= _JOIN_BYTES:
+            group = by_device.pop(key)
+            host, flags = _read_with(array, group)
+            read.append((group, flags))
+    for group in by_device.values():
+        read.append((group, _read_with(None, group)[1]))
+    # the checks leave the queue only now that their flags were read (a failed read keeps them);
+    # one that a concurrent read already took out is that read's to report
+    position = {id(c): k for k, c in enumerate(checks)}
+    flagged = sorted(
+        (c for group, flags in read for c, flag in zip(group, flags) if flag),
+        key=lambda c: position[id(c)],
+    )  # in queue order: each thread's first failure is the one reported
+    failed = None
+    with _pending_lock:
+        queued = {id(c) for c in _pending}
+        _pending[:] = [c for c in _pending if id(c) not in position]
+        for check in flagged:
+            if id(check) not in queued:
+                continue
+            if check[3] is me:
+                failed = check if failed is None else failed
+            else:
+                _park(check)
+    if failed is not None:
+        _raise_deferred(failed)
+    if array is not None and host is None:
+        host = backend.DEVICE_MODULES[type(array)].asnumpy(array)
     return host
+
+
+def _park(check) -> None:
+    """Keep ``check`` (failed) for its owner thread, which raises it at its next sync; only the
+    first failure per thread is kept, as a thread's own read reports only its first. Call with
+    _pending_lock held."""
+    for owner in [o for o in _parked if not o.is_alive()]:
+        del _parked[owner]  # a thread that ended can no longer raise anything
+    if check[3].is_alive():
+        _parked.setdefault(check[3], check)
 
 
 def _read_with(array, checks: list):
-    """``array`` (or None) and the flags of ``checks`` (all on its device) in one copy; the first
-    failing check raises."""
-    if not checks:
-        return backend.DEVICE_MODULES[type(array)].asnumpy(array)
+    """(host copy of ``array`` or None, host flags of ``checks``), all on one device, in one
+    copy."""
     module = backend.DEVICE_MODULES[type(checks[0][0])]
-    flags = module.stack([bad.reshape(()) for bad, _, _ in checks]).astype(np.uint8)
+    flags = module.stack([c[0].reshape(()) for c in checks]).astype(np.uint8)
     if array is None:
-        host, read = None, module.asnumpy(flags)
-    else:  # the data's bytes and the flags in one buffer: one copy, then split on the host
-        raw = module.ascontiguousarray(array).reshape(-1).view(np.uint8)
-        both = module.asnumpy(module.concatenate([raw, flags]))
-        host = both[: raw.size].view(array.dtype).reshape(array.shape)
-        read = both[raw.size :]
-    for (_, raise_error, values), flag in zip(checks, read):
-        if flag:
-            _raise_deferred(module, raise_error, values)
-    return host
+        return None, module.asnumpy(flags)
+    # the data's bytes and the flags in one buffer: one copy, then split on the host
+    raw = module.ascontiguousarray(array).reshape(-1).view(np.uint8)
+    both = module.asnumpy(module.concatenate([raw, flags]))
+    return both[: raw.size].view(array.dtype).reshape(array.shape), both[raw.size :]
 
 
-def _raise_deferred(module, raise_error, values) -> None:
+def _raise_deferred(check) -> None:
+    bad, raise_error, values, _ = check
+    module = backend.DEVICE_MODULES.get(type(bad))
     try:
-        raise_error(*(module.asnumpy(v) for v in values))
+        raise_error(*(module.asnumpy(v) if module is not None else v for v in values))
     except Exception as exc:
         if hasattr(exc, "add_note"):  # Python 3.11+
             exc.add_note(

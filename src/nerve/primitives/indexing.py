@@ -48,11 +48,62 @@ __all__ = [
 
 def as_numpy_index(index, like=None):
     """A Tensor index (or a tuple or list holding Tensors) as the equivalent array index; lists
-    become arrays on the device of ``like`` (the indexed array; the host when None)."""
+    become arrays on the device of ``like`` (the indexed array; the host when None).
+
+    On a device, whose kernels wrap an out-of-range integer index where NumPy raises, the bounds
+    of its integer arrays are checked at the next synchronization (check_on_sync), with NumPy's
+    IndexError."""
     xp = np if like is None else array_module_of(like)
     if isinstance(index, tuple):
-        return tuple(_numpy_part(i, xp) for i in index)
-    return _numpy_part(index, xp)
+        out = tuple(_numpy_part(i, xp) for i in index)
+    else:
+        out = _numpy_part(index, xp)
+    if xp is not np:
+        _check_device_index(out, like.shape)
+    return out
+
+
+def _check_device_index(index, shape: tuple) -> None:
+    """Queue the bounds check of the integer arrays of a device index (check_on_sync): a device
+    wraps an out-of-range index silently, where NumPy raises; the error is NumPy's, with the
+    offending value (the smallest or largest) and its axis."""
+    items = index if isinstance(index, tuple) else (index,)
+    # the axis each item starts at: None adds one, a k-d mask takes k, Ellipsis the rest
+    taken = [
+        0
+        if i is None or isinstance(i, (bool, np.bool_))
+        else (i.ndim if is_array(i) and i.dtype.kind == "b" else 1)
+        for i in items
+    ]
+    rest = len(shape) - sum(t for t, i in zip(taken, items) if i is not Ellipsis)
+    axis, checks = 0, []
+    for item, t in zip(items, taken):
+        if item is Ellipsis:
+            axis += max(rest, 0)
+            continue
+        device = is_array(item) and type(item) is not np.ndarray
+        if device and item.dtype.kind in "iu" and item.size and axis < len(shape):
+            checks.append((axis, shape[axis], item.min(), item.max()))
+        axis += t
+    if not checks:
+        return
+    bad = None
+    for _, n, lo, hi in checks:
+        out = (lo < -n) | (hi >= n)
+        bad = out if bad is None else bad | out
+    axes = [(a, n) for a, n, _, _ in checks]
+    values = [v for _, _, lo, hi in checks for v in (lo, hi)]
+    check_on_sync(bad, lambda *v: _index_error(axes, v, shape), *values)
+
+
+def _index_error(axes: list, values: tuple, shape: tuple) -> None:
+    for k, (axis, n) in enumerate(axes):
+        lo, hi = int(values[2 * k]), int(values[2 * k + 1])
+        if lo < -n or hi >= n:
+            raise IndexError(
+                f"index into a tensor of shape {shape}: index {lo if lo < -n else hi} is out "
+                f"of bounds for axis {axis} with size {n}"
+            )
 
 
 def _numpy_part(i, xp):

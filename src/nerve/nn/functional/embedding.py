@@ -74,13 +74,22 @@ class Embedding(Function):
     def backward(self, g):
         index = self.indices.reshape(-1).astype(np.intp, copy=False)  # bincount wants intp
         rows = g.reshape(index.size, g.shape[-1])
-        gw = scatter_add_rows(index, rows, self.num)
+        # float16: each row is scaled by 1 / its count before the sum, as torch does (a float16
+        # sum of many rows stops growing at 2048); wider types: the sum, then one division
+        scale_rows = self.by_freq and rows.dtype == np.float16
         if self.by_freq:
             if type(index) is np.ndarray:
                 counts = np.bincount(index, minlength=self.num)
-            else:  # a scatter-add: a device's bincount would read the largest index first
-                counts = array_module_of(gw).zeros(self.num, dtype=gw.dtype)
-                add_at(counts, index, gw.dtype.type(1))
+            else:  # a scatter-add, in float32 at least: a device's bincount would read the
+                # largest index first, and float16 stops counting at 2048
+                count_dtype = np.promote_types(rows.dtype, np.float32)
+                counts = array_module_of(rows).zeros(self.num, dtype=count_dtype)
+                add_at(counts, index, count_dtype.type(1))
+            if scale_rows:
+                share = (1 / counts[index]).astype(np.float32)  # every count here is >= 1
+                rows = (rows.astype(np.float32) * share[:, None]).astype(rows.dtype)
+        gw = scatter_add_rows(index, rows, self.num)
+        if self.by_freq and not scale_rows:
             gw /= np.maximum(counts, 1).astype(gw.dtype)[:, None]
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0

@@ -43,27 +43,35 @@ def _bags(op: str, ids: np.ndarray, offsets, include_last_offset: bool):
         )
     if type(offs) is not np.ndarray:
         return _device_bags(op, ids, offs, include_last_offset)
-    if include_last_offset:
-        if offs.size < 1 or offs[-1] != ids.size:
-            raise ValueError(
-                f"{op}: with include_last_offset the last offset must be the input's length "
-                f"{ids.size}, got offsets {offs.tolist()}"
-            )
-        offs = offs[:-1]
-    if offs.size and (offs[0] != 0 or np.any(np.diff(offs) < 0) or offs[-1] > ids.size):
-        raise ValueError(
-            f"{op}: offsets must start at 0, not decrease and stay within the input's length "
-            f"{ids.size}, got {offs.tolist()}"
-        )
+    offs = _checked_offsets(op, ids.size, offs, include_last_offset)
     ends = np.append(offs[1:], ids.size)
     bag_of = np.repeat(np.arange(offs.size), ends - offs)
     return ids, xp.asarray(bag_of), offs.size
 
 
+def _checked_offsets(op: str, n: int, offs: np.ndarray, include_last_offset: bool) -> np.ndarray:
+    """Host offsets for ``n`` ids without the closing one of include_last_offset; a ValueError
+    naming them when they do not split the ids into bags."""
+    if include_last_offset:
+        if offs.size < 1 or offs[-1] != n:
+            raise ValueError(
+                f"{op}: with include_last_offset the last offset must be the input's length "
+                f"{n}, got offsets {offs.tolist()}"
+            )
+        offs = offs[:-1]
+    if offs.size and (offs[0] != 0 or np.any(np.diff(offs) < 0) or offs[-1] > n):
+        raise ValueError(
+            f"{op}: offsets must start at 0, not decrease and stay within the input's length "
+            f"{n}, got {offs.tolist()}"
+        )
+    return offs
+
+
 def _device_bags(op: str, ids, offs, include_last_offset: bool):
     """:func:`_bags` for offsets on a device: the bag of each id by a search of the offsets, and
     their checks queued as a device-side flag read at the next synchronization (where the
-    error is the CPU's, from a host copy of the offsets), so a step does not wait here."""
+    error is the CPU's, from a host copy of the offsets: the queue holds the offsets, one per
+    bag, but not the ids), so a step does not wait here."""
     xp = array_module_of(offs)
     given = offs
     bad = xp.zeros((), dtype=bool)
@@ -77,7 +85,8 @@ def _device_bags(op: str, ids, offs, include_last_offset: bool):
         offs = offs[:-1]
     if offs.size:
         bad = bad | (offs[0] != 0) | (offs[-1] > ids.size) | (offs[1:] < offs[:-1]).any()
-    check_on_sync(bad, lambda host: _bags(op, ids, host, include_last_offset), given)
+    n = ids.size  # the error needs only the count: the queue must not hold the ids
+    check_on_sync(bad, lambda host: _checked_offsets(op, n, host, include_last_offset), given)
     bag_of = xp.searchsorted(offs, xp.arange(ids.size), side="right") - 1
     return ids, bag_of, offs.size
 
@@ -143,17 +152,21 @@ def embedding_bag(
         scale_grad_by_freq=scale_grad_by_freq,
         sparse=sparse,
     )
+    if n_bags == 0:  # empty offsets: no bags, the ids in none of them, as torch gives (0, D)
+        return rows[:0]
     dtype = w.dtype
     if mode == "max":
         return _bag_max(rows, bag_of, keep, n_bags)
     coef = keep.astype(dtype)
     if mode == "mean":
+        # counted in float32 at least: float16 stops counting at 2048 (float32/64: as before)
+        count_dtype = np.promote_types(dtype, np.float32)
         if type(ids) is np.ndarray:
-            counts = np.bincount(bag_of[keep], minlength=n_bags).astype(dtype)
+            counts = np.bincount(bag_of[keep], minlength=n_bags).astype(count_dtype)
         else:  # a scatter-add: no mask whose size the host must wait to learn
-            counts = xp.zeros(n_bags, dtype=dtype)
-            add_at(counts, bag_of, coef)
-        coef = coef / np.maximum(counts, 1)[bag_of]
+            counts = xp.zeros(n_bags, dtype=count_dtype)
+            add_at(counts, bag_of, keep.astype(count_dtype))
+        coef = (coef / np.maximum(counts, 1)[bag_of]).astype(dtype, copy=False)
     if per_sample_weights is not None:
         psw = as_tensor(per_sample_weights, op)
         if tuple(psw.shape) != tuple(idx.shape):

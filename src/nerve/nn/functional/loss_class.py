@@ -68,23 +68,28 @@ def _check_class_target(op: str, input, target, weight, ignore_index):
         bad = (y != ignore_index) & ((y < 0) | (y >= n_classes))
         if type(y) is np.ndarray:
             _target_error(op, y, bad, n_classes, ignore_index)
-        else:  # on a device: read at the next synchronization, not once per call
+        else:  # on a device: read at the next synchronization, not once per call; only
+            # 0-d values are queued (the first bad target), not the target or the mask
+            first = y.reshape(-1)[bad.reshape(-1).argmax()]
             check_on_sync(
                 bad.any(),
-                lambda y, bad: _target_error(op, y, bad, n_classes, ignore_index),
-                y,
-                bad,
+                lambda label: _label_error(op, label, n_classes, ignore_index),
+                first,
             )
     return weight
 
 
 def _target_error(op: str, y, bad, n_classes: int, ignore_index: int) -> None:
     if bad.any():
-        label = int(y[bad].flat[0])
-        raise IndexError(
-            f"{op}: target class {label} is out of range for {n_classes} classes "
-            f"(valid: 0 to {n_classes - 1}, or ignore_index={ignore_index})"
-        )
+        _label_error(op, y[bad].flat[0], n_classes, ignore_index)
+
+
+def _label_error(op: str, label, n_classes: int, ignore_index: int) -> None:
+    """Raise the IndexError of an out-of-range target ``label`` (the first bad one)."""
+    raise IndexError(
+        f"{op}: target class {int(label)} is out of range for {n_classes} classes "
+        f"(valid: 0 to {n_classes - 1}, or ignore_index={ignore_index})"
+    )
 
 
 # ----------------------------------------------------------------------------- cross-entropy

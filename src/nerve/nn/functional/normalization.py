@@ -96,6 +96,11 @@ def _update_running(
     with ``keras``, Keras's: running * momentum + value * (1 - momentum), the momentum the old
     value's weight and ``1 - momentum`` taken in Python floats as Keras does."""
     t = running.dtype.type
+    if running.dtype == np.float16:  # float16 buffers: the update in float32, stored rounded
+        wide = running.astype(np.float32)
+        _update_running(wide, value.astype(np.float32, copy=False), momentum, keras)
+        running[...] = wide
+        return
     if keras:
         running *= t(momentum)
         running += value.astype(running.dtype, copy=False) * t(1.0 - momentum)
@@ -129,6 +134,14 @@ class BatchNorm(Function):
         keras_update=False,
     ):
         need_x, need_w, _ = self.needs_input_grad[:3]
+        # float16 in float32, as torch and Keras: a float16 sum of squares overflows at 65504;
+        # the output and gradients in their inputs' dtypes, the running stats in their own
+        self.in_f16 = x.dtype == np.float16
+        if self.in_f16:
+            self.f16_dtypes = [None if a is None else a.dtype for a in (x, weight, bias)]
+            x, weight, bias = (
+                None if a is None else a.astype(np.float32) for a in (x, weight, bias)
+            )
         c = x.shape[1]
         xv, self.layout = _channel_rows(x)
         spec, pshape = ("nc", (c,)) if xv.ndim == 2 else ("ncm", (c, 1))
@@ -149,7 +162,7 @@ class BatchNorm(Function):
             self.scale = scale.reshape(pshape)
             # the weight gradient needs xhat: rebuilt from x in backward, only if asked for
             self.x, self.mean, self.invstd = (xv, mean, invstd) if need_w else (None,) * 3
-            return _unrows(out, self.layout)
+            return self._out(_unrows(out, self.layout))
         mean = np.einsum(f"{spec}->c", xv)
         mean *= t(1.0 / count)
         xhat = xv - mean.reshape(pshape)
@@ -168,9 +181,18 @@ class BatchNorm(Function):
         self.scale = None
         if need_x:
             self.scale = (invstd if weight is None else invstd * weight).reshape(pshape)
-        return _unrows(out, self.layout)
+        return self._out(_unrows(out, self.layout))
+
+    def _out(self, out):
+        return out.astype(self.f16_dtypes[0]) if self.in_f16 else out
 
     def backward(self, g):
+        if self.in_f16:
+            grads = self._backward(g.astype(np.float32))
+            return tuple(None if a is None else a.astype(t) for a, t in zip(grads, self.f16_dtypes))
+        return self._backward(g)
+
+    def _backward(self, g):
         need_x, need_w, need_b = self.needs_input_grad[:3]
         spec = self.spec
         # a copy only when g's memory layout differs from x's
