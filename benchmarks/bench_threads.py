@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from nerve.nn.functional.pooling import _max_grad_rows, _max_rows
 from nerve.primitives import threads
-from nerve.primitives.activation import _relu_into, _sigmoid
+from nerve.primitives.activation import _relu_into, sigmoid_out
 
 
 def _adam_block(p, g, m, v, work):
@@ -57,7 +57,7 @@ OPS = {
     "relu": (1, lambda x, o: _relu_into(x, o)),
     "relu_bwd": (2, _relu_bwd),
     "tanh": (1, lambda x, o: np.tanh(x, out=o)),
-    "sigmoid": (1, lambda x, o: np.copyto(o, _sigmoid(x))),
+    "sigmoid": (1, lambda x, o: sigmoid_out(x, o)),
     "add": (2, lambda a, b, o: np.add(a, b, out=o)),
     "adam": (4, lambda p, g, m, v, o: _adam_block(p, g, m, v, o)),
 }
@@ -80,6 +80,31 @@ def _pool_arrays(name, size, rng):
     return (rng.standard_normal(out, dtype=np.float32), idx, np.zeros_like(x))
 
 
+def _col2im_block(out, dcols):
+    # nerve.nn.functional.conv_kernels._col2im's adds, into the caller's (C, Hp, Wp, N) rows
+    for i in range(3):
+        for j in range(3):
+            out[:, i : i + 11, j : j + 11] += dcols[:, i, j]
+
+
+CONV_OPS = {
+    # the CNN's second conv (32 channels, 13x13 -> 11x11, 3x3) in nerve's (C, H, W, N) layout,
+    # split over the channels; sizes count the columns' elements (32*9*11*11 per sample)
+    "im2col": lambda cols, win: np.copyto(cols, win),
+    "col2im": _col2im_block,
+}
+
+
+def _conv_arrays(name, size, rng):
+    n = max(2, size // (32 * 9 * 11 * 11))
+    xp = rng.standard_normal((32, 13, 13, n), dtype=np.float32)
+    sc, sy, sx, sn = xp.strides
+    win = np.lib.stride_tricks.as_strided(xp, (32, 3, 3, 11, 11, n), (sc, sy, sx, sy, sx, sn))
+    if name == "im2col":
+        return (np.empty(win.shape, np.float32), win)
+    return (np.zeros_like(xp), rng.standard_normal(win.shape, dtype=np.float32))
+
+
 def _time(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -97,6 +122,10 @@ def measure_ops(sizes, reps, spins, ops):
                 kernel = POOL_OPS[name]
                 flat = _pool_arrays(name, size, rng)
                 size = flat[0].size if name == "maxpool" else flat[2].size
+            elif name in CONV_OPS:
+                kernel = CONV_OPS[name]
+                flat = _conv_arrays(name, size, rng)
+                size = flat[0].size if name == "im2col" else flat[1].size
             else:
                 n_in, kernel = OPS[name]
                 arrays = [rng.standard_normal(size, dtype=np.float32) for _ in range(n_in)]
@@ -214,7 +243,7 @@ def main(argv=None):
     p.add_argument("--sizes", default="16384,65536,262144,1048576,4194304")
     p.add_argument("--reps", type=int, default=41)
     p.add_argument("--spins", default="28,18,4")
-    p.add_argument("--ops", default=",".join([*OPS, *POOL_OPS]))
+    p.add_argument("--ops", default=",".join([*OPS, *POOL_OPS, *CONV_OPS]))
     p.add_argument("--steps", default="", help="also time training steps: mlp,cnn,lstm,...")
     p.add_argument("--blocks", type=int, default=10, help="interleaved blocks per workload")
     p.add_argument("--threads", type=int, default=2, help="BLAS and split threads for --steps")

