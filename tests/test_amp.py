@@ -10,6 +10,7 @@ import nerve
 import nerve.nn.functional as nF
 from nerve import nn
 from nerve.autograd.amp import GradScaler, autocast, is_autocast_enabled
+from nerve.autograd.grad_mode import _modes
 from nerve.testing import assert_close, strict_cuda
 
 RNG = np.random.default_rng(0)
@@ -83,6 +84,83 @@ def test_autocast_casts_only_its_device_and_nests():
         return a @ a
 
     assert f(w).dtype == np.float16
+
+
+def _dtypes(m, functional):
+    """Result dtypes of the ops that read the autocast region (apply, linear, conv, attention)."""
+    x, w, img, k = m.tensor(X), m.tensor(W), m.tensor(IMG), m.tensor(K)
+    q = m.tensor(IMG[:, :, :, :4])
+    outs = (
+        x @ w.T,
+        functional.linear(x, w),
+        functional.conv2d(img, k),
+        functional.scaled_dot_product_attention(q, q, q),
+    )
+    return [str(o.dtype).rpartition(".")[2] for o in outs]
+
+
+def test_autocast_region_belongs_to_the_thread_as_torch(torch):
+    import threading
+
+    entered, checked = threading.Barrier(2, timeout=30), threading.Barrier(2, timeout=30)
+    seen = {}
+
+    def holder():  # holds a region while the main thread runs ops
+        with autocast("cpu", dtype=nerve.float16), torch.autocast("cpu", dtype=torch.float16):
+            entered.wait()
+            checked.wait()
+            seen["holder"] = _dtypes(nerve, nF), _dtypes(torch, torch.nn.functional)
+
+    def other():  # started inside the main thread's region
+        seen["other"] = (
+            _dtypes(nerve, nF),
+            _dtypes(torch, torch.nn.functional),
+            is_autocast_enabled("cpu"),
+            torch.is_autocast_enabled("cpu"),
+            _modes.autocast,
+        )
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    entered.wait()
+    seen["main"] = _dtypes(nerve, nF), _dtypes(torch, torch.nn.functional)
+    checked.wait()
+    thread.join(timeout=60)
+    with autocast("cpu", dtype=nerve.float16), torch.autocast("cpu", dtype=torch.float16):
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(timeout=60)
+        assert _modes.autocast is not None
+    low, full = ["float16"] * 4, ["float32"] * 4
+    assert seen["holder"] == (low, low)
+    assert seen["main"] == (full, full)
+    assert seen["other"] == (full, full, False, False, None)
+
+
+def test_grad_mode_changes_inside_an_autocast_region_keep_it(torch):
+    def run(m):
+        w = m.tensor(W, requires_grad=True)
+        seen = []
+        with m.autocast("cpu", dtype=m.float16):
+            with m.no_grad():  # a weight cast made here is no use to a recording op later
+                seen.append((w @ w.T).requires_grad)
+                with m.inference_mode(False):
+                    seen.append((w @ w.T).requires_grad)
+            h = w @ w.T
+            seen.append((str(h.dtype), h.grad_fn is not None))
+            with m.inference_mode():
+                seen.append((str((w @ w.T).dtype), (w @ w.T).requires_grad))
+        h = w @ w.T
+        seen.append((str(h.dtype), h.grad_fn is not None))
+        return [
+            tuple(s.rpartition(".")[2] if isinstance(s, str) else s for s in row)
+            if isinstance(row, tuple)
+            else row
+            for row in seen
+        ]
+
+    assert run(nerve) == run(torch)
+    assert run(nerve) == [False, True, ("float16", True), ("float16", False), ("float32", True)]
 
 
 def test_autocast_on_the_cuda_device_uses_the_cuda_lists():

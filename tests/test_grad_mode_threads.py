@@ -158,15 +158,33 @@ def test_in_place_check_still_sees_changes_made_by_another_thread():
         raise AssertionError("backward used a saved array another thread had changed")
 
 
+class _ModeProbe(nerve.utils.data.Dataset):
+    """Each sample is the modes its ``__getitem__`` ran under: (grad, inference)."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return nerve.tensor([nerve.is_grad_enabled(), nerve.is_inference_mode_enabled()])
+
+
 def test_data_loader_worker_thread_builds_batches_under_callers_no_grad():
-    data = nerve.utils.data.TensorDataset(
-        nerve.tensor(np.arange(12, dtype=np.float32).reshape(6, 2)),
-        nerve.tensor(np.arange(6)),
-    )
-    loader = nerve.utils.data.DataLoader(data, batch_size=2, num_workers=1)
-    with nerve.no_grad():
-        batches = [x.numpy() for x, _ in loader]
-    np.testing.assert_array_equal(np.concatenate(batches), data.tensors[0].numpy())
+    # torch 2.13's forked workers (Linux's default start method) run __getitem__ under the
+    # modes of the code that made the iterator (a fork copies the forking thread's state);
+    # nerve's worker thread does the same, with num_workers or prefetch.
+    def modes_seen(**options):
+        loader = nerve.utils.data.DataLoader(_ModeProbe(), batch_size=2, **options)
+        return {tuple(row) for batch in loader for row in batch.numpy().tolist()}
+
+    for options in ({"num_workers": 1}, {"prefetch": 2}, {}):
+        assert modes_seen(**options) == {(True, False)}, options
+        with nerve.no_grad():
+            assert modes_seen(**options) == {(False, False)}, options
+        with nerve.inference_mode():
+            assert modes_seen(**options) == {(False, True)}, options
+        with nerve.inference_mode(), nerve.enable_grad():
+            assert modes_seen(**options) == {(True, True)}, options
+    assert nerve.is_grad_enabled() and not nerve.is_inference_mode_enabled()
 
 
 def test_item_assignment_and_out_arguments_follow_the_calling_threads_mode():

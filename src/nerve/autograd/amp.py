@@ -30,6 +30,7 @@ import warnings
 
 import numpy as np
 
+from nerve.autograd.grad_mode import _modes, _sync
 from nerve.backend import array_module_of
 from nerve.device import device_of, to_device
 
@@ -100,9 +101,9 @@ _BANNED_CUDA = {
     )
 }
 
-# The active region: None, or [device type, dtype, fp32 op set, cache or None]. Function.apply
-# reads it once per op (one list lookup when autocast is off).
-ACTIVE: list = [None]
+# The calling thread's region is ``_modes.autocast`` (grad_mode.py), as torch's autocast state
+# is per thread: None, or [device type, dtype, fp32 op set, cache or None]. Function.apply reads
+# it through ``_modes.op``, in the same one attribute read as the grad mode.
 
 
 def _policy(device_type: str, dtype: np.dtype, cache: bool) -> list:
@@ -110,9 +111,10 @@ def _policy(device_type: str, dtype: np.dtype, cache: bool) -> list:
     return [device_type, dtype, fp32, {} if cache else None]
 
 
-def cast_inputs(cls, inputs: tuple) -> tuple:
-    """``inputs`` of op ``cls`` as the active autocast region wants them (see the module)."""
-    device_type, dtype, fp32, cache = ACTIVE[0]
+def cast_inputs(cls, inputs: tuple, region: list | None = None) -> tuple:
+    """``inputs`` of op ``cls`` as autocast ``region`` (default: the calling thread's active
+    one) wants them (see the module)."""
+    device_type, dtype, fp32, cache = _modes.autocast if region is None else region
     name = cls.op_name
     if name in _LOWER:
         target = dtype
@@ -137,7 +139,7 @@ def autocast_inputs(op_name: str, *tensors):
     ...     [t.dtype.name for t in autocast_inputs("linear", x, w)]
     ['float16', 'float16']
     """
-    if ACTIVE[0] is None:
+    if _modes.autocast is None:
         return tensors
     return cast_inputs(_Named(op_name), tensors)
 
@@ -160,7 +162,9 @@ def _cast(x, target: np.dtype, device_type: str, cache):
         return x
     if device_of(x._data).type != device_type:
         return x
-    use_cache = cache is not None and x.requires_grad and x._node is None
+    # a cast made while nothing records has no graph, so a recording op must not reuse it
+    # (torch 2.13 records the weight's cast again there)
+    use_cache = cache is not None and x.requires_grad and x._node is None and _modes.enabled
     if use_cache:
         hit = cache.get(id(x))
         if hit is not None and hit[0] is x and hit[1].dtype == target:
@@ -225,15 +229,16 @@ class autocast:  # noqa: N801 - torch's name
         self._saved: list = []
 
     def __enter__(self):
-        self._saved.append(ACTIVE[0])
-        if self._enabled:
-            ACTIVE[0] = _policy(self.device, self.fast_dtype, self._cache)
-        else:
-            ACTIVE[0] = None
+        m = _modes
+        self._saved.append(m.autocast)
+        m.autocast = _policy(self.device, self.fast_dtype, self._cache) if self._enabled else None
+        _sync(m)
         return self
 
     def __exit__(self, *exc):
-        ACTIVE[0] = self._saved.pop()
+        m = _modes
+        m.autocast = self._saved.pop()
+        _sync(m)
         return False
 
     def __call__(self, fn):
@@ -246,8 +251,9 @@ class autocast:  # noqa: N801 - torch's name
 
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
-    """Whether an autocast region is active (for ``device_type`` when given)."""
-    state = ACTIVE[0]
+    """Whether an autocast region is active in the calling thread (for ``device_type`` when
+    given)."""
+    state = _modes.autocast
     return state is not None and (device_type is None or state[0] == device_type)
 
 

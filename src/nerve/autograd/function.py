@@ -27,8 +27,7 @@ from nerve.backend import DEVICE_MODULES as _DEVICE_MODULES
 from nerve.device import device_of
 
 _grad_state = grad_mode._state
-_modes = grad_mode._modes  # this thread's grad mode
-_AUTOCAST = _amp.ACTIVE
+_modes = grad_mode._modes  # this thread's modes (grad, inference, autocast)
 
 
 class Edge:
@@ -94,11 +93,15 @@ class Function:
         if cls._tensor_level:
             return custom_function.apply(cls, inputs, params)
         self = cls.__new__(cls)
-        if _AUTOCAST[0] is not None:  # a nerve.autocast region: inputs cast per the op's list
-            inputs = _amp.cast_inputs(cls, inputs)
+        # One read for both modes: True records the graph, False does not, and a tuple
+        # (region, record) means a nerve.autocast region is active (grad_mode._ThreadModes).
+        mode = _modes.op
+        if mode is not True and mode is not False:  # inputs cast per the op's autocast list
+            inputs = _amp.cast_inputs(cls, inputs, mode[0])
+            mode = mode[1]
         if _DEVICE_MODULES:  # a device backend is loaded: inputs may live apart
             inputs = _one_device(cls, inputs)
-        if not _modes.enabled:
+        if not mode:
             # No graph under no_grad: the lean path (inference at batch 1 is mostly this call).
             n = len(inputs)
             self.needs_input_grad = _NO_GRAD[n] if n < len(_NO_GRAD) else [False] * n

@@ -17,7 +17,7 @@ import weakref
 
 import numpy as np
 
-from nerve.autograd.grad_mode import _modes, _state
+from nerve.autograd.grad_mode import _INPLACE_TICKS, _modes, _state
 from nerve.autograd.registry import TRACE
 from nerve.backend import DEVICE_MODULES as _DEVICE_MODULES
 from nerve.device import device_of
@@ -48,13 +48,16 @@ def _forget(key: int):
 def bump(array: np.ndarray) -> None:
     """Record one in-place change to ``array``'s memory."""
     root = root_of(array)
-    _state["inplace"] += 1
+    # The tick is taken atomically; stores may land out of order under threads, which only
+    # makes backward check for changes it did not need to (never miss one: a change made
+    # after a node takes a tick larger than the node's, and stores something else than it).
+    tick = _state["inplace"] = next(_INPLACE_TICKS)
     key = id(root)
     entry = _versions.get(key)
     if entry is None or entry[0]() is not root:
         entry = _versions[key] = [weakref.ref(root, _forget(key)), 0, 0]
     entry[1] += 1
-    entry[2] = _state["inplace"]
+    entry[2] = tick
 
 
 def version(array: np.ndarray) -> int:

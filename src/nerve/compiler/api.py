@@ -24,7 +24,8 @@ import warnings
 from collections import OrderedDict
 
 from nerve import backend
-from nerve.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
+from nerve.autograd.grad_mode import _modes as _grad_modes
+from nerve.autograd.grad_mode import enable_grad, no_grad
 from nerve.autograd.tensor import Tensor
 from nerve.compiler.calls import (
     _buffers,
@@ -196,7 +197,7 @@ class CompiledModule(_Compiled):
         return getattr(self.__dict__["model"], name)
 
     def _wants_eager(self, args, kwargs) -> bool:
-        if not is_grad_enabled():
+        if not _grad_modes.enabled:  # ops record nothing (no_grad, or inside inference_mode)
             return False
         if any(p.requires_grad for p in self._params()):
             return True

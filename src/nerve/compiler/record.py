@@ -36,8 +36,8 @@ import threading
 
 import numpy as np
 
-from nerve.autograd import function as _function
 from nerve.autograd.function import Edge, Function
+from nerve.autograd.grad_mode import _modes
 from nerve.autograd.registry import PATCH_LOCK, TRACE
 from nerve.autograd.tensor import Tensor
 
@@ -268,8 +268,7 @@ def record(fn, input_tensors: list, modules) -> Recording:
     rec = _Recorder([t._data for t in input_tensors], state_tensors(modules))
     if any(type(t._data) is not np.ndarray for t in input_tensors):
         rec.fail("its inputs live on a device other than the CPU (plans are NumPy-only)")
-    autocast = getattr(_function, "_AUTOCAST", None)
-    if autocast is not None and autocast[0] is not None:
+    if _modes.autocast is not None:  # the calling thread's region (the recording runs here)
         rec.fail("it runs inside a nerve.autocast region (the op inputs' casts are not recorded)")
 
     def apply(cls, *inputs, **params):

@@ -31,6 +31,12 @@ import threading
 
 import numpy as np
 
+from nerve.autograd.grad_mode import (
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    set_grad_enabled,
+)
 from nerve.autograd.tensor import Tensor
 from nerve.data.dataset import IterableDataset, batch_taker
 from nerve.data.random import as_generator, batch_of_samples, current, using
@@ -365,7 +371,10 @@ class DataLoader:
             batches = self._in_worker(batches, epoch_seed)
         if not self.prefetch:
             return batches
-        return _prefetched(batches, self.prefetch, self.timeout if self.num_workers else 0)
+        # The thread builds batches under the modes of the code that made the iterator, as
+        # torch's forked workers inherit them (a new thread would start with grad mode on).
+        modes = (is_grad_enabled(), is_inference_mode_enabled())
+        return _prefetched(batches, self.prefetch, self.timeout if self.num_workers else 0, modes)
 
     # ------------------------------------------------------------------ internals
     def _in_worker(self, batches, seed: int):
@@ -462,10 +471,11 @@ class _Failure:
 _DONE = object()
 
 
-def _prefetched(batches, depth: int, timeout: float = 0):
+def _prefetched(batches, depth: int, timeout: float = 0, modes: tuple = (True, False)):
     """Run ``batches`` in a thread, ``depth`` items ahead; stop it when this is closed.
 
-    ``timeout`` > 0: RuntimeError when no batch arrives within that many seconds.
+    ``timeout`` > 0: RuntimeError when no batch arrives within that many seconds. ``modes``:
+    the thread's (grad mode, inference mode).
     """
     items: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -480,11 +490,13 @@ def _prefetched(batches, depth: int, timeout: float = 0):
         return False
 
     def work():
+        grad, inference = modes
         try:
-            for batch in batches:
-                if not put(batch):
-                    return
-            put(_DONE)
+            with inference_mode(inference), set_grad_enabled(grad):
+                for batch in batches:
+                    if not put(batch):
+                        return
+                put(_DONE)
         except BaseException as exc:  # handed to the consumer, raised there
             put(_Failure(exc))
 

@@ -12,8 +12,8 @@ import math
 import numpy as np
 
 from nerve.autograd import amp
-from nerve.autograd.amp import ACTIVE as _AUTOCAST
 from nerve.autograd.function import Function
+from nerve.autograd.grad_mode import _modes
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import array_module_of
@@ -138,7 +138,7 @@ def scaled_dot_product_attention(
     """
     op = "scaled_dot_product_attention"
     q, k, v = as_tensor(query, op), as_tensor(key, op), as_tensor(value, op)
-    if _AUTOCAST[0] is not None:  # autocast: cast before the one-dtype checks, as apply would
+    if _modes.autocast is not None:  # autocast: cast before the one-dtype checks, as apply would
         q, k, v, attn_mask = amp.autocast_inputs(op, q, k, v, attn_mask)
     for name, t in (("query", q), ("key", k), ("value", v)):
         if t.ndim < 2:

@@ -31,8 +31,8 @@ import functools
 import numpy as np
 
 from nerve.autograd import amp
-from nerve.autograd.amp import ACTIVE as _AUTOCAST
 from nerve.autograd.function import Function
+from nerve.autograd.grad_mode import _modes as _grad_modes
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.nn.functional.conv_kernels import (
@@ -220,7 +220,7 @@ def _ints(value, n: int, name: str, op: str, minimum: int) -> tuple:
 def _operands(op: str, nd: int, input, weight, bias):
     x, w = as_tensor(input, op), as_tensor(weight, op)
     b = None if bias is None else as_tensor(bias, op)
-    if _AUTOCAST[0] is not None:  # autocast: cast before the one-dtype check, as apply would
+    if _grad_modes.autocast is not None:  # cast before the one-dtype check, as apply would
         x, w, b = amp.autocast_inputs("conv2d", x, w, b)  # every conv is on the lower list
     for name, t in (("input", x), ("weight", w), ("bias", b)):
         if t is not None and t.dtype.kind != "f":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nerve.autograd.function import Function
-from nerve.autograd.grad_mode import is_grad_enabled
+from nerve.autograd.grad_mode import _modes as _grad_modes
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import array_module_of, rng_for
@@ -72,7 +72,7 @@ def _dropout(op: str, input, p: float, training: bool, inplace: bool, mask_shape
     if x._data.dtype.kind != "f":
         raise TypeError(f"{op} needs a floating-point input, got dtype {x._data.dtype}")
     shape = x.shape if mask_shape is None else mask_shape
-    if inplace and not (x.requires_grad and is_grad_enabled()):
+    if inplace and not (x.requires_grad and _grad_modes.enabled):  # ops record
         # No graph to corrupt: scale the caller's array in place and return the same tensor.
         x._data *= keep_mask(shape, float(p), x._data.dtype, array_module_of(x._data))
         return x

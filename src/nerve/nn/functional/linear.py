@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from nerve.autograd import amp
-from nerve.autograd.amp import ACTIVE as _AUTOCAST
 from nerve.autograd.function import Function
+from nerve.autograd.grad_mode import _modes
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.primitives.common import as_tensor
@@ -147,7 +147,7 @@ def _checked(op: str, input, weight, bias, weight_name: str, in_axis: int):
     x = as_tensor(input, op)
     w = as_tensor(weight, f"{op} {weight_name}")
     b = None if bias is None else as_tensor(bias, f"{op} bias")
-    if _AUTOCAST[0] is not None:  # autocast: cast before the one-dtype check, as apply would
+    if _modes.autocast is not None:  # autocast: cast before the one-dtype check, as apply would
         x, w, b = amp.autocast_inputs(op, x, w, b)
     if w.ndim != 2:
         raise ValueError(
