@@ -9,6 +9,13 @@ so a 28-step LSTM is two Functions in the graph, not hundreds of tiny ops.
 ``batch_sizes`` (torch's PackedSequence layout: the rows are sorted by length, longest first, and
 step t has ``batch_sizes[t]`` live rows, a prefix) makes the rows past it keep their state at that
 step: the state is not advanced by padding, so h_T (and c_T) hold each row's own last step.
+
+With ``nerve.set_num_threads(n > 1)`` and NumPy arrays, LSTM and GRU run their recurrences (the
+forward, and the backward up to the weight gradient) as n blocks of batch rows on n threads.
+Rows never mix, so a block computes what the whole batch would for its rows, and OpenBLAS
+mostly gives a row the same sums whatever the number of rows it multiplies: measured bit for
+bit the one-thread result at hidden sizes 16 to 256 (batch 33 to 512), except hidden 50,
+where OpenBLAS's small-product kernels round some rows differently (<= 4e-6 apart).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from nerve.autograd.function import Function
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import array_module_of
+from nerve.primitives import threads
 from nerve.primitives.common import as_tensor, is_array, to_host
 
 __all__ = ["gru_sequence", "lstm_sequence", "rnn_sequence"]
@@ -33,6 +41,41 @@ def _sigmoid_(x: np.ndarray) -> np.ndarray:
     return np.divide(1, x, out=x)
 
 
+# Batch rows of a recurrence never meet until the weight gradient (one GEMM over all rows,
+# after the loop), so with nerve.set_num_threads(n > 1) a whole forward or backward runs as n
+# row blocks on the pool of nerve.primitives.threads: one hand-off per call, not per op. Each
+# NumPy call of a block gives up the GIL and takes it back; per call's fixed costs, a block's
+# CPU time measured 55-65% of the unsplit call's down to a (N, G*H) step block of 16K elements
+# (LSTM N=32 or 64, H=128 or 64) but 73% at 8K, where the GIL waits take the rest.
+SPLIT_MIN_STEP = 16384
+
+
+def _block_sizes(sizes, r0: int, r1: int):
+    """Per-step live rows of the block [r0, r1) from the whole batch's ``sizes`` (or None)."""
+    if sizes is None:
+        return None
+    return tuple(min(max(n - r0, 0), r1 - r0) for n in sizes)
+
+
+def _on_row_blocks(rows, batch: int, step_size: int, *arrays) -> bool:
+    """Run ``rows(r0, r1)`` over the pool's row blocks with OpenBLAS on one thread per caller.
+
+    Two callers in OpenBLAS's threaded GEMM at once queue on its server (28 GEMMs of 64 x 128 x
+    512 on each of two threads measured 3.6 to 440 ms on the shared 2-core machine, against
+    2.9 to 8 ms with one BLAS thread each), so the blocks run with OpenBLAS on one thread; its
+    count comes back before the weight gradient's GEMM. Returns False (nothing run) when the
+    split is off, a step's gate block has fewer than ``SPLIT_MIN_STEP`` elements
+    (``step_size``), an array is not a NumPy ndarray or the pool is busy.
+    """
+    if threads.get_num_threads() < 2 or step_size < SPLIT_MIN_STEP:
+        return False
+    for a in arrays:
+        if a is not None and type(a) is not np.ndarray:
+            return False
+    with threads.single_blas_thread():
+        return threads.parallel_blocks(rows, batch)
+
+
 @register("lstm_sequence")
 class LSTMSequence(Function):
     """Gates in torch's order (input, forget, cell, output); biases already in ``xw``."""
@@ -40,104 +83,152 @@ class LSTMSequence(Function):
     def forward(self, xw, h0, c0, w_hh, batch_sizes=None):
         steps, batch, four_h = xw.shape
         hidden = four_h // 4
-        cell_gate = slice(2 * hidden, 3 * hidden)
         xp = array_module_of(xw)
-        out = xp.empty((steps, batch, hidden), dtype=xw.dtype)
+        # h0 and the outputs in one buffer: the weight gradient's h_{t-1} is then a view
+        states = xp.empty((steps + 1, batch, hidden), dtype=xw.dtype)
+        states[0] = h0
+        out = states[1:]
         gates = xp.empty((steps, batch, four_h), dtype=xw.dtype)  # activated i, f, g, o
         cells = xp.empty((steps + 1, batch, hidden), dtype=xw.dtype)
         tanh_c = xp.empty((steps, batch, hidden), dtype=xw.dtype)
-        i_g = xp.empty((batch, hidden), dtype=xw.dtype)
-        cells[0] = c0
-        # All four gates go through one logistic over the contiguous (N, 4H) block, the cell
-        # gate as tanh(x) = 2 sigmoid(2x) - 1: NumPy's exp costs half its tanh, and one call
-        # over the block replaces six over strided slices. The matmul with -W writes
-        # -(pre-activation), the argument sigmoid(x) = 1 / (1 + exp(-x)) needs.
-        neg_w_t = np.negative(w_hh.T)
-        h = h0
-        with np.errstate(over="ignore"):  # exp(-x) = inf below x = -88: sigmoid is 0, exactly
-            for t in range(steps):
-                a = gates[t]
-                np.matmul(h, neg_w_t, out=a)
-                a -= xw[t]
-                a[:, cell_gate] *= 2
-                np.exp(a, out=a)
-                a += 1
-                np.divide(1, a, out=a)  # measured 1.6x faster than np.reciprocal
-                a[:, cell_gate] *= 2
-                a[:, cell_gate] -= 1
-                i, f, g, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
-                c = cells[t + 1]
-                np.multiply(f, cells[t], out=c)
-                np.multiply(i, g, out=i_g)
-                c += i_g
-                np.tanh(c, out=tanh_c[t])
-                np.multiply(o, tanh_c[t], out=out[t])
-                if batch_sizes is not None and batch_sizes[t] < batch:
-                    n = batch_sizes[t]  # rows past their length keep their states
-                    c[n:] = cells[t][n:]
-                    out[t][n:] = h[n:]
-                h = out[t]
+        # The matmul with -W writes -(pre-activation), the argument sigmoid(x) = 1 / (1 +
+        # exp(-x)) needs; written out C-contiguous because OpenBLAS's h @ W^T from a plain
+        # (H, 4H) array measured 12-16% faster than from the transposed view.
+        neg_w_t = xp.negative(xp.ascontiguousarray(w_hh.T))
+        arrays = (xw, h0, c0, out, gates, cells, tanh_c)
+
+        def rows(r0, r1):
+            _lstm_forward_rows(
+                *(a[r0:r1] if a.ndim == 2 else a[:, r0:r1] for a in arrays),
+                neg_w_t,
+                _block_sizes(batch_sizes, r0, r1),
+            )
+
+        if not _on_row_blocks(rows, batch, batch * four_h, xw, h0, c0, w_hh):
+            rows(0, batch)
         self.batch_sizes = batch_sizes
-        self.gates, self.cells, self.tanh_c, self.out = gates, cells, tanh_c, out
-        self.h0, self.w_hh = h0, w_hh
+        self.gates, self.cells, self.tanh_c, self.states = gates, cells, tanh_c, states
+        self.w_hh = w_hh
         return out, out[-1].copy(), cells[-1].copy()
 
     def backward(self, g_out, g_h, g_c):
-        gates, cells, tanh_c, out, w_hh = self.gates, self.cells, self.tanh_c, self.out, self.w_hh
+        gates, states, w_hh = self.gates, self.states, self.w_hh
         steps, batch, four_h = gates.shape
         hidden = four_h // 4
         dt = gates.dtype
         xp = array_module_of(gates)
-        d_xw = np.empty_like(gates)
-        upstream = xp.empty((batch, four_h), dt)  # the gradient arriving at each activation
-        u_i, u_f, u_g, u_o = (upstream[:, k * hidden : (k + 1) * hidden] for k in range(4))
-        through_o = xp.empty((batch, hidden), dt)
+        d_xw = xp.empty_like(gates)
         dh = xp.zeros((batch, hidden), dt) if g_h is None else g_h.astype(dt, copy=True)
         dc = xp.zeros((batch, hidden), dt) if g_c is None else g_c.astype(dt, copy=True)
+        arrays = (gates, self.cells, self.tanh_c, d_xw, dh, dc)
         sizes = self.batch_sizes
-        for t in range(steps - 1, -1, -1):
-            if g_out is not None:
-                dh += g_out[t]
-            n = batch if sizes is None else sizes[t]
-            if n < batch:  # carried rows pass their gradients straight to the previous step
-                dh_keep, dc_keep = dh[n:].copy(), dc[n:].copy()
-            a, d, tc = gates[t], d_xw[t], tanh_c[t]
-            i, f, g, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
-            # d holds the activations' derivatives: s (1 - s) for the logistic gates over the
-            # whole block, then 1 - g^2 for the cell gate; one product applies the upstream.
-            np.subtract(1, a, out=d)
-            d *= a
-            d_g = d[:, 2 * hidden : 3 * hidden]
-            np.multiply(g, g, out=d_g)
-            np.subtract(1, d_g, out=d_g)
-            np.multiply(tc, tc, out=through_o)
-            np.subtract(1, through_o, out=through_o)
-            through_o *= o
-            through_o *= dh
-            dc += through_o
-            np.multiply(dh, tc, out=u_o)
-            np.multiply(dc, g, out=u_i)
-            np.multiply(dc, cells[t], out=u_f)
-            np.multiply(dc, i, out=u_g)
-            d *= upstream
-            dc *= f
-            if n < batch:
-                d[n:] = 0
-            np.matmul(d, w_hh, out=dh)
-            if n < batch:
-                dh[n:] = dh_keep
-                dc[n:] = dc_keep
+
+        def rows(r0, r1):
+            _lstm_backward_rows(
+                None if g_out is None else g_out[:, r0:r1],
+                *(a[r0:r1] if a.ndim == 2 else a[:, r0:r1] for a in arrays),
+                w_hh,
+                _block_sizes(sizes, r0, r1),
+            )
+
+        if not _on_row_blocks(rows, batch, batch * four_h, gates, w_hh, g_out, g_h, g_c):
+            rows(0, batch)
         need_xw, need_h0, need_c0, need_w = self.needs_input_grad
         d_w = None
-        if need_w:
-            h_prev = np.concatenate([self.h0[None], out[:-1]]).reshape(-1, hidden)
-            d_w = d_xw.reshape(-1, four_h).T @ h_prev
+        if need_w:  # the one sum over rows: one GEMM over all of them, after the split
+            d_w = d_xw.reshape(-1, four_h).T @ states[:-1].reshape(-1, hidden)
         return (
             d_xw if need_xw else None,
             dh if need_h0 else None,
             dc if need_c0 else None,
             d_w,
         )
+
+
+def _lstm_forward_rows(xw, h0, c0, out, gates, cells, tanh_c, neg_w_t, sizes):
+    """The LSTM recurrence over one block of batch rows, written into ``out``, ``gates``,
+    ``cells`` and ``tanh_c`` (views of those rows); ``sizes``: live rows per step, or None."""
+    steps, batch, four_h = xw.shape
+    hidden = four_h // 4
+    i_g = array_module_of(xw).empty((batch, hidden), dtype=xw.dtype)
+    cells[0] = c0
+    h = h0
+    # Every step's views made at once (list() of an array is one C loop): the loop below is
+    # mostly NumPy calls, each of which gives the GIL to the other block's thread.
+    i_t, f_t, g_t, o_t = (list(gates[..., k * hidden : (k + 1) * hidden]) for k in range(4))
+    gates_t, xw_t, c_t, tc_t, out_t = list(gates), list(xw), list(cells), list(tanh_c), list(out)
+    # All four gates go through one logistic over the contiguous (N, 4H) block, the cell gate
+    # as tanh(x) = 2 sigmoid(2x) - 1: NumPy's exp costs half its tanh, and one call over the
+    # block replaces six over strided slices.
+    with np.errstate(over="ignore"):  # exp(-x) = inf below x = -88: sigmoid is 0, exactly
+        for t in range(steps):
+            a, g, c = gates_t[t], g_t[t], c_t[t + 1]
+            np.matmul(h, neg_w_t, out=a)
+            a -= xw_t[t]
+            g *= 2
+            np.exp(a, out=a)
+            a += 1
+            np.divide(1, a, out=a)  # measured 1.6x faster than np.reciprocal
+            g *= 2
+            g -= 1
+            np.multiply(f_t[t], c_t[t], out=c)
+            np.multiply(i_t[t], g, out=i_g)
+            c += i_g
+            np.tanh(c, out=tc_t[t])
+            np.multiply(o_t[t], tc_t[t], out=out_t[t])
+            if sizes is not None and sizes[t] < batch:
+                n = sizes[t]  # rows past their length keep their states
+                c[n:] = c_t[t][n:]
+                out_t[t][n:] = h[n:]
+            h = out_t[t]
+
+
+def _lstm_backward_rows(g_out, gates, cells, tanh_c, d_xw, dh, dc, w_hh, sizes):
+    """Backpropagation through time over one block of batch rows: ``d_xw`` gets the gates'
+    pre-activation gradients, ``dh`` and ``dc`` (in: from after the last step) end as the
+    gradients of h0 and c0."""
+    steps, batch, four_h = gates.shape
+    hidden = four_h // 4
+    xp = array_module_of(gates)
+    dt = gates.dtype
+    upstream = xp.empty((batch, four_h), dt)  # the gradient arriving at each activation
+    u_i, u_f, u_g, u_o = (upstream[:, k * hidden : (k + 1) * hidden] for k in range(4))
+    through_o = xp.empty((batch, hidden), dt)
+    # as in _lstm_forward_rows: every step's views at once
+    i_t, f_t, g_t, o_t = (list(gates[..., k * hidden : (k + 1) * hidden]) for k in range(4))
+    gates_t, d_t, c_t, tc_t = list(gates), list(d_xw), list(cells), list(tanh_c)
+    dg_t = list(d_xw[..., 2 * hidden : 3 * hidden])
+    g_out_t = None if g_out is None else list(g_out)
+    for t in range(steps - 1, -1, -1):
+        if g_out_t is not None:
+            dh += g_out_t[t]
+        n = batch if sizes is None else sizes[t]
+        if n < batch:  # carried rows pass their gradients straight to the previous step
+            dh_keep, dc_keep = dh[n:].copy(), dc[n:].copy()
+        a, d, tc, g, d_g = gates_t[t], d_t[t], tc_t[t], g_t[t], dg_t[t]
+        # d holds the activations' derivatives: s (1 - s) for the logistic gates over the
+        # whole block, then 1 - g^2 for the cell gate; one product applies the upstream.
+        np.subtract(1, a, out=d)
+        d *= a
+        np.multiply(g, g, out=d_g)
+        np.subtract(1, d_g, out=d_g)
+        np.multiply(tc, tc, out=through_o)
+        np.subtract(1, through_o, out=through_o)
+        through_o *= o_t[t]
+        through_o *= dh
+        dc += through_o
+        np.multiply(dh, tc, out=u_o)
+        np.multiply(dc, g, out=u_i)
+        np.multiply(dc, c_t[t], out=u_f)
+        np.multiply(dc, i_t[t], out=u_g)
+        d *= upstream
+        dc *= f_t[t]
+        if n < batch:
+            d[n:] = 0
+        np.matmul(d, w_hh, out=dh)
+        if n < batch:
+            dh[n:] = dh_keep
+            dc[n:] = dc_keep
 
 
 @register("gru_sequence")
@@ -149,77 +240,132 @@ class GRUSequence(Function):
         hidden = three_h // 3
         dt = xw.dtype
         xp = array_module_of(xw)
-        out = xp.empty((steps, batch, hidden), dtype=dt)
+        states = xp.empty((steps + 1, batch, hidden), dtype=dt)  # h0, then the outputs
+        states[0] = h0
+        out = states[1:]
         rz = xp.empty((steps, batch, 2 * hidden), dtype=dt)
         n_gate = xp.empty((steps, batch, hidden), dtype=dt)
         hn = xp.empty((steps, batch, hidden), dtype=dt)  # h W_hn^T + b_hn, read by backward
-        w_t = w_hh.T
-        h = h0
-        with np.errstate(over="ignore"):  # see _sigmoid_
-            for t in range(steps):
-                hw = h @ w_t
-                hw += b_hh
-                r_z = rz[t]
-                np.add(xw[t, :, : 2 * hidden], hw[:, : 2 * hidden], out=r_z)
-                _sigmoid_(r_z)
-                hn[t] = hw[:, 2 * hidden :]
-                n = n_gate[t]
-                np.multiply(r_z[:, :hidden], hn[t], out=n)
-                n += xw[t, :, 2 * hidden :]
-                np.tanh(n, out=n)
-                z = r_z[:, hidden:]
-                # h' = (1 - z) * n + z * h = n + z * (h - n)
-                np.subtract(h, n, out=out[t])
-                out[t] *= z
-                out[t] += n
-                if batch_sizes is not None and batch_sizes[t] < batch:
-                    out[t][batch_sizes[t] :] = h[batch_sizes[t] :]  # past its length: kept
-                h = out[t]
+        arrays = (xw, h0, out, rz, n_gate, hn)
+        w_t = xp.ascontiguousarray(w_hh.T)  # see LSTMSequence: the plain layout's GEMM is faster
+
+        def rows(r0, r1):
+            _gru_forward_rows(
+                *(a[r0:r1] if a.ndim == 2 else a[:, r0:r1] for a in arrays),
+                w_t,
+                b_hh,
+                _block_sizes(batch_sizes, r0, r1),
+            )
+
+        if not _on_row_blocks(rows, batch, batch * three_h, xw, h0, w_hh, b_hh):
+            rows(0, batch)
         self.batch_sizes = batch_sizes
-        self.rz, self.n_gate, self.hn, self.out, self.h0, self.w_hh = rz, n_gate, hn, out, h0, w_hh
+        self.rz, self.n_gate, self.hn, self.states, self.w_hh = rz, n_gate, hn, states, w_hh
         return out, out[-1].copy()
 
     def backward(self, g_out, g_h):
-        rz, n_gate, hn, out, w_hh = self.rz, self.n_gate, self.hn, self.out, self.w_hh
-        steps, batch, hidden = out.shape
-        dt = out.dtype
-        xp = array_module_of(out)
+        states, w_hh = self.states, self.w_hh
+        steps, batch, hidden = states.shape
+        steps -= 1
+        dt = states.dtype
+        xp = array_module_of(states)
         d_xw = xp.empty((steps, batch, 3 * hidden), dtype=dt)
         d_hw = xp.empty((steps, batch, 3 * hidden), dtype=dt)  # grads of h W_hh^T + b_hh
         dh = xp.zeros((batch, hidden), dt) if g_h is None else g_h.astype(dt, copy=True)
+        arrays = (states, self.rz, self.n_gate, self.hn, d_xw, d_hw, dh)
         sizes = self.batch_sizes
-        for t in range(steps - 1, -1, -1):
-            if g_out is not None:
-                dh += g_out[t]
-            live = batch if sizes is None else sizes[t]
-            h_prev = self.h0 if t == 0 else out[t - 1]
-            r, z = rz[t, :, :hidden], rz[t, :, hidden:]
-            n = n_gate[t]
-            dn = dh * (1 - z)
-            dz = dh * (h_prev - n)
-            dn_pre = dn * (1 - n * n)
-            dr = dn_pre * hn[t]
-            d = d_xw[t]
-            np.multiply(dr, r * (1 - r), out=d[:, :hidden])
-            np.multiply(dz, z * (1 - z), out=d[:, hidden : 2 * hidden])
-            d[:, 2 * hidden :] = dn_pre
-            dhw = d_hw[t]
-            dhw[:, : 2 * hidden] = d[:, : 2 * hidden]
-            np.multiply(dn_pre, r, out=dhw[:, 2 * hidden :])
-            if live < batch:  # carried rows: no gate gradients, dh passes through unchanged
-                d[live:] = 0
-                dhw[live:] = 0
-                z = z.copy()
-                z[live:] = 1
-            dh = dh * z + dhw @ w_hh
+
+        def rows(r0, r1):
+            _gru_backward_rows(
+                None if g_out is None else g_out[:, r0:r1],
+                *(a[r0:r1] if a.ndim == 2 else a[:, r0:r1] for a in arrays),
+                w_hh,
+                _block_sizes(sizes, r0, r1),
+            )
+
+        if not _on_row_blocks(rows, batch, batch * 3 * hidden, states, w_hh, g_out, g_h):
+            rows(0, batch)
         need_xw, need_h0, need_w, need_b = self.needs_input_grad
         d_w = d_b = None
-        if need_w:
-            h_prev_all = np.concatenate([self.h0[None], out[:-1]]).reshape(-1, hidden)
-            d_w = d_hw.reshape(-1, 3 * hidden).T @ h_prev_all
+        if need_w:  # sums over rows: after the split
+            d_w = d_hw.reshape(-1, 3 * hidden).T @ states[:-1].reshape(-1, hidden)
         if need_b:
             d_b = d_hw.sum(axis=(0, 1))
         return d_xw if need_xw else None, dh if need_h0 else None, d_w, d_b
+
+
+def _gru_forward_rows(xw, h0, out, rz, n_gate, hn, w_t, b_hh, sizes):
+    """The GRU recurrence over one block of batch rows (all arrays are views of those rows)."""
+    steps, batch, three_h = xw.shape
+    hidden = three_h // 3
+    hw = array_module_of(xw).empty((batch, three_h), dtype=xw.dtype)  # h W_hh^T + b_hh
+    hw_rz, hw_n = hw[:, : 2 * hidden], hw[:, 2 * hidden :]
+    # every step's views at once, as in _lstm_forward_rows
+    xw_rz, xw_n = list(xw[..., : 2 * hidden]), list(xw[..., 2 * hidden :])
+    r_t, z_t = list(rz[..., :hidden]), list(rz[..., hidden:])
+    rz_t, n_t, hn_t, out_t = list(rz), list(n_gate), list(hn), list(out)
+    h = h0
+    with np.errstate(over="ignore"):  # see _sigmoid_
+        for t in range(steps):
+            np.matmul(h, w_t, out=hw)
+            hw += b_hh
+            np.add(xw_rz[t], hw_rz, out=rz_t[t])
+            _sigmoid_(rz_t[t])
+            np.copyto(hn_t[t], hw_n)
+            n, o = n_t[t], out_t[t]
+            np.multiply(r_t[t], hn_t[t], out=n)
+            n += xw_n[t]
+            np.tanh(n, out=n)
+            # h' = (1 - z) * n + z * h = n + z * (h - n)
+            np.subtract(h, n, out=o)
+            o *= z_t[t]
+            o += n
+            if sizes is not None and sizes[t] < batch:
+                o[sizes[t] :] = h[sizes[t] :]  # past its length: kept
+            h = o
+
+
+def _gru_backward_rows(g_out, states, rz, n_gate, hn, d_xw, d_hw, dh, w_hh, sizes):
+    """Backpropagation through time over one block of batch rows (``states``: h0, then the
+    outputs); ``dh`` (in: from after the last step) ends as the gradient of h0."""
+    steps, batch, hidden = n_gate.shape
+    xp = array_module_of(n_gate)
+    one_minus_z, dn, dz, tmp = (xp.empty((batch, hidden), n_gate.dtype) for _ in range(4))
+    # every step's views at once, as in _lstm_forward_rows
+    r_t, z_t = list(rz[..., :hidden]), list(rz[..., hidden:])
+    n_t, hn_t, h_t, d_t, dhw_t = list(n_gate), list(hn), list(states), list(d_xw), list(d_hw)
+    dr_t, dz_t = list(d_xw[..., :hidden]), list(d_xw[..., hidden : 2 * hidden])
+    drz_t, dn_pre_t = list(d_xw[..., : 2 * hidden]), list(d_xw[..., 2 * hidden :])
+    dhw_rz_t, dhw_n_t = list(d_hw[..., : 2 * hidden]), list(d_hw[..., 2 * hidden :])
+    g_out_t = None if g_out is None else list(g_out)
+    for t in range(steps - 1, -1, -1):
+        if g_out_t is not None:
+            dh += g_out_t[t]
+        live = batch if sizes is None else sizes[t]
+        r, z, n, dn_pre = r_t[t], z_t[t], n_t[t], dn_pre_t[t]
+        np.subtract(1, z, out=one_minus_z)
+        np.multiply(dh, one_minus_z, out=dn)
+        np.subtract(h_t[t], n, out=dz)
+        dz *= dh
+        np.multiply(n, n, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        np.multiply(dn, tmp, out=dn_pre)  # the new gate's pre-activation gradient
+        np.multiply(dn_pre, hn_t[t], out=dn)  # through r * (h W_hn^T + b_hn): dr
+        np.subtract(1, r, out=tmp)
+        tmp *= r
+        np.multiply(dn, tmp, out=dr_t[t])
+        np.multiply(z, one_minus_z, out=tmp)
+        np.multiply(dz, tmp, out=dz_t[t])
+        np.copyto(dhw_rz_t[t], drz_t[t])
+        np.multiply(dn_pre, r, out=dhw_n_t[t])
+        if live < batch:  # carried rows: no gate gradients, dh passes through unchanged
+            d_t[t][live:] = 0
+            dhw_t[t][live:] = 0
+            z = z.copy()
+            z[live:] = 1
+        np.matmul(dhw_t[t], w_hh, out=tmp)
+        dh *= z
+        dh += tmp
 
 
 @register("rnn_sequence")
