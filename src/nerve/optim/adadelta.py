@@ -73,3 +73,5 @@ class Adadelta(Optimizer):
         acc_delta += std
         delta *= float(group["lr"])
         param -= delta
+
+    _elementwise_update = _update  # step may split it over the threads (see Optimizer)

@@ -70,3 +70,5 @@ class Adagrad(Optimizer):
         np.divide(g, work, out=work)
         work *= clr
         param -= work
+
+    _elementwise_update = _update  # step may split it over the threads (see Optimizer)

@@ -108,3 +108,5 @@ class Adam(Optimizer):
         np.divide(exp_avg, work, out=work)
         work *= step_size
         param -= work
+
+    _elementwise_update = _update  # step may split it over the threads (see Optimizer)

@@ -73,3 +73,5 @@ class Adamax(Optimizer):
         np.divide(exp_avg, exp_inf, out=work)
         work *= clr
         param -= work
+
+    _elementwise_update = _update  # step may split it over the threads (see Optimizer)

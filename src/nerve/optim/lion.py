@@ -74,3 +74,5 @@ class Lion(Optimizer):
             param *= 1.0 - lr * weight_decay
         update *= lr
         param -= update
+
+    _elementwise_update = _update  # step may split it over the threads (see Optimizer)

@@ -114,3 +114,5 @@ class NAdam(Optimizer):
         np.divide(exp_avg, denom, out=work)
         work *= lr * mu_next / (1.0 - mu_product * mu_next)
         param -= work
+
+    _elementwise_update = _update  # step may split it over the threads (see Optimizer)

@@ -99,3 +99,5 @@ class RMSprop(Optimizer):
         else:
             work *= lr
         param -= work
+
+    _elementwise_update = _update  # step may split it over the threads (see Optimizer)

@@ -83,3 +83,9 @@ class SGD(Optimizer):
             else:
                 g = buf
         param -= lr * g
+
+    _elementwise_update = _update  # step may split it over the threads (see Optimizer)
+
+    def _state_ready(self, state: dict, group: dict) -> bool:
+        # Without momentum there is no state; with it, the first step copies the whole gradient.
+        return float(group["momentum"]) == 0 or "momentum_buffer" in state
