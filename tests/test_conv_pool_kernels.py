@@ -24,7 +24,7 @@ def test_max_pool_2x2_matches_torch_with_ties_and_nan(torch, shape):
     base.flat[5 % base.size] = np.nan
     if base.size > 20:
         base.flat[17] = np.nan
-        base.flat[16] = np.nan  # two NaNs, maybe in one window: the first wins
+        base.flat[16] = np.nan  # two NaNs, maybe in one window: the last wins (torch)
     g = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2)).astype(np.float32)
     xt = torch.tensor(base, requires_grad=True)
     yt, it = torch.nn.functional.max_pool2d(xt, 2, return_indices=True)
@@ -38,6 +38,27 @@ def test_max_pool_2x2_matches_torch_with_ties_and_nan(torch, shape):
         np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
         with nerve.no_grad():
             np.testing.assert_array_equal(F.max_pool2d(nerve.tensor(data), 2).numpy(), y.numpy())
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, padding, dilation", [(2, 2, 1, 1), (3, 1, 1, 1), (3, 2, 1, 2), (2, 1, 1, 1)]
+)
+def test_max_pool_windows_of_minus_inf_point_inside_as_torch(
+    torch, kernel, stride, padding, dilation
+):
+    # An all -inf window ties with the -inf padding: torch's index is the first cell inside the
+    # input, and the gradient goes there (it used to go to the padding, and was lost).
+    base = np.full((1, 2, 5, 6), -np.inf, np.float32)
+    base[0, 1, 2:4, 1:4] = np.arange(6, dtype=np.float32).reshape(2, 3)  # some finite windows
+    xt = torch.tensor(base, requires_grad=True)
+    args = (kernel, stride, padding, dilation)
+    yt, it = torch.nn.functional.max_pool2d(xt, *args, return_indices=True)
+    yt.sum().backward()
+    x = nerve.tensor(base, requires_grad=True)
+    y, idx = F.max_pool2d(x, *args, return_indices=True)
+    y.sum().backward()
+    np.testing.assert_array_equal(idx.numpy(), it.numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
 
 
 def test_max_pool_2x2_takes_the_pairs_path(monkeypatch):

@@ -210,6 +210,24 @@ def _max_grad_rows(g, idx, dx, kernel, stride, dilation, out_size, overlap) -> N
 
 
 # ----------------------------------------------------------------------------- ops
+def _neg_inf_windows_take_first_inside(best, idx, kernel, stride, padding, dilation, out_size):
+    """A window whose max is -inf (all its input values -inf) gets torch's index, the first
+    in-bounds offset, not a padding cell (the -inf padding ties with it and comes first)."""
+    neg = np.isneginf(best)
+    if type(neg) is np.ndarray and not neg.any():  # the usual case; a device skips the read
+        return idx
+    xp = array_module_of(idx)
+
+    def first(p, s, d, o):  # per output position: the first kernel offset inside the input
+        start = p - xp.arange(o) * s
+        return xp.maximum(0, -(-start // d))
+
+    i0 = first(padding[0], stride[0], dilation[0], out_size[0])
+    j0 = first(padding[1], stride[1], dilation[1], out_size[1])
+    inside = (i0[:, None] * kernel[1] + j0[None, :]).astype(idx.dtype)
+    return xp.where(neg, inside, idx)
+
+
 @register("max_pool2d")
 class MaxPool2d(Function):
     """Max over each window of (N, C, H, W), padding with -inf; optionally torch's flat indices."""
@@ -267,6 +285,10 @@ class MaxPool2d(Function):
             # replaces the max), in both of its memory layouts.
             for k, s in _windows(xp, kernel, stride, dilation, out_size):
                 idx[np.isnan(s)] = k
+        if padding != (0, 0):
+            idx = _neg_inf_windows_take_first_inside(
+                best, idx, kernel, stride, padding, dilation, out_size
+            )
         self.idx = idx
         self.geometry = ((h, w), full, kernel, stride, padding, dilation, out_size, expand)
         out = best.squeeze(expand) if expand else best
