@@ -484,3 +484,20 @@ def test_keyword_arguments_are_keyed():
     assert same(c(x, mask=mask, scale=2), eager(m, x, mask, 2))
     assert same(c(x, mask=mask), eager(m, x, mask))
     assert c.cache_info() == {**c.cache_info(), "misses": 2, "hits": 1}
+
+
+def test_a_plan_is_not_replayed_inside_autocast_nor_spoiled_by_it():
+    # Inside a nerve.autocast region the ops cast their inputs: the call runs eagerly (as
+    # torch.compile guards on autocast), and the signature keeps its plan outside the region.
+    m = nn.Sequential(nn.Linear(8, 4)).eval()
+    x = nerve.randn(2, 8)
+    c = inference(m, x)
+    with nerve.autocast("cpu", dtype=nerve.float16):
+        inside = c(x)
+        assert same(inside, eager(m, x)) and inside.dtype == np.float16
+    c2 = inference(m)
+    with nerve.autocast("cpu", dtype=nerve.float16):
+        c2(x)
+    assert c2(x).dtype == np.float32  # recorded now, outside the region
+    c2(x)
+    assert c2.cache_info()["hits"] == 1 and c2.cache_info()["misses"] == 1

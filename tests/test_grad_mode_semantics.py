@@ -196,3 +196,12 @@ def test_in_place_out_and_item_assignment_inside_inference_mode_with_grad_on(tor
         return v.grad_fn is None, out.tolist(), x.requires_grad, x.tolist()
 
     assert run(nerve) == run(torch) == (True, [4.0], False, [2.0, 0.0, 0.0])
+
+
+def test_set_grad_enabled_takes_only_a_bool_as_torch(torch):
+    for bad in (1, None, np.bool_(True), lambda: None):
+        with pytest.raises(TypeError, match="set_grad_enabled: mode must be a bool"):
+            nerve.set_grad_enabled(bad)
+        with pytest.raises(TypeError):
+            torch.set_grad_enabled(bad)
+    assert nerve.is_grad_enabled()  # a refused call changed nothing

@@ -65,6 +65,16 @@ def _set_grad(mode: bool) -> None:
     _sync()
 
 
+def _set_grad_fast(m: _ThreadModes, mode: bool) -> None:
+    """_set_grad for the usual case (no autocast region, no inference mode) without _sync's
+    recomputation: no_grad's enter and exit run in every optimizer step."""
+    m.grad = mode
+    if m.autocast is None and not m.inference:
+        m.enabled = m.op = mode
+    else:
+        _sync(m)
+
+
 # "inplace" counts in-place changes to tensor data: a node records it when made, and backward
 # looks for modified saved arrays only in nodes made before the latest change (inplace.py).
 # _INPLACE_TICKS hands out its values: next() on it is atomic, so two threads never take one
@@ -130,12 +140,13 @@ class _GradMode:
         return cls()(orig_func)
 
     def __enter__(self):
-        self._previous = _modes.grad
-        _set_grad(self._mode)
+        m = _modes
+        self._previous = m.grad
+        _set_grad_fast(m, self._mode)
         return self
 
     def __exit__(self, *exc):
-        _set_grad(self._previous)
+        _set_grad_fast(_modes, self._previous)
         return False
 
     def _clone(self):
@@ -175,7 +186,9 @@ class set_grad_enabled(_GradMode):  # noqa: N801 - torch's name
         return object.__new__(cls)
 
     def __init__(self, mode: bool = True):
-        self._mode = bool(mode)
+        if not isinstance(mode, bool):  # torch's check: a bare @set_grad_enabled is a mistake
+            raise TypeError(f"set_grad_enabled: mode must be a bool, not {type(mode).__name__}")
+        self._mode = mode
         self._previous = _modes.grad
         _set_grad(self._mode)
 

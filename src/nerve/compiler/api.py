@@ -213,7 +213,9 @@ class CompiledModule(_Compiled):
             with no_grad():  # inside another model's recording: ops it can see
                 return self._forward(*args, **kwargs)
         key, spec, leaves = self._key(args, kwargs)
-        entry = self._lookup(key)
+        # Inside a nerve.autocast region (this thread's) the ops cast their inputs: eager, and
+        # nothing cached, so the same signature outside the region still gets its plan.
+        entry = _EAGER if _grad_modes.autocast is not None else self._lookup(key)
         if entry is None:
             self._misses += 1
             version = self._version
@@ -388,7 +390,7 @@ class CompiledGradients(_Compiled):
                 if loss.requires_grad:
                     loss.backward()
             return _detached(out)
-        entry = self._lookup(key)
+        entry = _EAGER if _grad_modes.autocast is not None else self._lookup(key)  # as above
         version = self._version
         if entry is None:
             self._misses += 1
