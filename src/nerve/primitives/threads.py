@@ -199,33 +199,25 @@ def _forget_pool_in_child() -> None:
     _pool_lock = threading.Lock()
 
 
-# BLAS's thread limit as nerve.set_num_threads last set it; before any call, 1 when the
-# environment limits OpenBLAS (or OpenMP) to one thread, else None (BLAS's own default: all
-# cores). Ops whose best kernel differs between one BLAS thread and several read it through
-# blas_single_threaded (threadpoolctl's own query costs milliseconds).
-_blas_limit: list = [
-    1
-    if any(os.environ.get(v) == "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"))
-    else None
-]
-
-
-def _note_blas_limit(n: int) -> None:
-    _blas_limit[0] = int(n)
-
-
 def blas_single_threaded() -> bool:
-    """Whether NumPy's BLAS runs each GEMM on one thread: nerve.set_num_threads(1) was called
-    last, the environment says so (OPENBLAS_NUM_THREADS or OMP_NUM_THREADS = 1) or the machine
-    has one core.
+    """Whether NumPy's BLAS runs each GEMM on one thread now.
+
+    Asks OpenBLAS itself (its get_num_threads through ctypes, ~0.3 us), so every way of
+    setting it counts: nerve.set_num_threads, threadpoolctl, OPENBLAS_NUM_THREADS (which
+    OpenBLAS prefers to OMP_NUM_THREADS), :func:`single_blas_thread`. Without an OpenBLAS
+    nerve can reach, the environment decides, else the machine's core count.
 
     >>> isinstance(blas_single_threaded(), bool)
     True
     """
-    limit = _blas_limit[0]
-    if limit is None:
-        return (os.cpu_count() or 1) == 1
-    return limit == 1
+    calls = _openblas_thread_count()
+    if calls:
+        return calls[0]() == 1
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name)
+        if value:
+            return value.strip() == "1"
+    return (os.cpu_count() or 1) == 1
 
 
 atexit.register(shutdown)
@@ -233,8 +225,6 @@ atexit.register(shutdown)
 _hooks = getattr(backend, "THREAD_HOOKS", None)
 if _hooks is not None and set_num_threads not in _hooks:
     _hooks.append(set_num_threads)
-if _hooks is not None and _note_blas_limit not in _hooks:
-    _hooks.append(_note_blas_limit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool_in_child)
 
