@@ -1,10 +1,16 @@
 """Dropout: zero elements (or whole channels) at random and scale the rest by 1 / (1 - p).
 
 The mask is drawn from nerve's generator for the input's device (``nerve.backend.rng_for``), so
-``nerve.manual_seed`` reproduces it.
+``nerve.manual_seed`` reproduces it. With ``nerve.set_num_threads(n > 1)`` a large mask is drawn
+as n blocks on n threads, each from a copy of the generator advanced to its block's place in the
+stream (PCG64's ``advance``): the mask, and the generator's state after it, are bit for bit
+those of one thread.
 """
 
 from __future__ import annotations
+
+import math
+import threading
 
 import numpy as np
 
@@ -13,6 +19,7 @@ from nerve.autograd.grad_mode import _modes as _grad_modes
 from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import array_module_of, rng_for
+from nerve.primitives import threads
 from nerve.primitives.common import as_tensor, memory_order
 
 __all__ = [
@@ -30,16 +37,89 @@ def keep_mask(shape: tuple, p: float, dtype: np.dtype, xp=np) -> np.ndarray:
     the array module ``xp`` (the input's device) from its generator.
 
     One uniform draw in ``dtype`` (float32 draws are half the work of float64), compared with p
-    and scaled in place into the draw's own buffer: no float temporary besides the result.
+    and scaled in place into the draw's own buffer: no float temporary besides the result. With
+    ``nerve.set_num_threads(n > 1)`` a large NumPy mask is drawn in blocks on n threads, giving
+    the same mask and generator state as one thread (see ``_split_mask``).
     """
     dtype = np.dtype(dtype)
     if p >= 1.0:
         return xp.zeros(shape, dtype=dtype)
     draw = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
-    u = rng_for(xp).random(shape, dtype=draw)
-    keep = u >= draw.type(p)
-    np.multiply(keep, draw.type(1.0 / (1.0 - p)), out=u)
+    gen = rng_for(xp)
+    u = _split_mask(gen, shape, draw, p) if xp is np else None
+    if u is None:
+        u = gen.random(shape, dtype=draw)
+        keep = u >= draw.type(p)
+        np.multiply(keep, draw.type(1.0 / (1.0 - p)), out=u)
     return u.astype(dtype, copy=False)
+
+
+# Smallest mask drawn on several threads. One thread draws float32 uniforms at ~2 ns each; the
+# split's fixed cost (a hand-off, one generator copy per extra thread) is ~50-100 us.
+SPLIT_MIN_MASK = 131072
+
+
+_copies = threading.local()  # each thread's PCG64 and Generator (seeding one costs ~20 us)
+
+
+def _copy_generator():
+    """This thread's scratch PCG64 and its Generator, made once: a block's state is set on it."""
+    pair = getattr(_copies, "pair", None)
+    if pair is None:
+        bits = np.random.PCG64(0)
+        pair = _copies.pair = (bits, np.random.Generator(bits))
+    return pair
+
+
+def _split_mask(gen, shape: tuple, draw: np.dtype, p: float):
+    """keep_mask's uniform draw, compare and scale as row blocks on the thread pool, or None.
+
+    Block k is drawn from a PCG64 copy of ``gen`` (a scratch one per thread) advanced past the
+    64-bit outputs of the blocks before it (a float32 uniform takes one half of an output, low
+    half first, a float64 one a whole output), so the mask and ``gen``'s final state equal one
+    whole draw's. Only when the split is on, ``gen`` is a NumPy PCG64 generator with no half
+    output pending and, for float32, the size is even (blocks then start on whole outputs).
+    """
+    if threads.get_num_threads() < 2:
+        return None
+    size = math.prod(shape)
+    if size < SPLIT_MIN_MASK or (draw == np.float32 and size % 2):
+        return None
+    bits = getattr(gen, "bit_generator", None)
+    if type(bits) is not np.random.PCG64:
+        return None
+    u = np.empty(shape, draw)
+    # rows of the values one 64-bit output makes: 2 float32 or 1 float64
+    rows = u.reshape(-1, 2) if draw == np.float32 else u.reshape(-1)
+    base = rows.__array_interface__["data"][0]
+    row_bytes = rows.strides[0]
+    t = draw.type
+    cut, scale = t(p), t(1.0 / (1.0 - p))
+    end = []
+    # The generator's own lock, held throughout: another thread drawing from it meanwhile
+    # would otherwise be overwritten by the final state (every block draws from a copy).
+    with bits.lock:
+        start = bits.state
+        if start["has_uint32"]:
+            return None
+
+        def block(r):
+            first = (r.__array_interface__["data"][0] - base) // row_bytes
+            flat = r.reshape(-1)
+            copy, copy_gen = _copy_generator()
+            copy.state = start
+            if first:
+                copy.advance(first)
+            copy_gen.random(out=flat, dtype=draw)
+            if first + len(r) == len(rows):
+                end.append(copy.state)
+            np.multiply(flat >= cut, scale, out=flat)
+
+        if not threads.parallel_rows(block, (rows,), 0):
+            return None  # pool busy or too few rows: nothing drawn yet
+        # the generator continues after the last block, as after one whole draw
+        bits.state = end[0]
+    return u
 
 
 @register("dropout")
