@@ -175,11 +175,14 @@ class Optimizer:
         cls = type(self)
         if cls._elementwise_update is None or cls._update is not cls._elementwise_update:
             return False
+        if "_update" in vars(self):  # a rule set on this optimizer sees whole parameters
+            return False
         n = get_num_threads()
         if n < 2:
             return False
         work = []
         total = 0
+        roots = set()
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -187,6 +190,12 @@ class Optimizer:
                 param, grad = p._data, p.grad._data
                 if type(param) is not np.ndarray or type(grad) is not np.ndarray:
                     return False  # a device keeps its own kernels
+                root = param
+                while isinstance(root.base, np.ndarray):
+                    root = root.base
+                if id(root) in roots:  # listed twice or tied (updated twice, in order, as
+                    return False  # torch does): two shares must never write one buffer
+                roots.add(id(root))
                 work.append((param, grad, self.state[p], group))
                 total += param.size
         if total < SPLIT_MIN_ELEMENTS:

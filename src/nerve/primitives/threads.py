@@ -114,7 +114,12 @@ class _Pool:
         except BaseException as exc:
             first_error = exc
         for w in workers:  # always wait: a worker must not outlive the arrays it writes
-            w.done.acquire()
+            while True:  # even through Ctrl-C: an unfinished worker would leave its release
+                try:  # banked, and the next run would return before its worker is done
+                    w.done.acquire()
+                    break
+                except BaseException as exc:  # KeyboardInterrupt: raised once all are done
+                    first_error = first_error or exc
         errors = [first_error] + [w.error for w in workers]
         for w in workers:
             w.error = None
@@ -158,9 +163,14 @@ def set_num_threads(n: int) -> None:
             _pool.stop()
             _pool = None
         _threads = n
-    if n == 1 and _spin_for_split[0]:
+    if n == 1 and _spin_for_split[0] and _no_other_threads(_pool):  # see parallel_rows
         set_blas_spin(None)
         _spin_for_split[0] = False
+
+
+def _no_other_threads(pool) -> bool:
+    """Whether the calling thread and the pool's workers are the only Python threads alive."""
+    return threading.active_count() <= 1 + (len(pool.workers) if pool is not None else 0)
 
 
 def get_num_threads() -> int:
@@ -210,6 +220,8 @@ def blas_single_threaded() -> bool:
     >>> isinstance(blas_single_threaded(), bool)
     True
     """
+    if _held[0]:  # a split holds OpenBLAS at one thread for a while: the setting outside it
+        return _held[1] == 1  # (ops in other threads choose as they would without the split)
     calls = _openblas_thread_count()
     if calls:
         return calls[0]() == 1
@@ -263,7 +275,10 @@ def parallel_rows(fn, arrays: tuple, min_size: int) -> bool:
     if not pool.busy.acquire(blocking=False):  # a worker or another thread is splitting
         return False
     try:
-        if not _spin_for_split[0]:  # once: OpenBLAS's spinning threads would take the cores
+        # once: OpenBLAS's spinning threads would take the cores. Restarting OpenBLAS's threads
+        # while another Python thread is inside a BLAS call hangs both, so only when no thread
+        # but the pool's is alive (else a later split tries again).
+        if not _spin_for_split[0] and _no_other_threads(pool):
             _spin_for_split[0] = True
             if _blas_spin_now[0] is None:
                 set_blas_spin(BLAS_SPIN_WHILE_SPLIT)
@@ -331,14 +346,24 @@ def single_blas_thread():
     ...     pass
     """
     calls = _openblas_thread_count()
-    before = calls[0]() if calls else 1
-    if before > 1:
-        calls[1](1)
+    with _held_lock:  # overlapping blocks (two threads): the first saves, the last restores
+        if _held[0] == 0:
+            _held[1] = calls[0]() if calls else 1
+        _held[0] += 1
+        before = _held[1]
+        if before > 1:
+            calls[1](1)
     try:
         yield
     finally:
-        if before > 1:
-            calls[1](before)
+        with _held_lock:
+            _held[0] -= 1
+            if _held[0] == 0 and before > 1:
+                calls[1](before)
+
+
+_held = [0, 1]  # [open single_blas_thread blocks, OpenBLAS's thread count before the first]
+_held_lock = threading.Lock()
 
 
 def flat_rows(*arrays: np.ndarray) -> tuple | None:

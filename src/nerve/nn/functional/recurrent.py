@@ -14,8 +14,11 @@ With ``nerve.set_num_threads(n > 1)`` and NumPy arrays, LSTM and GRU run their r
 forward, and the backward up to the weight gradient) as n blocks of batch rows on n threads.
 Rows never mix, so a block computes what the whole batch would for its rows, and OpenBLAS
 mostly gives a row the same sums whatever the number of rows it multiplies: measured bit for
-bit the one-thread result at hidden sizes 16 to 256 (batch 33 to 512), except hidden 50,
-where OpenBLAS's small-product kernels round some rows differently (<= 4e-6 apart).
+bit the one-thread result at the benchmark's shape and at hidden sizes 16 to 256 (batch 33 to
+512), but not everywhere: at hidden 50 or 67, and for some GRU shapes, OpenBLAS's small-product
+kernels round some rows differently (up to ~4e-6 apart), so the split is "close", not bitwise,
+in general. A call that finds the pool busy runs unsplit with BLAS's own threads, which can
+round differently too (as any GEMM at 1 vs 2 BLAS threads).
 """
 
 from __future__ import annotations
@@ -27,18 +30,10 @@ from nerve.autograd.registry import register
 from nerve.autograd.tensor import Tensor
 from nerve.backend import array_module_of
 from nerve.primitives import threads
+from nerve.primitives.activation import sigmoid_out
 from nerve.primitives.common import as_tensor, is_array, to_host
 
 __all__ = ["gru_sequence", "lstm_sequence", "rnn_sequence"]
-
-
-def _sigmoid_(x: np.ndarray) -> np.ndarray:
-    """In-place logistic 1 / (1 + exp(-x)); exp overflows to inf below x = -88 (sigmoid 0,
-    exactly), so callers run it under np.errstate(over="ignore")."""
-    np.negative(x, out=x)
-    np.exp(x, out=x)
-    x += 1
-    return np.divide(1, x, out=x)
 
 
 # Batch rows of a recurrence never meet until the weight gradient (one GEMM over all rows,
@@ -48,6 +43,9 @@ def _sigmoid_(x: np.ndarray) -> np.ndarray:
 # CPU time measured 55-65% of the unsplit call's down to a (N, G*H) step block of 16K elements
 # (LSTM N=32 or 64, H=128 or 64) but 73% at 8K, where the GIL waits take the rest.
 SPLIT_MIN_STEP = 16384
+# and at least this many rows per block: blocks of 1-3 rows (a batch of 2-5 with a large hidden
+# size) made OpenBLAS round some sums differently from the whole batch (a reviewer's sweep)
+SPLIT_MIN_ROWS = 16
 
 
 def _block_sizes(sizes, r0: int, r1: int):
@@ -67,7 +65,8 @@ def _on_row_blocks(rows, batch: int, step_size: int, *arrays) -> bool:
     split is off, a step's gate block has fewer than ``SPLIT_MIN_STEP`` elements
     (``step_size``), an array is not a NumPy ndarray or the pool is busy.
     """
-    if threads.get_num_threads() < 2 or step_size < SPLIT_MIN_STEP:
+    n = threads.get_num_threads()
+    if n < 2 or step_size < SPLIT_MIN_STEP or batch < SPLIT_MIN_ROWS * n:
         return False
     for a in arrays:
         if a is not None and type(a) is not np.ndarray:
@@ -305,12 +304,12 @@ def _gru_forward_rows(xw, h0, out, rz, n_gate, hn, w_t, b_hh, sizes):
     r_t, z_t = list(rz[..., :hidden]), list(rz[..., hidden:])
     rz_t, n_t, hn_t, out_t = list(rz), list(n_gate), list(hn), list(out)
     h = h0
-    with np.errstate(over="ignore"):  # see _sigmoid_
+    with np.errstate(over="ignore"):  # exp(-x) = inf below x = -88: sigmoid 0, exactly
         for t in range(steps):
             np.matmul(h, w_t, out=hw)
             hw += b_hh
             np.add(xw_rz[t], hw_rz, out=rz_t[t])
-            _sigmoid_(rz_t[t])
+            sigmoid_out(rz_t[t], rz_t[t])  # the sigmoid op's own kernel, in place
             np.copyto(hn_t[t], hw_n)
             n, o = n_t[t], out_t[t]
             np.multiply(r_t[t], hn_t[t], out=n)
