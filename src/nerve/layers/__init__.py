@@ -4,6 +4,7 @@ from nerve.layers.activation import *  # noqa: F403
 from nerve.layers.attention import *  # noqa: F403
 from nerve.layers.base import InputSpec, Layer
 from nerve.layers.conv import *  # noqa: F403
+from nerve.layers.conv_depthwise import *  # noqa: F403
 from nerve.layers.core import *  # noqa: F403
 from nerve.layers.embedding import *  # noqa: F403
 from nerve.layers.encoding import *  # noqa: F403
