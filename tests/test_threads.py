@@ -310,7 +310,10 @@ def test_nerve_set_num_threads_governs_the_split():
         threads.shutdown()
 
 
-def test_the_first_split_shortens_blas_spin_and_one_thread_restores_it():
+def test_the_first_split_shortens_blas_spin_and_one_thread_restores_it(monkeypatch):
+    # as if no other Python thread were alive (threads left by other tests would stop the
+    # restart: tests/test_threads_safety.py checks that rule)
+    monkeypatch.setattr(threads, "_no_other_threads", lambda pool: True)
     if not threads.set_blas_spin(None):
         pytest.skip("NumPy's BLAS is not an OpenBLAS that can be steered")
     x = np.ones((8, 8), np.float32)

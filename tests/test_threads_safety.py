@@ -39,6 +39,9 @@ def test_no_openblas_restart_while_another_python_thread_is_alive(two_threads, m
     finally:
         stop.set()
         other.join()
+    # alone again (threads other tests left behind do not count here)
+    pool = threads._get_pool()
+    monkeypatch.setattr(threads.threading, "active_count", lambda: 1 + len(pool.workers))
     assert threads.parallel_rows(lambda a: None, (np.zeros((4, 2)),), 0)
     assert calls == [threads.BLAS_SPIN_WHILE_SPLIT]
 
