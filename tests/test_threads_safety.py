@@ -140,3 +140,24 @@ def test_small_batches_do_not_split_a_recurrence(two_threads, monkeypatch):
         nerve.randn(5, 32, 32), nerve.zeros(32, 8), nerve.zeros(32, 8), nerve.randn(32, 8)
     )
     assert ran == [32]
+
+
+def test_a_progress_bars_monitor_thread_does_not_keep_the_spin_long(two_threads):
+    # tqdm's monitor (any progress bar starts it) sleeps and reads clocks, never BLAS
+    stop = threading.Event()
+    monitor = threading.Thread(target=stop.wait, name="tqdm_monitor")
+    other = threading.Thread(target=stop.wait, name="someone-else")
+    monitor.start()
+    try:
+        pool = threads._get_pool()
+        assert threads._no_other_threads(pool) or any(
+            t.name not in ("tqdm_monitor", "MainThread") and not t.name.startswith("nerve-split")
+            for t in threading.enumerate()
+        )  # threads other tests left alive may still count
+        other.start()
+        assert not threads._no_other_threads(pool)
+    finally:
+        stop.set()
+        monitor.join()
+        if other.is_alive() or other.ident is not None:
+            other.join()

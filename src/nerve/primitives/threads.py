@@ -168,9 +168,19 @@ def set_num_threads(n: int) -> None:
         _spin_for_split[0] = False
 
 
+# Threads known never to call BLAS: tqdm's monitor (started by any progress bar; it sleeps and
+# reads clocks) would otherwise keep the spin long for the rest of the process.
+_NEVER_IN_BLAS = frozenset({"tqdm_monitor"})
+
+
 def _no_other_threads(pool) -> bool:
-    """Whether the calling thread and the pool's workers are the only Python threads alive."""
-    return threading.active_count() <= 1 + (len(pool.workers) if pool is not None else 0)
+    """Whether the calling thread and the pool's workers are the only Python threads alive
+    (besides threads known never to call BLAS)."""
+    if threading.active_count() <= 1 + (len(pool.workers) if pool is not None else 0):
+        return True
+    ours = {w.thread for w in pool.workers} if pool is not None else set()
+    me = threading.current_thread()
+    return all(t is me or t in ours or t.name in _NEVER_IN_BLAS for t in threading.enumerate())
 
 
 def get_num_threads() -> int:
