@@ -60,14 +60,10 @@ def _sync(m: _ThreadModes = _modes) -> None:
     m.op = record if region is None else (region, record)
 
 
-def _set_grad(mode: bool) -> None:
-    _modes.grad = mode
-    _sync()
-
-
-def _set_grad_fast(m: _ThreadModes, mode: bool) -> None:
-    """_set_grad for the usual case (no autocast region, no inference mode) without _sync's
-    recomputation: no_grad's enter and exit run in every optimizer step."""
+def _set_grad(mode: bool, m: _ThreadModes = _modes) -> None:
+    """Set this thread's grad mode; the derived flags directly in the usual case (no autocast
+    region, no inference mode), else through _sync: no_grad's enter and exit run in every
+    optimizer step."""
     m.grad = mode
     if m.autocast is None and not m.inference:
         m.enabled = m.op = mode
@@ -142,11 +138,11 @@ class _GradMode:
     def __enter__(self):
         m = _modes
         self._previous = m.grad
-        _set_grad_fast(m, self._mode)
+        _set_grad(self._mode, m)
         return self
 
     def __exit__(self, *exc):
-        _set_grad_fast(_modes, self._previous)
+        _set_grad(self._previous)
         return False
 
     def _clone(self):

@@ -139,6 +139,14 @@ class _Compiled:
             self._cache.move_to_end(key)
         return entry
 
+    def _replay(self, entry, leaves):
+        """Run a cached plan on the call's arrays (its buffers' counters advanced first)."""
+        self._hits += 1
+        plan, counters = entry
+        for b, delta in counters:
+            b._data += delta
+        return plan.outputs(plan.run(leaves))  # no Tensor op runs: no grad mode to set
+
     def _store(self, key, entry) -> None:
         self._cache[key] = entry
         self._cache.move_to_end(key)
@@ -229,11 +237,7 @@ class CompiledModule(_Compiled):
                 out = self._forward(*args, **kwargs)
             self._own_changes(version)
             return out
-        self._hits += 1
-        plan, counters = entry
-        for b, delta in counters:
-            b._data += delta
-        return plan.outputs(plan.run(leaves))  # no Tensor op runs: no grad mode to set
+        return self._replay(entry, leaves)
 
     def _run_eager(self, spec, leaves):
         args, kwargs = _call_args(spec, [Tensor._wrap(a) for a in leaves])
@@ -402,11 +406,7 @@ class CompiledGradients(_Compiled):
             out = self._eager(spec, leaves)[0]
             self._own_changes(version)
             return out
-        self._hits += 1
-        plan, counters = entry
-        for b, delta in counters:
-            b._data += delta
-        return plan.outputs(plan.run(leaves))
+        return self._replay(entry, leaves)
 
     def _record(self, key, spec, leaves):
         # As CompiledModule._record: recorded (forward and backward) on a perturbed copy, the

@@ -321,24 +321,15 @@ def _openblas_thread_count():
     """OpenBLAS's get/set_num_threads as ctypes functions (None without OpenBLAS)."""
     if not _blas_count_calls:
         found = None
-        try:
-            from threadpoolctl import threadpool_info
-
-            for info in threadpool_info():
-                if info.get("internal_api") != "openblas":
-                    continue
-                lib = ctypes.CDLL(info["filepath"])
-                # scipy-openblas (NumPy's wheels) prefixes and suffixes its symbols
-                for pre, suf in (("", ""), ("scipy_", "64_"), ("scipy_", ""), ("", "64_")):
-                    get = getattr(lib, f"{pre}openblas_get_num_threads{suf}", None)
-                    put = getattr(lib, f"{pre}openblas_set_num_threads{suf}", None)
-                    if get is not None and put is not None:
-                        put.argtypes, get.restype = [ctypes.c_int], ctypes.c_int
-                        found = (get, put)
-                        break
+        lib = _openblas_library()
+        # scipy-openblas (NumPy's wheels) prefixes and suffixes its symbols
+        for pre, suf in (("", ""), ("scipy_", "64_"), ("scipy_", ""), ("", "64_")):
+            get = getattr(lib, f"{pre}openblas_get_num_threads{suf}", None)
+            put = getattr(lib, f"{pre}openblas_set_num_threads{suf}", None)
+            if get is not None and put is not None:
+                put.argtypes, get.restype = [ctypes.c_int], ctypes.c_int
+                found = (get, put)
                 break
-        except (ImportError, OSError):
-            found = None
         _blas_count_calls.append(found)
     return _blas_count_calls[0]
 
@@ -386,29 +377,35 @@ def flat_rows(*arrays: np.ndarray) -> tuple | None:
 
 
 # ----------------------------------------------------------------------------- OpenBLAS
-_blas = []  # [ctypes library] once found, [None] when there is no OpenBLAS to steer
+_blas_library: list = []  # [ctypes library] once looked for, [None] without an OpenBLAS
 _blas_spin_now: list = [None]
 
 
-def _openblas():
-    if not _blas:
+def _openblas_library():
+    """NumPy's OpenBLAS as a ctypes library (the first OpenBLAS threadpoolctl lists), or None."""
+    if not _blas_library:
         lib = None
         try:
             from threadpoolctl import threadpool_info
 
             for info in threadpool_info():
                 if info.get("internal_api") == "openblas":
-                    candidate = ctypes.CDLL(info["filepath"])
-                    if all(
-                        hasattr(candidate, f)
-                        for f in ("openblas_read_env", "blas_thread_shutdown_")
-                    ):
-                        lib = candidate
+                    lib = ctypes.CDLL(info["filepath"])
                     break
         except (ImportError, OSError):
             lib = None
-        _blas.append(lib)
-    return _blas[0]
+        _blas_library.append(lib)
+    return _blas_library[0]
+
+
+def _openblas():
+    """The library when it has the entry points set_blas_spin needs, else None."""
+    lib = _openblas_library()
+    if lib is None or not all(
+        hasattr(lib, f) for f in ("openblas_read_env", "blas_thread_shutdown_")
+    ):
+        return None
+    return lib
 
 
 def set_blas_spin(exponent: int | None) -> bool:

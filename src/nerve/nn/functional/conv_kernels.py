@@ -27,6 +27,18 @@ def _to_cl(x: np.ndarray, pads=((0, 0), (0, 0))) -> np.ndarray:
     return buf
 
 
+def _windows(xp: np.ndarray, kh, kw, rows, ow, stride, dilation, y0: int = 0) -> np.ndarray:
+    """The (C, kh, kw, rows, OW, N) sliding windows of output rows y0.. of a padded NumPy
+    (C, Hp, Wp, N) array, as a strided view (built directly: sliding_window_view's argument
+    handling alone costs ~20 us, a third of a batch-1 conv)."""
+    (sh, sw), (dh, dw) = stride, dilation
+    sc, sy, sx, sn = xp.strides
+    return np.ndarray(
+        (xp.shape[0], kh, kw, rows, ow, xp.shape[3]), xp.dtype, xp, y0 * sh * sy,
+        (sc, sy * dh, sx * dw, sy * sh, sx * sw, sn),
+    )  # fmt: skip
+
+
 def _im2col(xp: np.ndarray, kh, kw, oh, ow, stride, dilation, ones=False) -> np.ndarray:
     """Columns (C, kh, kw, OH, OW, N) of a padded (C, Hp, Wp, N) array, in one copy from a
     sliding-window view (as fast as a copy per kernel offset: the inner rows are OW*N long).
@@ -35,15 +47,13 @@ def _im2col(xp: np.ndarray, kh, kw, oh, ow, stride, dilation, ones=False) -> np.
     ones: the bias's row, so that one GEMM adds the bias (see :data:`_BIAS_IN_GEMM`)."""
     (sh, sw), (dh, dw) = stride, dilation
     c, n = xp.shape[0], xp.shape[3]
-    sc, sy, sx, sn = xp.strides
     shape = (c, kh, kw, oh, ow, n)
-    strides = (sc, sy * dh, sx * dw, sy * sh, sx * sw, sn)
     if type(xp) is not np.ndarray:  # a device array: its module's as_strided (CuPy has one)
+        sc, sy, sx, sn = xp.strides
+        strides = (sc, sy * dh, sx * dw, sy * sh, sx * sw, sn)
         device = array_module_of(xp)
         return device.lib.stride_tricks.as_strided(xp, shape, strides).copy()
-    # The windows as a strided view of xp (built directly: sliding_window_view's argument
-    # handling alone costs ~20 us, a third of a batch-1 conv).
-    win = np.ndarray(shape, xp.dtype, xp, 0, strides)
+    win = _windows(xp, kh, kw, oh, ow, stride, dilation)
     if not ones:
         cols = np.empty(shape, xp.dtype)
         _copy_split(cols, win)
@@ -120,6 +130,15 @@ def _folds_bias(xp, b, groups: int, rows: int) -> bool:
 _ROWS_BYTES = 1 << 18
 
 
+def _row_block(a: np.ndarray, groups: int, rows: int, ow: int, oh: int) -> int | None:
+    """Output rows per block of (C*kh*kw = ``rows``)-row columns over ``a``'s batch, or None
+    when the conv takes its whole columns (see :data:`_ROWS_BYTES`)."""
+    if groups != 1 or type(a) is not np.ndarray or not threads.blas_single_threaded():
+        return None
+    block = max(1, _ROWS_BYTES // (rows * ow * a.shape[3] * a.itemsize))
+    return None if block >= oh else block
+
+
 def _gemm_by_rows(xp, w_mat, bias, groups: int, sizes: tuple, stride, dilation):
     """out = w_mat @ columns (+ bias), (O, OH*OW*N), built a block of output rows at a time
     (see :data:`_ROWS_BYTES`); None when the columns are small (or grouped, or on a device):
@@ -128,14 +147,9 @@ def _gemm_by_rows(xp, w_mat, bias, groups: int, sizes: tuple, stride, dilation):
     kh, kw, oh, ow = sizes
     c, n = xp.shape[0], xp.shape[3]
     rows = c * kh * kw
-    row_bytes = rows * ow * n * xp.itemsize
-    if groups != 1 or type(xp) is not np.ndarray or not threads.blas_single_threaded():
+    block = _row_block(xp, groups, rows, ow, oh)
+    if block is None:
         return None
-    block = max(1, _ROWS_BYTES // row_bytes)
-    if block >= oh:
-        return None
-    (sh, sw), (dh, dw) = stride, dilation
-    sc, sy, sx, sn = xp.strides
     ones = w_mat.shape[1] - rows
     width = ow * n
     out = np.empty((w_mat.shape[0], oh * width), xp.dtype)
@@ -144,11 +158,8 @@ def _gemm_by_rows(xp, w_mat, bias, groups: int, sizes: tuple, stride, dilation):
         buf[rows] = 1
     for y0 in range(0, oh, block):
         r = min(block, oh - y0)
-        win = np.ndarray(
-            (c, kh, kw, r, ow, n), xp.dtype, xp, y0 * sh * sy,
-            (sc, sy * dh, sx * dw, sy * sh, sx * sw, sn),
-        )  # fmt: skip
         cols = buf[:, : r * width]
+        win = _windows(xp, kh, kw, r, ow, stride, dilation, y0)
         np.copyto(cols[:rows].reshape(c, kh, kw, r, ow, n), win)
         part = out[:, y0 * width : (y0 + r) * width]
         np.matmul(w_mat, cols, out=part)
@@ -168,17 +179,13 @@ def _grads_by_rows(gt, xp, wg, w_shape, sizes, stride, dilation, groups, fold):
     co, n = gt.shape[0], gt.shape[3]
     rows = int(np.prod(w_shape[1:]))  # C*kh*kw
     c = rows // (kh * kw)
-    row_bytes = rows * ow * n * gt.itemsize
-    if groups != 1 or type(gt) is not np.ndarray or not threads.blas_single_threaded():
-        return None
-    block = max(1, _ROWS_BYTES // row_bytes)
-    if block >= oh:
+    block = _row_block(gt, groups, rows, ow, oh)
+    if block is None:
         return None
     (sh, sw), (dh, dw_), width = stride, dilation, ow * n
     g2 = gt.reshape(co, oh * width)
     dw = dxp = None
     if xp is not None:
-        sc, sy, sx, sn = xp.strides
         buf = np.empty((rows + fold, block * width), gt.dtype)
         if fold:
             buf[rows] = 1
@@ -192,10 +199,7 @@ def _grads_by_rows(gt, xp, wg, w_shape, sizes, stride, dilation, groups, fold):
         r = min(block, oh - y0)
         gb = g2[:, y0 * width : (y0 + r) * width]
         if dw is not None:
-            win = np.ndarray(
-                (c, kh, kw, r, ow, n), xp.dtype, xp, y0 * sh * sy,
-                (sc, sy * dh, sx * dw_, sy * sh, sx * sw, sn),
-            )  # fmt: skip
+            win = _windows(xp, kh, kw, r, ow, stride, dilation, y0)
             cols = buf[:, : r * width]
             np.copyto(cols[:rows].reshape(c, kh, kw, r, ow, n), win)
             np.matmul(cols, gb.T, out=part)

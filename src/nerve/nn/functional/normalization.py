@@ -338,21 +338,8 @@ def _batch_norm(
             f"shape {x.shape}"
         )
     w, b, mixed = _affine("batch_norm", x, weight, bias, (c,), f"C={c} channels", (rm, rv))
-    if mixed:  # float16 input, float32 parameters and statistics: computed in float32
-        out = BatchNorm.apply(
-            x.float(),
-            w,
-            b,
-            rm,
-            rv,
-            training=bool(training),
-            momentum=float(momentum),
-            eps=float(eps),
-            keras_update=keras_update,
-        )
-        return out.half()
-    return BatchNorm.apply(
-        x,
+    out = BatchNorm.apply(
+        x.float() if mixed else x,  # float16 with float32 parameters and statistics: in float32
         w,
         b,
         rm,
@@ -362,6 +349,7 @@ def _batch_norm(
         eps=float(eps),
         keras_update=keras_update,
     )
+    return out.half() if mixed else out
 
 
 def _require_float(op: str, x: Tensor) -> None:
